@@ -1,0 +1,157 @@
+//! Parsing of forwarding headers, hop by hop, from the right.
+//!
+//! Everything here is total: junk yields [`Hop::Opaque`], never a panic.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use http::HeaderValue;
+
+use super::Scheme;
+
+/// One entry of a forwarding chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hop {
+    /// A node address.
+    Ip(IpAddr),
+    /// `unknown`, an obfuscated identifier (`_hidden`), or anything unparsable.
+    Opaque,
+}
+
+/// Parses a node as written in `X-Forwarded-For` or a `Forwarded` `for=` value:
+/// `192.0.2.1`, `192.0.2.1:8080`, `2001:db8::1`, `[2001:db8::1]`, `[2001:db8::1]:8080`.
+/// Quotes are removed by the caller.
+pub(crate) fn parse_node(node: &str) -> Hop {
+    let node = node.trim();
+    let ip = if let Some(rest) = node.strip_prefix('[') {
+        // `[v6]` or `[v6]:port`; the port may be obfuscated (`_abc`) and is ignored.
+        rest.split_once(']').and_then(|(addr, tail)| {
+            let port_ok = tail.is_empty() || tail.starts_with(':');
+            port_ok.then(|| addr.parse::<Ipv6Addr>().ok().map(IpAddr::V6))?
+        })
+    } else if let Ok(ip) = node.parse::<IpAddr>() {
+        Some(ip)
+    } else {
+        // `v4:port`: exactly one colon, so a bare IPv6 address never lands here.
+        node.split_once(':')
+            .filter(|(_, port)| !port.contains(':'))
+            .and_then(|(addr, _)| addr.parse::<Ipv4Addr>().ok().map(IpAddr::V4))
+    };
+    ip.map_or(Hop::Opaque, |ip| Hop::Ip(ip.to_canonical()))
+}
+
+/// Entries of `X-Forwarded-For` (all header lines, in order), from the right.
+pub(crate) fn xff_hops<'a>(
+    values: impl DoubleEndedIterator<Item = &'a HeaderValue>,
+) -> impl Iterator<Item = Hop> {
+    values.rev().flat_map(|value| {
+        // A non-ASCII line yields one opaque hop, which ends the walk.
+        let text = value.to_str().unwrap_or("\u{0}");
+        text.rsplit(',').map(parse_node)
+    })
+}
+
+/// Entries of `X-Forwarded-Proto` (all header lines, in order), from the right.
+pub(crate) fn proto_entries<'a>(
+    values: impl DoubleEndedIterator<Item = &'a HeaderValue>,
+) -> impl Iterator<Item = Option<Scheme>> {
+    values.rev().flat_map(|value| {
+        let text = value.to_str().unwrap_or("");
+        text.rsplit(',').map(Scheme::parse)
+    })
+}
+
+/// One `Forwarded` element, reduced to what the resolver reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Element {
+    pub(crate) node: Hop,
+    pub(crate) proto: Option<Scheme>,
+}
+
+/// The last `keep` elements of all `Forwarded` lines, rightmost first.
+///
+/// Splitting respects quoted strings, so `for="a,b"` stays one element. Memory
+/// is bounded by `keep`, whatever the header length.
+pub(crate) fn forwarded_elements<'a>(
+    values: impl Iterator<Item = &'a HeaderValue>,
+    keep: usize,
+) -> Vec<Element> {
+    let mut tail: VecDeque<Element> = VecDeque::with_capacity(keep.min(32));
+    let mut push = |raw: &str| {
+        if tail.len() == keep {
+            tail.pop_front();
+        }
+        if keep > 0 {
+            tail.push_back(parse_element(raw));
+        }
+    };
+    for value in values {
+        let Ok(text) = value.to_str() else {
+            push("for=\u{0}");
+            continue;
+        };
+        split_outside_quotes(text, b',', &mut push);
+    }
+    tail.into_iter().rev().collect()
+}
+
+/// Parses `for=...;proto=...;by=...` (parameter names are case-insensitive).
+fn parse_element(raw: &str) -> Element {
+    let mut element = Element {
+        node: Hop::Opaque,
+        proto: None,
+    };
+    let mut seen_for = false;
+    split_outside_quotes(raw, b';', &mut |pair| {
+        let Some((name, value)) = pair.split_once('=') else {
+            return;
+        };
+        let value = unquote(value.trim());
+        match name.trim() {
+            n if n.eq_ignore_ascii_case("for") => {
+                // A repeated `for` is malformed: the element is opaque.
+                element.node = if seen_for {
+                    Hop::Opaque
+                } else {
+                    value.map_or(Hop::Opaque, parse_node)
+                };
+                seen_for = true;
+            }
+            n if n.eq_ignore_ascii_case("proto") => {
+                element.proto = value.and_then(Scheme::parse);
+            }
+            _ => {}
+        }
+    });
+    element
+}
+
+/// Strips the quotes of a quoted-string. Escapes never occur in a valid node or
+/// scheme, so a value containing one is refused (`None`).
+fn unquote(value: &str) -> Option<&str> {
+    let inner = match value.strip_prefix('"') {
+        Some(rest) => rest.strip_suffix('"')?,
+        None => value,
+    };
+    (!inner.contains(['"', '\\'])).then_some(inner)
+}
+
+/// Calls `f` with each `sep`-separated piece of `text`, ignoring separators in
+/// quoted strings (with backslash escapes).
+fn split_outside_quotes(text: &str, sep: u8, f: &mut impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if escaped {
+            escaped = false;
+        } else if quoted && b == b'\\' {
+            escaped = true;
+        } else if b == b'"' {
+            quoted = !quoted;
+        } else if b == sep && !quoted {
+            f(&text[start..i]);
+            start = i + 1;
+        }
+    }
+    f(&text[start..]);
+}

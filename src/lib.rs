@@ -1,0 +1,48 @@
+//! Production middleware for axum and hyper services, one tower layer per
+//! concern, in memory on one machine or shared through Redis across many.
+//!
+//! This crate gathers the strata member crates under one name, each behind a
+//! feature of the same name. Every member crate is usable on its own
+//! (`cargo add strata-core`); this umbrella is for composing the whole stack.
+//!
+//! | module | crate | what it does |
+//! |---|---|---|
+//! | [`core`] | `strata-core` | client IP behind trusted proxies, RFC 9457 problems, the Redis pool |
+//!
+//! # Example
+//!
+//! ```
+//! use std::net::SocketAddr;
+//! use axum::{Router, routing::get};
+//! use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver};
+//!
+//! # fn main() -> Result<(), strata::core::ConfigError> {
+//! let resolver = ClientIpResolver::new().trusted_proxies("10.0.0.0/8".parse()?);
+//! let app: Router = Router::new()
+//!     .route("/", get(|client: ClientIp| async move { client.to_string() }))
+//!     .layer(ClientIpLayer::new(resolver));
+//! // axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+//! # let _ = app.into_make_service_with_connect_info::<SocketAddr>();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Stack order
+//!
+//! Outermost first: sentry → metrics → security headers → health → rate limit
+//! → session → cache → compression → handler. Compression sits inside the
+//! cache so the cache stores compressed variants and a hit costs no
+//! compression. See `docs/architecture.md`.
+//!
+//! # Feature flags
+//!
+//! All on by default (`full`); pick with `default-features = false`.
+//!
+//! - `full`: everything below.
+//! - `axum`: axum extractors in the member crates.
+//! - `redis`: Redis-backed stores and [`core::redis::RedisPoolBuilder`].
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[doc(inline)]
+pub use strata_core as core;
