@@ -46,3 +46,8 @@
 
 #[doc(inline)]
 pub use strata_core as core;
+
+/// The README's examples, compiled as doc tests so they stay correct.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

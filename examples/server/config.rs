@@ -1,0 +1,181 @@
+//! The server's settings, read from the environment.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use strata::core::TrustedProxies;
+use strata::core::redis::RedisPoolBuilder;
+
+/// `development` or `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppEnv {
+    Development,
+    Production,
+}
+
+impl AppEnv {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// Everything the server reads from its environment.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) bind: IpAddr,
+    pub(crate) port: u16,
+    /// Validated when read; unset keeps every store in memory.
+    pub(crate) redis: Option<RedisPoolBuilder>,
+    pub(crate) env: AppEnv,
+    pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) log_filter: String,
+}
+
+/// A variable with an unusable value: one line, naming the variable.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct EnvError {
+    pub(crate) var: &'static str,
+    pub(crate) reason: String,
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.var, self.reason)
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+impl Config {
+    /// Reads the process environment.
+    pub(crate) fn from_env() -> Result<Self, EnvError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`; empty values count as unset.
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let fail = |var: &'static str, reason: String| EnvError { var, reason };
+
+        let bind = match var("BIND") {
+            None => IpAddr::from([127, 0, 0, 1]),
+            Some(value) => value
+                .trim()
+                .parse()
+                .map_err(|_| fail("BIND", format!("{value:?} is not an IP address")))?,
+        };
+        let port = match var("PORT") {
+            None => 3000,
+            Some(value) => value
+                .trim()
+                .parse()
+                .map_err(|_| fail("PORT", format!("{value:?} is not a port number (0-65535)")))?,
+        };
+        let env = match var("APP_ENV").as_deref().map(str::trim) {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(other) => {
+                return Err(fail(
+                    "APP_ENV",
+                    format!("{other:?} is neither \"development\" nor \"production\""),
+                ));
+            }
+        };
+        let trusted_proxies = match var("TRUSTED_PROXIES") {
+            None => TrustedProxies::none(),
+            Some(value) => value
+                .parse()
+                .map_err(|error| fail("TRUSTED_PROXIES", format!("{error}")))?,
+        };
+        // The URL may hold a password: the error never repeats it.
+        let redis = var("REDIS_URL")
+            .map(|url| RedisPoolBuilder::from_url(url.trim()))
+            .transpose()
+            .map_err(|error| fail("REDIS_URL", error.to_string()))?;
+        let log_filter = var("RUST_LOG").unwrap_or_else(|| "info".to_owned());
+        Ok(Self {
+            bind,
+            port,
+            redis,
+            env,
+            trusted_proxies,
+            log_filter,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<Config, EnvError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults_serve_locally_in_memory() {
+        let config = read(&[]).expect("defaults are valid");
+        assert_eq!(config.bind.to_string(), "127.0.0.1");
+        assert_eq!(config.port, 3000);
+        assert!(config.redis.is_none());
+        assert_eq!(config.env, AppEnv::Development);
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.log_filter, "info");
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let config = read(&[
+            ("BIND", "0.0.0.0"),
+            ("PORT", "8080"),
+            ("APP_ENV", "production"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.0.1"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("RUST_LOG", "debug"),
+        ])
+        .expect("valid");
+        assert_eq!(config.bind.to_string(), "0.0.0.0");
+        assert_eq!(config.port, 8080);
+        assert_eq!(config.env, AppEnv::Production);
+        assert!(
+            config
+                .trusted_proxies
+                .contains("10.2.3.4".parse().expect("ip"))
+        );
+        assert!(config.redis.is_some());
+        assert_eq!(config.log_filter, "debug");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases = [
+            ("PORT", "abc"),
+            ("PORT", "70000"),
+            ("BIND", "localhost:3000"),
+            ("APP_ENV", "staging"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 300.1.1.1/8"),
+            ("REDIS_URL", "not a url"),
+        ];
+        for (var, value) in cases {
+            let error = read(&[(var, value)]).expect_err(value);
+            assert_eq!(error.var, var);
+            let line = error.to_string();
+            assert!(line.starts_with(&format!("invalid {var}: ")), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn redis_errors_do_not_echo_the_password() {
+        let error =
+            read(&[("REDIS_URL", "redis://user:s3cret@host:notaport")]).expect_err("bad port");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+}

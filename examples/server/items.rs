@@ -1,0 +1,229 @@
+//! The item catalogue: `GET /api/items`, `GET /api/items/{id}`, `PUT /api/items/{id}`.
+//!
+//! Responses carry a strong `ETag` (a revision counter) and `Cache-Control`, so
+//! a shared cache may store them; `If-None-Match` answers 304 and `If-Match` on
+//! `PUT` guards against lost updates (412).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, ETAG, IF_MATCH, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use strata::core::Problem;
+
+const CACHE_POLICY: &str = "public, max-age=30";
+
+/// One catalogue entry.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct Item {
+    pub(crate) id: u32,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) price_cents: u32,
+    pub(crate) tags: Vec<String>,
+    pub(crate) version: u64,
+}
+
+/// The body of `PUT /api/items/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ItemUpdate {
+    name: String,
+    description: String,
+    price_cents: u32,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// The catalogue, in memory. `revision` changes with every update, so the list
+/// ETag changes whenever any item does.
+#[derive(Debug, Clone)]
+pub(crate) struct Catalogue {
+    inner: Arc<RwLock<Inner>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    items: BTreeMap<u32, Item>,
+    revision: u64,
+}
+
+const WORDS: [&str; 12] = [
+    "sturdy",
+    "compact",
+    "weatherproof",
+    "recycled",
+    "modular",
+    "quiet",
+    "portable",
+    "precise",
+    "washable",
+    "stackable",
+    "insulated",
+    "foldable",
+];
+
+impl Catalogue {
+    /// 100 generated items: the list is about 25 KB of JSON.
+    pub(crate) fn sample() -> Self {
+        let items = (1..=100)
+            .map(|id: u32| {
+                let word = |n: u32| WORDS[(id as usize * 7 + n as usize) % WORDS.len()];
+                let item = Item {
+                    id,
+                    name: format!("{} {} widget #{id}", word(0), word(1)),
+                    description: format!(
+                        "A {} and {} widget for everyday use. It is {}, {} and {}, ships \
+                         within two days and comes with a two-year warranty.",
+                        word(2),
+                        word(3),
+                        word(4),
+                        word(5),
+                        word(6)
+                    ),
+                    price_cents: 499 + id * 37 % 5000,
+                    tags: vec![word(7).to_owned(), word(8).to_owned()],
+                    version: 1,
+                };
+                (id, item)
+            })
+            .collect();
+        Self {
+            inner: Arc::new(RwLock::new(Inner { items, revision: 1 })),
+        }
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
+        f(&self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+pub(crate) async fn list(State(catalogue): State<Catalogue>, headers: HeaderMap) -> Response {
+    let (revision, items) = catalogue.read(|inner| {
+        (
+            inner.revision,
+            inner.items.values().cloned().collect::<Vec<_>>(),
+        )
+    });
+    respond(&headers, &format!("\"items-r{revision}\""), &items)
+}
+
+pub(crate) async fn get(
+    State(catalogue): State<Catalogue>,
+    Path(id): Path<u32>,
+    headers: HeaderMap,
+) -> Response {
+    match catalogue.read(|inner| inner.items.get(&id).cloned()) {
+        Some(item) => respond(&headers, &item_etag(&item), &item),
+        None => not_found(id),
+    }
+}
+
+pub(crate) async fn put(
+    State(catalogue): State<Catalogue>,
+    Path(id): Path<u32>,
+    headers: HeaderMap,
+    body: Result<Json<ItemUpdate>, JsonRejection>,
+) -> Response {
+    let update = match body {
+        Ok(Json(update)) => update,
+        Err(rejection) => {
+            return Problem::new(rejection.status())
+                .detail(rejection.body_text())
+                .into_response();
+        }
+    };
+    if update.name.trim().is_empty() || update.name.len() > 200 {
+        return Problem::new(StatusCode::UNPROCESSABLE_ENTITY)
+            .detail("name must be 1 to 200 characters")
+            .into_response();
+    }
+    let mut inner = catalogue
+        .inner
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(item) = inner.items.get(&id) else {
+        return not_found(id);
+    };
+    if let Some(expected) = headers.get(IF_MATCH)
+        && !etag_matches(expected, &item_etag(item), false)
+    {
+        return Problem::new(StatusCode::PRECONDITION_FAILED)
+            .detail("the item changed since it was read")
+            .into_response();
+    }
+    let item = Item {
+        id,
+        name: update.name,
+        description: update.description,
+        price_cents: update.price_cents,
+        tags: update.tags,
+        version: item.version + 1,
+    };
+    inner.items.insert(id, item.clone());
+    inner.revision += 1;
+    drop(inner);
+    tracing::info!(item = id, version = item.version, "item updated");
+    let mut response = Json(&item).into_response();
+    insert_etag(response.headers_mut(), &item_etag(&item));
+    response
+}
+
+fn item_etag(item: &Item) -> String {
+    format!("\"item-{}-v{}\"", item.id, item.version)
+}
+
+/// 304 when `If-None-Match` matches, else the JSON body; both with the
+/// validators and caching policy.
+fn respond(headers: &HeaderMap, etag: &str, body: &impl Serialize) -> Response {
+    let fresh = headers
+        .get(IF_NONE_MATCH)
+        .is_some_and(|condition| etag_matches(condition, etag, true));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Json(body).into_response()
+    };
+    insert_etag(response.headers_mut(), etag);
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static(CACHE_POLICY));
+    response
+}
+
+fn insert_etag(headers: &mut HeaderMap, etag: &str) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(ETAG, value);
+    }
+}
+
+/// RFC 9110 entity-tag comparison of a condition list (`*`, or `"a", W/"b"`)
+/// against `etag`; `weak` selects weak comparison (`If-None-Match`).
+fn etag_matches(condition: &HeaderValue, etag: &str, weak: bool) -> bool {
+    let Ok(condition) = condition.to_str() else {
+        return false;
+    };
+    condition.split(',').map(str::trim).any(|candidate| {
+        if candidate == "*" {
+            return true;
+        }
+        match candidate.strip_prefix("W/") {
+            Some(opaque) => weak && opaque == etag,
+            None => candidate == etag,
+        }
+    })
+}
+
+fn not_found(id: u32) -> Response {
+    Problem::new(StatusCode::NOT_FOUND)
+        .detail(format!("no item {id}"))
+        .into_response()
+}

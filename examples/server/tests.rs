@@ -1,0 +1,155 @@
+//! The application driven in-process with `oneshot`.
+
+use std::net::SocketAddr;
+
+use axum::http::{Method, Request, StatusCode};
+use bytes::Bytes;
+use http_body_util::Full;
+use serde_json::Value;
+use strata_testkit::{body_bytes, body_string, from_peer, get, request};
+use tower::ServiceExt;
+
+use super::*;
+
+fn test_app() -> Router {
+    let config = Config::from_lookup(|_| None).expect("default config");
+    app(&config)
+}
+
+async fn send(app: &Router, request: Request<Full<Bytes>>) -> Response {
+    let request = from_peer(request, SocketAddr::from(([127, 0, 0, 1], 40000)));
+    app.clone().oneshot(request).await.expect("infallible")
+}
+
+async fn json(response: Response) -> Value {
+    serde_json::from_slice(&body_bytes(response.into_body()).await).expect("JSON body")
+}
+
+#[tokio::test]
+async fn index_is_html_with_a_script() {
+    let response = send(&test_app(), get("/")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+    let page = body_string(response.into_body()).await;
+    assert!(page.contains("<script>"), "{page}");
+}
+
+#[tokio::test]
+async fn item_list_is_large_cacheable_json() {
+    let app = test_app();
+    let response = send(&app, get("/api/items")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+    assert_eq!(response.headers()["cache-control"], "public, max-age=30");
+    let etag = response.headers()["etag"].clone();
+    let body = body_bytes(response.into_body()).await;
+    assert!(body.len() >= 10 * 1024, "list is only {} bytes", body.len());
+    let items: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(items.as_array().map(Vec::len), Some(100));
+
+    let mut conditional = get("/api/items");
+    conditional
+        .headers_mut()
+        .insert("if-none-match", etag.clone());
+    let response = send(&app, conditional).await;
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(response.headers()["etag"], etag);
+    assert!(body_bytes(response.into_body()).await.is_empty());
+}
+
+#[tokio::test]
+async fn reads_one_item_or_answers_a_problem() {
+    let app = test_app();
+    let response = send(&app, get("/api/items/7")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["etag"], "\"item-7-v1\"");
+    let item = json(response).await;
+    assert_eq!(item["id"], 7);
+
+    let response = send(&app, get("/api/items/1000")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+    assert_eq!(json(response).await["status"], 404);
+
+    let response = send(&app, get("/api/items/abc")).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+fn update(id: u32, name: &str) -> Request<Full<Bytes>> {
+    let body = format!(r#"{{"name":"{name}","description":"new","price_cents":100}}"#);
+    let mut request = request(Method::PUT, &format!("/api/items/{id}"), body);
+    request
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    request
+}
+
+#[tokio::test]
+async fn update_changes_the_item_and_both_etags() {
+    let app = test_app();
+    let list_etag = send(&app, get("/api/items")).await.headers()["etag"].clone();
+
+    let response = send(&app, update(3, "renamed")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["etag"], "\"item-3-v2\"");
+    assert_eq!(json(response).await["name"], "renamed");
+
+    let item = json(send(&app, get("/api/items/3")).await).await;
+    assert_eq!(item["name"], "renamed");
+    assert_eq!(item["version"], 2);
+    let response = send(&app, get("/api/items")).await;
+    assert_ne!(response.headers()["etag"], list_etag);
+}
+
+#[tokio::test]
+async fn update_rejects_bad_input_with_problems() {
+    let app = test_app();
+    let cases: [(Request<Full<Bytes>>, StatusCode); 4] = [
+        (update(1, ""), StatusCode::UNPROCESSABLE_ENTITY),
+        (update(999, "x"), StatusCode::NOT_FOUND),
+        (
+            request(Method::PUT, "/api/items/1", "{}"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            {
+                let mut bad = request(Method::PUT, "/api/items/1", "{not json");
+                bad.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                bad
+            },
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (request, status) in cases {
+        let response = send(&app, request).await;
+        assert_eq!(response.status(), status);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+    }
+}
+
+#[tokio::test]
+async fn stale_if_match_is_refused() {
+    let app = test_app();
+    let mut stale = update(5, "first");
+    stale
+        .headers_mut()
+        .insert("if-match", HeaderValue::from_static("\"item-5-v9\""));
+    assert_eq!(
+        send(&app, stale).await.status(),
+        StatusCode::PRECONDITION_FAILED
+    );
+
+    let mut fresh = update(5, "second");
+    fresh
+        .headers_mut()
+        .insert("if-match", HeaderValue::from_static("\"item-5-v1\""));
+    assert_eq!(send(&app, fresh).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_routes_are_problems() {
+    let response = send(&test_app(), get("/nope")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+}
