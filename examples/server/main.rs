@@ -155,6 +155,7 @@ async fn run() -> Result<(), String> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
+    let addr = listener.local_addr().unwrap_or(addr);
     tracing::info!(
         %addr,
         env = config.env.as_str(),
@@ -175,16 +176,28 @@ async fn run() -> Result<(), String> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
+fn main() -> ExitCode {
+    ExitCode::from(serve_until_stopped())
+}
+
+/// Runs the server; the process exit status: 0 after a clean shutdown, 1 when
+/// it could not start (the reason printed as one line).
+fn serve_until_stopped() -> u8 {
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))
+        .and_then(|runtime| runtime.block_on(run()));
+    match result {
+        Ok(()) => 0,
         Err(error) => {
             eprintln!("server: {error}");
-            ExitCode::FAILURE
+            1
         }
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_process;
