@@ -1,0 +1,493 @@
+//! A typed Content-Security-Policy, validated when it is built.
+
+mod validate;
+
+use std::fmt;
+
+use http::HeaderValue;
+
+use crate::{ConfigError, CspNonce};
+
+/// One source expression of a CSP directive.
+///
+/// Keywords are constants and always quoted correctly; hosts, schemes and
+/// hashes are checked when the policy is [built](CspBuilder::build). Strings
+/// convert too (`"'self'"`, `"https://cdn.example.com"`, `"data:"`), with the
+/// same checks: an unquoted keyword such as `self`, a static `'nonce-...'`, or
+/// any `;`, `,`, whitespace or control character is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source(Repr);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr {
+    Keyword(&'static str),
+    Nonce,
+    Text(String),
+}
+
+impl Source {
+    /// `'self'`: the page's own origin.
+    pub const SELF: Self = Self(Repr::Keyword("'self'"));
+    /// `'none'`: nothing. Must be the only source of its directive.
+    pub const NONE: Self = Self(Repr::Keyword("'none'"));
+    /// `'unsafe-inline'`. Ignored by browsers when a nonce or hash is present.
+    pub const UNSAFE_INLINE: Self = Self(Repr::Keyword("'unsafe-inline'"));
+    /// `'unsafe-eval'`.
+    pub const UNSAFE_EVAL: Self = Self(Repr::Keyword("'unsafe-eval'"));
+    /// `'wasm-unsafe-eval'`: WebAssembly compilation without `eval`.
+    pub const WASM_UNSAFE_EVAL: Self = Self(Repr::Keyword("'wasm-unsafe-eval'"));
+    /// `'unsafe-hashes'`: hashes also allow event-handler attributes.
+    pub const UNSAFE_HASHES: Self = Self(Repr::Keyword("'unsafe-hashes'"));
+    /// `'strict-dynamic'`: scripts loaded by a trusted (nonced) script are
+    /// trusted; host and scheme sources are ignored.
+    pub const STRICT_DYNAMIC: Self = Self(Repr::Keyword("'strict-dynamic'"));
+    /// `'report-sample'`: reports carry the first 40 characters of the
+    /// blocked code.
+    pub const REPORT_SAMPLE: Self = Self(Repr::Keyword("'report-sample'"));
+    /// `'inline-speculation-rules'`.
+    pub const INLINE_SPECULATION_RULES: Self = Self(Repr::Keyword("'inline-speculation-rules'"));
+    /// `'nonce-...'` with a fresh [`CspNonce`] for every response. Allowed in
+    /// `default-src` and the script and style directives.
+    pub const NONCE: Self = Self(Repr::Nonce);
+
+    /// A scheme source: `"https"` or `"https:"` give `https:`.
+    pub fn scheme(scheme: &str) -> Self {
+        let scheme = scheme.strip_suffix(':').unwrap_or(scheme);
+        Self(Repr::Text(format!("{scheme}:")))
+    }
+
+    /// A host source such as `https://cdn.example.com`, `*.example.com` or
+    /// `http://localhost:*`.
+    pub fn host(host: impl Into<String>) -> Self {
+        Self(Repr::Text(host.into()))
+    }
+
+    /// A `'sha256-...'` hash source; `digest` is the base64 digest.
+    pub fn sha256(digest: &str) -> Self {
+        Self(Repr::Text(format!("'sha256-{digest}'")))
+    }
+
+    /// A `'sha384-...'` hash source.
+    pub fn sha384(digest: &str) -> Self {
+        Self(Repr::Text(format!("'sha384-{digest}'")))
+    }
+
+    /// A `'sha512-...'` hash source.
+    pub fn sha512(digest: &str) -> Self {
+        Self(Repr::Text(format!("'sha512-{digest}'")))
+    }
+}
+
+impl From<&str> for Source {
+    fn from(text: &str) -> Self {
+        Self(Repr::Text(text.to_owned()))
+    }
+}
+
+impl From<String> for Source {
+    fn from(text: String) -> Self {
+        Self(Repr::Text(text))
+    }
+}
+
+/// Builds a [`ContentSecurityPolicy`]; nothing is checked until
+/// [`build`](Self::build).
+///
+/// Setting a directive again replaces its sources (so a preset can be
+/// adjusted); [`append`](Self::append) adds to them.
+///
+/// ```
+/// use strata_security_headers::{CspBuilder, Source};
+///
+/// let policy = CspBuilder::new()
+///     .default_src([Source::SELF])
+///     .script_src([Source::NONCE, Source::STRICT_DYNAMIC])
+///     .img_src([Source::SELF, Source::scheme("data")])
+///     .object_src([Source::NONE])
+///     .report_to("csp")
+///     .build()?;
+/// assert!(policy.uses_nonce());
+/// assert_eq!(
+///     policy.to_string(),
+///     "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic'; \
+///      img-src 'self' data:; object-src 'none'; report-to csp"
+/// );
+///
+/// // Injection and quoting mistakes are refused when the policy is built.
+/// assert!(CspBuilder::new().default_src(["'self'; script-src *"]).build().is_err());
+/// assert!(CspBuilder::new().default_src(["self"]).build().is_err());
+/// assert!(CspBuilder::new().script_src([Source::SELF]).build().is_err()); // no default-src
+/// # Ok::<(), strata_security_headers::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct CspBuilder {
+    directives: Vec<(String, Value)>,
+    waive_default_src: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    Sources(Vec<Source>),
+    Tokens(Vec<String>),
+    Flag,
+}
+
+macro_rules! source_directives {
+    ($($(#[$doc:meta])* $method:ident => $name:literal,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $method<I>(self, sources: I) -> Self
+            where
+                I: IntoIterator,
+                I::Item: Into<Source>,
+            {
+                self.directive($name, sources)
+            }
+        )*
+    };
+}
+
+impl CspBuilder {
+    /// An empty policy.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The strict policy for HTML apps: scripts only through the per-response
+    /// nonce with `'strict-dynamic'`, everything else same-origin, no plugins,
+    /// no `<base>`, no framing, mixed content upgraded:
+    ///
+    /// `default-src 'self'; script-src 'nonce-…' 'strict-dynamic';
+    /// style-src 'self' 'nonce-…'; img-src 'self' data:; font-src 'self';
+    /// object-src 'none'; base-uri 'none'; form-action 'self';
+    /// frame-ancestors 'none'; upgrade-insecure-requests`
+    pub fn strict() -> Self {
+        Self::new()
+            .default_src([Source::SELF])
+            .script_src([Source::NONCE, Source::STRICT_DYNAMIC])
+            .style_src([Source::SELF, Source::NONCE])
+            .img_src([Source::SELF, Source::scheme("data")])
+            .font_src([Source::SELF])
+            .object_src([Source::NONE])
+            .base_uri([Source::NONE])
+            .form_action([Source::SELF])
+            .frame_ancestors([Source::NONE])
+            .upgrade_insecure_requests()
+    }
+
+    /// The policy for JSON APIs: `default-src 'none'; frame-ancestors 'none'`.
+    pub fn api() -> Self {
+        Self::new()
+            .default_src([Source::NONE])
+            .frame_ancestors([Source::NONE])
+    }
+
+    /// The policy for local development: the strict policy's nonce without
+    /// `'strict-dynamic'`, plus dev servers on `localhost`/`127.0.0.1` (any
+    /// port) and their websockets, and no `upgrade-insecure-requests`.
+    pub fn development() -> Self {
+        const LOCAL: [&str; 4] = [
+            "http://localhost:*",
+            "http://127.0.0.1:*",
+            "https://localhost:*",
+            "https://127.0.0.1:*",
+        ];
+        let local = || LOCAL.map(Source::host);
+        let with_local = |first: Vec<Source>| first.into_iter().chain(local());
+        Self::new()
+            .default_src(with_local(vec![Source::SELF]))
+            .script_src(with_local(vec![Source::SELF, Source::NONCE]))
+            .style_src(with_local(vec![Source::SELF, Source::UNSAFE_INLINE]))
+            .img_src(with_local(vec![
+                Source::SELF,
+                Source::scheme("data"),
+                Source::scheme("blob"),
+            ]))
+            .font_src(with_local(vec![Source::SELF, Source::scheme("data")]))
+            .connect_src(with_local(vec![
+                Source::SELF,
+                Source::scheme("ws"),
+                Source::scheme("wss"),
+            ]))
+            .object_src([Source::NONE])
+            .base_uri([Source::SELF])
+            .form_action([Source::SELF])
+            .frame_ancestors([Source::SELF])
+    }
+
+    /// Sets a source-list directive by name (`"script-src"`, `"base-uri"`,
+    /// ...). Unknown and deprecated names fail at [`build`](Self::build).
+    pub fn directive<I>(mut self, name: &str, sources: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Source>,
+    {
+        let sources = sources.into_iter().map(Into::into).collect();
+        self.set(name, Value::Sources(sources));
+        self
+    }
+
+    /// Adds sources to a source-list directive, creating it if absent.
+    pub fn append<I>(mut self, name: &str, sources: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Source>,
+    {
+        let name = name.to_ascii_lowercase();
+        let more = sources.into_iter().map(Into::into);
+        match self.directives.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, Value::Sources(list))) => list.extend(more),
+            _ => self.set(&name, Value::Sources(more.collect())),
+        }
+        self
+    }
+
+    /// Removes a directive, for example from a preset.
+    pub fn remove(mut self, name: &str) -> Self {
+        self.directives
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    source_directives! {
+        /// `default-src`: the fallback for every fetch directive. Required
+        /// unless [waived](Self::waive_default_src).
+        default_src => "default-src",
+        /// `script-src`.
+        script_src => "script-src",
+        /// `script-src-elem`.
+        script_src_elem => "script-src-elem",
+        /// `script-src-attr`: inline event handlers.
+        script_src_attr => "script-src-attr",
+        /// `style-src`.
+        style_src => "style-src",
+        /// `style-src-elem`.
+        style_src_elem => "style-src-elem",
+        /// `style-src-attr`: `style="..."` attributes.
+        style_src_attr => "style-src-attr",
+        /// `img-src`.
+        img_src => "img-src",
+        /// `font-src`.
+        font_src => "font-src",
+        /// `connect-src`: fetch, XHR, WebSocket, EventSource.
+        connect_src => "connect-src",
+        /// `media-src`.
+        media_src => "media-src",
+        /// `object-src`: plugins; `'none'` is the safe value.
+        object_src => "object-src",
+        /// `frame-src`.
+        frame_src => "frame-src",
+        /// `child-src`.
+        child_src => "child-src",
+        /// `worker-src`.
+        worker_src => "worker-src",
+        /// `manifest-src`.
+        manifest_src => "manifest-src",
+        /// `base-uri`: where `<base href>` may point.
+        base_uri => "base-uri",
+        /// `form-action`: where forms may submit.
+        form_action => "form-action",
+        /// `frame-ancestors`: who may frame the page (supersedes
+        /// `X-Frame-Options`). Only `'self'`, `'none'`, hosts and schemes.
+        frame_ancestors => "frame-ancestors",
+    }
+
+    /// `upgrade-insecure-requests`: the browser fetches `http:` subresources
+    /// over HTTPS.
+    pub fn upgrade_insecure_requests(mut self) -> Self {
+        self.set("upgrade-insecure-requests", Value::Flag);
+        self
+    }
+
+    /// `sandbox` with these tokens (`allow-scripts`, `allow-forms`, ...).
+    pub fn sandbox<I, T>(mut self, tokens: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.set("sandbox", tokens_of(tokens));
+        self
+    }
+
+    /// `report-to`: the Reporting API endpoint group violations go to; name it
+    /// with [`SecurityHeadersLayer::reporting_endpoint`](crate::SecurityHeadersLayer::reporting_endpoint).
+    pub fn report_to(mut self, group: impl Into<String>) -> Self {
+        self.set("report-to", tokens_of([group]));
+        self
+    }
+
+    /// `report-uri`: where browsers without the Reporting API post
+    /// `application/csp-report` documents.
+    pub fn report_uri(mut self, uri: impl Into<String>) -> Self {
+        self.set("report-uri", tokens_of([uri]));
+        self
+    }
+
+    /// `require-trusted-types-for 'script'`.
+    pub fn require_trusted_types(mut self) -> Self {
+        self.set(
+            "require-trusted-types-for",
+            Value::Tokens(vec!["'script'".to_owned()]),
+        );
+        self
+    }
+
+    /// Builds a policy without `default-src`. Only for policies that set every
+    /// fetch directive they need on purpose.
+    pub fn waive_default_src(mut self) -> Self {
+        self.waive_default_src = true;
+        self
+    }
+
+    /// Validates the policy and renders it once.
+    pub fn build(self) -> Result<ContentSecurityPolicy, ConfigError> {
+        self.render(true)
+    }
+
+    /// Renders a preset without checks; a failure gives `default-src 'none'`.
+    pub(crate) fn build_unchecked(self) -> ContentSecurityPolicy {
+        self.render(false)
+            .unwrap_or_else(|_| ContentSecurityPolicy {
+                pieces: vec!["default-src 'none'".to_owned()],
+                fixed: Some(HeaderValue::from_static("default-src 'none'")),
+            })
+    }
+
+    fn render(self, check: bool) -> Result<ContentSecurityPolicy, ConfigError> {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut has_default = false;
+        for (index, (name, value)) in self.directives.iter().enumerate() {
+            if check {
+                validate::directive(name, value)?;
+            }
+            has_default |= name == "default-src";
+            if index > 0 {
+                text.push_str("; ");
+            }
+            text.push_str(name);
+            match value {
+                Value::Flag => {}
+                Value::Tokens(tokens) => {
+                    for token in tokens {
+                        text.push(' ');
+                        text.push_str(token);
+                    }
+                }
+                Value::Sources(sources) => {
+                    for source in sources {
+                        text.push(' ');
+                        match &source.0 {
+                            Repr::Keyword(keyword) => text.push_str(keyword),
+                            Repr::Text(value) => text.push_str(&normalise(value)),
+                            Repr::Nonce => {
+                                text.push_str("'nonce-");
+                                pieces.push(std::mem::take(&mut text));
+                                text.push('\'');
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if check && !has_default && !self.waive_default_src {
+            return Err(ConfigError::MissingDefaultSrc);
+        }
+        pieces.push(text);
+        let fixed = match pieces.as_slice() {
+            [only] => Some(HeaderValue::from_str(only).map_err(|_| {
+                ConfigError::value(
+                    "content-security-policy",
+                    only.clone(),
+                    "not a valid header value",
+                )
+            })?),
+            _ => None,
+        };
+        Ok(ContentSecurityPolicy { pieces, fixed })
+    }
+
+    fn set(&mut self, name: &str, value: Value) {
+        let name = name.to_ascii_lowercase();
+        match self.directives.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.directives.push((name, value)),
+        }
+    }
+}
+
+fn tokens_of<I, T>(tokens: I) -> Value
+where
+    I: IntoIterator<Item = T>,
+    T: Into<String>,
+{
+    Value::Tokens(tokens.into_iter().map(Into::into).collect())
+}
+
+/// Keywords are case-insensitive; write them in lower case.
+fn normalise(value: &str) -> String {
+    if value.starts_with('\'') && !validate::is_hash(value) {
+        value.to_ascii_lowercase()
+    } else {
+        value.to_owned()
+    }
+}
+
+/// A validated Content-Security-Policy, rendered once; only the nonce is
+/// filled in per response.
+///
+/// `Display` shows the policy with `{nonce}` where the nonce goes.
+#[derive(Debug, Clone)]
+pub struct ContentSecurityPolicy {
+    /// The text around each nonce; more than one piece means nonces.
+    pieces: Vec<String>,
+    /// The header value when the policy has no nonce.
+    fixed: Option<HeaderValue>,
+}
+
+impl ContentSecurityPolicy {
+    /// An empty [`CspBuilder`].
+    pub fn builder() -> CspBuilder {
+        CspBuilder::new()
+    }
+
+    /// Whether the policy contains [`Source::NONCE`].
+    pub fn uses_nonce(&self) -> bool {
+        self.fixed.is_none()
+    }
+
+    /// The header value for one response. Without a nonce (the policy uses
+    /// none, or generation failed) nonce sources are left out, which blocks
+    /// what they would have allowed.
+    pub fn header_value(&self, nonce: Option<&CspNonce>) -> HeaderValue {
+        if let Some(fixed) = &self.fixed {
+            return fixed.clone();
+        }
+        let nonce = nonce.map_or("", CspNonce::as_str);
+        let mut text = String::with_capacity(
+            self.pieces.iter().map(String::len).sum::<usize>() + self.pieces.len() * nonce.len(),
+        );
+        for (index, piece) in self.pieces.iter().enumerate() {
+            if index > 0 {
+                text.push_str(nonce);
+            }
+            text.push_str(piece);
+        }
+        if nonce.is_empty() {
+            text = text.replace(" 'nonce-'", "");
+        }
+        // Built from validated ASCII pieces and a base64 nonce.
+        HeaderValue::try_from(text)
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+    }
+}
+
+impl fmt::Display for ContentSecurityPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.pieces.join("{nonce}"))
+    }
+}
+
+#[cfg(test)]
+mod tests;
