@@ -279,10 +279,8 @@ impl Compiled {
                 });
             }
         }
-        if https {
-            if let Some(hsts) = &self.hsts {
-                put(headers, &hsts.name, hsts.override_, || hsts.value.clone());
-            }
+        if let (true, Some(hsts)) = (https, &self.hsts) {
+            put(headers, &hsts.name, hsts.override_, || hsts.value.clone());
         }
         if document {
             for csp in &self.csp {
@@ -313,9 +311,7 @@ fn put(
     override_: bool,
     value: impl FnOnce() -> HeaderValue,
 ) {
-    if override_ {
-        headers.insert(name.clone(), value());
-    } else if !headers.contains_key(name) {
+    if override_ || !headers.contains_key(name) {
         headers.insert(name.clone(), value());
     }
 }

@@ -1,4 +1,82 @@
-//! Helmet-grade security headers for tower, axum and hyper.
+//! Helmet-grade security headers for tower, axum and hyper: typed CSP with
+//! per-response nonces, a violation report collector, trusted hosts and HTTPS
+//! redirects.
+//!
+//! - [`SecurityHeadersLayer`]: CSP (enforced and/or report-only), HSTS (only
+//!   over HTTPS, believing `X-Forwarded-Proto` only from trusted proxies),
+//!   COOP, CORP, COEP, `Origin-Agent-Cluster`, `Referrer-Policy`, `nosniff`,
+//!   `X-DNS-Prefetch-Control`, `X-Frame-Options`,
+//!   `X-Permitted-Cross-Domain-Policies`, `X-XSS-Protection: 0`,
+//!   [`PermissionsPolicy`], and removal of `Server`, `X-Powered-By` and the
+//!   like. Presets [`strict`](SecurityHeadersLayer::strict),
+//!   [`api`](SecurityHeadersLayer::api),
+//!   [`development`](SecurityHeadersLayer::development); a handler's own
+//!   header wins unless its [`HeaderMode`] says otherwise.
+//! - [`CspBuilder`]: a typed policy, validated when built; [`Source::NONCE`]
+//!   puts a fresh [`CspNonce`] in every response and in the request
+//!   extensions for templates.
+//!
+//! Every default is compared with helmet 8 and the OWASP Secure Headers
+//! Project in `docs/security-headers.md`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response, header};
+//! use strata_security_headers::{CspNonce, SecurityHeadersLayer};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let service = ServiceBuilder::new()
+//!     .layer(SecurityHeadersLayer::strict())
+//!     .service_fn(|request: Request<String>| async move {
+//!         // The nonce the CSP header of this response will carry.
+//!         let nonce = request.extensions().get::<CspNonce>().expect("strict CSP uses a nonce");
+//!         let page = format!(r#"<script nonce="{nonce}">start()</script>"#);
+//!         let response = Response::builder()
+//!             .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+//!             .body(page)?;
+//!         Ok::<_, http::Error>(response)
+//!     });
+//!
+//! let response = service.oneshot(Request::new(String::new())).await?;
+//! let headers = response.headers();
+//! let csp = headers["content-security-policy"].to_str()?;
+//! let nonce = response.body().split('"').nth(1).expect("nonce attribute");
+//! assert!(csp.contains(&format!("script-src 'nonce-{nonce}' 'strict-dynamic'")));
+//! assert_eq!(headers["x-content-type-options"], "nosniff");
+//! assert_eq!(headers["x-frame-options"], "DENY");
+//! // Plain HTTP from an untrusted peer: no HSTS.
+//! assert!(!headers.contains_key("strict-transport-security"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `axum`: [`CspNonce`] as an axum 0.8 extractor (500 problem+json when
+//!   missing, so a page never renders a nonce its header lacks).
+//! - `prometheus`: counters for CSP reports.
+//!
+//! # Security
+//!
+//! - HSTS is sent only when the request arrived over HTTPS: a
+//!   [`Scheme`](strata_core::Scheme) the server or
+//!   [`ClientIpLayer`](strata_core::ClientIpLayer) stored in the request
+//!   extensions, else the scheme resolved from the connection, believing
+//!   `X-Forwarded-Proto`/`Forwarded` only from the
+//!   [`trusted_proxies`](SecurityHeadersLayer::trusted_proxies). A client
+//!   cannot turn it on (or pin a plain-HTTP host) by sending the header itself.
+//! - Nonces are 128 bits from the operating system's CSPRNG, new for every
+//!   response; if the random source fails, the nonce is left out of the
+//!   policy, which blocks the nonced scripts rather than allowing them.
+//! - Set-if-absent is the default so handlers can relax a header for one
+//!   route; a handler can therefore also weaken it. Use
+//!   [`HeaderMode::Override`] for headers no route may change.
+//! - CSP and `X-Frame-Options` go on documents only (configurable); a
+//!   response without `Content-Type` counts as a document.
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 

@@ -196,7 +196,7 @@ fn sources(name: &str, sources: &[Source]) -> Result<(), ConfigError> {
             }
         }
     }
-    if sources.len() > 1 && sources.iter().any(|s| is_none(s)) {
+    if sources.len() > 1 && sources.iter().any(is_none) {
         return Err(bad_source(
             name,
             "'none'",
@@ -316,7 +316,7 @@ fn host_source(text: &str) -> Result<(), &'static str> {
         let end = after.find('/').unwrap_or(after.len());
         let port = &after[..end];
         if port != "*"
-            && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()))
+            && (!port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err())
         {
             return Err("not a port (digits or `*`)");
         }
