@@ -80,6 +80,7 @@
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod collector;
 mod config;
 mod csp;
 mod error;
@@ -90,6 +91,11 @@ mod permissions;
 mod service;
 mod values;
 
+#[doc(inline)]
+pub use self::collector::{
+    CollectorFuture, CspReportCollector, CspViolation, DEFAULT_MAX_BODY_BYTES, Disposition,
+    MAX_BATCH_REPORTS, MAX_FIELD_CHARS,
+};
 #[doc(inline)]
 pub use self::csp::{ContentSecurityPolicy, CspBuilder, Source};
 #[doc(inline)]

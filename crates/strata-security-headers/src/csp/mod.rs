@@ -489,5 +489,11 @@ impl fmt::Display for ContentSecurityPolicy {
     }
 }
 
+/// Whether `name` is a current CSP directive (bounds metric labels).
+#[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+pub(crate) fn is_known_directive(name: &str) -> bool {
+    validate::is_known(name)
+}
+
 #[cfg(test)]
 mod tests;

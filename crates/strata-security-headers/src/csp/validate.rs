@@ -93,6 +93,11 @@ pub(super) fn directive(name: &str, value: &Value) -> Result<(), ConfigError> {
     }
 }
 
+/// Whether `name` is a current CSP directive.
+pub(crate) fn is_known(name: &str) -> bool {
+    SOURCE_LIST.contains(&name) || TOKEN_LISTS.contains(&name) || FLAGS.contains(&name)
+}
+
 fn directive_name(name: &str) -> Result<(), ConfigError> {
     if DEPRECATED.contains(&name) {
         return Err(bad_directive(name, "deprecated and ignored by browsers"));
