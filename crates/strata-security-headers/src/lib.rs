@@ -85,9 +85,12 @@ mod config;
 mod csp;
 mod error;
 mod future;
+mod guard;
+mod host;
 mod layer;
 mod nonce;
 mod permissions;
+mod redirect;
 mod service;
 mod values;
 
@@ -103,11 +106,17 @@ pub use self::error::ConfigError;
 #[doc(inline)]
 pub use self::future::ResponseFuture;
 #[doc(inline)]
+pub use self::guard::GuardFuture;
+#[doc(inline)]
+pub use self::host::{TrustedHost, TrustedHostLayer};
+#[doc(inline)]
 pub use self::layer::{HeaderMode, SecurityHeadersLayer};
 #[doc(inline)]
 pub use self::nonce::{CspNonce, NONCE_BYTES};
 #[doc(inline)]
 pub use self::permissions::{Allowlist, Feature, PermissionsPolicy};
+#[doc(inline)]
+pub use self::redirect::{HttpsRedirect, HttpsRedirectLayer, RedirectStatus};
 #[doc(inline)]
 pub use self::service::SecurityHeaders;
 #[doc(inline)]
