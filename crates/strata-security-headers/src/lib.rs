@@ -14,7 +14,19 @@
 //!   header wins unless its [`HeaderMode`] says otherwise.
 //! - [`CspBuilder`]: a typed policy, validated when built; [`Source::NONCE`]
 //!   puts a fresh [`CspNonce`] in every response and in the request
-//!   extensions for templates.
+//!   extensions for templates (and, with feature `axum`, an extractor).
+//! - [`CspReportCollector`]: the `report-uri` / `report-to` endpoint. Both
+//!   report formats, normalised into [`CspViolation`], logged and counted;
+//!   bounded body (413), rate (429), media type (415), junk (400), CORS
+//!   preflight answered.
+//! - [`TrustedHostLayer`]: 400 for hosts the service does not serve
+//!   (exact, `*.example.com`, IPv6 literals, ports, HTTP/2 `:authority`).
+//! - [`HttpsRedirectLayer`]: 308 to HTTPS with exempt paths, trusting a
+//!   forwarded scheme only from trusted proxies, so it never loops behind a
+//!   TLS terminator.
+//!
+//! CORS and body limits for the rest of the service are tower-http's
+//! `CorsLayer` and `RequestBodyLimitLayer`.
 //!
 //! Every default is compared with helmet 8 and the OWASP Secure Headers
 //! Project in `docs/security-headers.md`.
@@ -58,7 +70,8 @@
 //!
 //! - `axum`: [`CspNonce`] as an axum 0.8 extractor (500 problem+json when
 //!   missing, so a page never renders a nonce its header lacks).
-//! - `prometheus`: counters for CSP reports.
+//! - `prometheus`: counters for CSP reports
+//!   ([`CspReportCollector::metrics`]).
 //!
 //! # Security
 //!
@@ -77,6 +90,20 @@
 //!   [`HeaderMode::Override`] for headers no route may change.
 //! - CSP and `X-Frame-Options` go on documents only (configurable); a
 //!   response without `Content-Type` counts as a document.
+//! - Every CSP value is checked when the policy is built: no `;`, `,`,
+//!   whitespace or control character can smuggle a directive in, keywords
+//!   must be quoted, and a fixed `'nonce-…'` is refused.
+//! - Everything in a CSP report is attacker-controlled; it is logged as
+//!   structured fields, cut to [`MAX_FIELD_CHARS`], never interpreted.
+//!
+//! # Deployment
+//!
+//! Outermost first: [`TrustedHostLayer`] → [`HttpsRedirectLayer`] →
+//! [`SecurityHeadersLayer`] → the rest of the stack, so rejections and
+//! redirects are cheap and every response the app produces gets its headers.
+//! Give the redirect and headers layers the same trusted proxies as
+//! [`ClientIpLayer`](strata_core::ClientIpLayer), or put that layer outside
+//! them: they read the [`Scheme`](strata_core::Scheme) it stores.
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
