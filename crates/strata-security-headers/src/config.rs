@@ -1,6 +1,6 @@
 //! Settings, compiled once into the header list each response gets.
 
-use http::header::{self, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, CONTENT_TYPE, Entry, HeaderMap, HeaderName, HeaderValue};
 use strata_core::ClientIpResolver;
 
 use crate::layer::{DEFAULT_REMOVED, HeaderMode};
@@ -271,6 +271,8 @@ impl Compiled {
         for name in &self.remove {
             headers.remove(name);
         }
+        // One allocation instead of the map growing several times.
+        headers.reserve(self.fixed.len() + self.csp.len() + 1);
         let document = self.document_everywhere || self.is_document(headers);
         for entry in &self.fixed {
             if document || !entry.document {
@@ -311,7 +313,13 @@ fn put(
     override_: bool,
     value: impl FnOnce() -> HeaderValue,
 ) {
-    if override_ || !headers.contains_key(name) {
-        headers.insert(name.clone(), value());
+    match headers.entry(name) {
+        Entry::Occupied(mut entry) if override_ => {
+            entry.insert(value());
+        }
+        Entry::Occupied(_) => {}
+        Entry::Vacant(entry) => {
+            entry.insert(value());
+        }
     }
 }
