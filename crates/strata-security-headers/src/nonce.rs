@@ -39,7 +39,7 @@ impl CspNonce {
     /// are blocked, never allowed).
     pub fn generate() -> Option<Self> {
         let mut bytes = [0_u8; NONCE_BYTES];
-        getrandom::fill(&mut bytes).ok()?;
+        getrandom::getrandom(&mut bytes).ok()?;
         Some(Self(Arc::from(STANDARD_NO_PAD.encode(bytes))))
     }
 
