@@ -35,6 +35,16 @@ async fn index(nonce: CspNonce) -> Html<String> {
     ))
 }
 
+/// A page with an inline script that has no nonce: the browser blocks it and
+/// reports the violation to `/csp-report`.
+async fn blocked(nonce: CspNonce) -> Html<String> {
+    Html(format!(
+        "<!doctype html><title>blocked</title><h1>blocked</h1>\n\
+         <script>document.title = 'ran without a nonce';</script>\n\
+         <script nonce=\"{nonce}\">document.querySelector('h1').textContent += ' ✓';</script>\n"
+    ))
+}
+
 async fn items() -> axum::Json<Vec<u32>> {
     axum::Json((1..=10).collect())
 }
@@ -76,6 +86,7 @@ fn app(production: bool, proxies: TrustedProxies) -> Result<Router, BoxError> {
 
     let mut app = Router::new()
         .route("/", get(index))
+        .route("/blocked", get(blocked))
         .merge(api)
         .route_service("/csp-report", CspReportCollector::new())
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
@@ -99,6 +110,7 @@ fn app(production: bool, proxies: TrustedProxies) -> Result<Router, BoxError> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt().init();
     let production = std::env::var("APP_ENV").is_ok_and(|v| v == "production");
     let proxies: TrustedProxies = std::env::var("TRUSTED_PROXIES")
         .unwrap_or_default()
