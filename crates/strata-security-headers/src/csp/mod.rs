@@ -1,94 +1,16 @@
 //! A typed Content-Security-Policy, validated when it is built.
 
+mod presets;
+mod source;
 mod validate;
 
 use std::fmt;
 
 use http::HeaderValue;
 
+use self::source::Repr;
+pub use self::source::Source;
 use crate::{ConfigError, CspNonce};
-
-/// One source expression of a CSP directive.
-///
-/// Keywords are constants and always quoted correctly; hosts, schemes and
-/// hashes are checked when the policy is [built](CspBuilder::build). Strings
-/// convert too (`"'self'"`, `"https://cdn.example.com"`, `"data:"`), with the
-/// same checks: an unquoted keyword such as `self`, a static `'nonce-...'`, or
-/// any `;`, `,`, whitespace or control character is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source(Repr);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Repr {
-    Keyword(&'static str),
-    Nonce,
-    Text(String),
-}
-
-impl Source {
-    /// `'self'`: the page's own origin.
-    pub const SELF: Self = Self(Repr::Keyword("'self'"));
-    /// `'none'`: nothing. Must be the only source of its directive.
-    pub const NONE: Self = Self(Repr::Keyword("'none'"));
-    /// `'unsafe-inline'`. Ignored by browsers when a nonce or hash is present.
-    pub const UNSAFE_INLINE: Self = Self(Repr::Keyword("'unsafe-inline'"));
-    /// `'unsafe-eval'`.
-    pub const UNSAFE_EVAL: Self = Self(Repr::Keyword("'unsafe-eval'"));
-    /// `'wasm-unsafe-eval'`: WebAssembly compilation without `eval`.
-    pub const WASM_UNSAFE_EVAL: Self = Self(Repr::Keyword("'wasm-unsafe-eval'"));
-    /// `'unsafe-hashes'`: hashes also allow event-handler attributes.
-    pub const UNSAFE_HASHES: Self = Self(Repr::Keyword("'unsafe-hashes'"));
-    /// `'strict-dynamic'`: scripts loaded by a trusted (nonced) script are
-    /// trusted; host and scheme sources are ignored.
-    pub const STRICT_DYNAMIC: Self = Self(Repr::Keyword("'strict-dynamic'"));
-    /// `'report-sample'`: reports carry the first 40 characters of the
-    /// blocked code.
-    pub const REPORT_SAMPLE: Self = Self(Repr::Keyword("'report-sample'"));
-    /// `'inline-speculation-rules'`.
-    pub const INLINE_SPECULATION_RULES: Self = Self(Repr::Keyword("'inline-speculation-rules'"));
-    /// `'nonce-...'` with a fresh [`CspNonce`] for every response. Allowed in
-    /// `default-src` and the script and style directives.
-    pub const NONCE: Self = Self(Repr::Nonce);
-
-    /// A scheme source: `"https"` or `"https:"` give `https:`.
-    pub fn scheme(scheme: &str) -> Self {
-        let scheme = scheme.strip_suffix(':').unwrap_or(scheme);
-        Self(Repr::Text(format!("{scheme}:")))
-    }
-
-    /// A host source such as `https://cdn.example.com`, `*.example.com` or
-    /// `http://localhost:*`.
-    pub fn host(host: impl Into<String>) -> Self {
-        Self(Repr::Text(host.into()))
-    }
-
-    /// A `'sha256-...'` hash source; `digest` is the base64 digest.
-    pub fn sha256(digest: &str) -> Self {
-        Self(Repr::Text(format!("'sha256-{digest}'")))
-    }
-
-    /// A `'sha384-...'` hash source.
-    pub fn sha384(digest: &str) -> Self {
-        Self(Repr::Text(format!("'sha384-{digest}'")))
-    }
-
-    /// A `'sha512-...'` hash source.
-    pub fn sha512(digest: &str) -> Self {
-        Self(Repr::Text(format!("'sha512-{digest}'")))
-    }
-}
-
-impl From<&str> for Source {
-    fn from(text: &str) -> Self {
-        Self(Repr::Text(text.to_owned()))
-    }
-}
-
-impl From<String> for Source {
-    fn from(text: String) -> Self {
-        Self(Repr::Text(text))
-    }
-}
 
 /// Builds a [`ContentSecurityPolicy`]; nothing is checked until
 /// [`build`](Self::build).
@@ -152,68 +74,6 @@ impl CspBuilder {
     /// An empty policy.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// The strict policy for HTML apps: scripts only through the per-response
-    /// nonce with `'strict-dynamic'`, everything else same-origin, no plugins,
-    /// no `<base>`, no framing, mixed content upgraded:
-    ///
-    /// `default-src 'self'; script-src 'nonce-…' 'strict-dynamic';
-    /// style-src 'self' 'nonce-…'; img-src 'self' data:; font-src 'self';
-    /// object-src 'none'; base-uri 'none'; form-action 'self';
-    /// frame-ancestors 'none'; upgrade-insecure-requests`
-    pub fn strict() -> Self {
-        Self::new()
-            .default_src([Source::SELF])
-            .script_src([Source::NONCE, Source::STRICT_DYNAMIC])
-            .style_src([Source::SELF, Source::NONCE])
-            .img_src([Source::SELF, Source::scheme("data")])
-            .font_src([Source::SELF])
-            .object_src([Source::NONE])
-            .base_uri([Source::NONE])
-            .form_action([Source::SELF])
-            .frame_ancestors([Source::NONE])
-            .upgrade_insecure_requests()
-    }
-
-    /// The policy for JSON APIs: `default-src 'none'; frame-ancestors 'none'`.
-    pub fn api() -> Self {
-        Self::new()
-            .default_src([Source::NONE])
-            .frame_ancestors([Source::NONE])
-    }
-
-    /// The policy for local development: the strict policy's nonce without
-    /// `'strict-dynamic'`, plus dev servers on `localhost`/`127.0.0.1` (any
-    /// port) and their websockets, and no `upgrade-insecure-requests`.
-    pub fn development() -> Self {
-        const LOCAL: [&str; 4] = [
-            "http://localhost:*",
-            "http://127.0.0.1:*",
-            "https://localhost:*",
-            "https://127.0.0.1:*",
-        ];
-        let local = || LOCAL.map(Source::host);
-        let with_local = |first: Vec<Source>| first.into_iter().chain(local());
-        Self::new()
-            .default_src(with_local(vec![Source::SELF]))
-            .script_src(with_local(vec![Source::SELF, Source::NONCE]))
-            .style_src(with_local(vec![Source::SELF, Source::UNSAFE_INLINE]))
-            .img_src(with_local(vec![
-                Source::SELF,
-                Source::scheme("data"),
-                Source::scheme("blob"),
-            ]))
-            .font_src(with_local(vec![Source::SELF, Source::scheme("data")]))
-            .connect_src(with_local(vec![
-                Source::SELF,
-                Source::scheme("ws"),
-                Source::scheme("wss"),
-            ]))
-            .object_src([Source::NONE])
-            .base_uri([Source::SELF])
-            .form_action([Source::SELF])
-            .frame_ancestors([Source::SELF])
     }
 
     /// Sets a source-list directive by name (`"script-src"`, `"base-uri"`,
