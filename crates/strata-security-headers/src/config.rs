@@ -272,7 +272,7 @@ impl Compiled {
             headers.remove(name);
         }
         // One allocation instead of the map growing several times.
-        headers.reserve(self.fixed.len() + self.csp.len() + 1);
+        let _ = headers.try_reserve(self.fixed.len() + self.csp.len() + 1);
         let document = self.document_everywhere || self.is_document(headers);
         for entry in &self.fixed {
             if document || !entry.document {
@@ -313,13 +313,15 @@ fn put(
     override_: bool,
     value: impl FnOnce() -> HeaderValue,
 ) {
-    match headers.entry(name) {
-        Entry::Occupied(mut entry) if override_ => {
+    // `try_entry` instead of `entry`: a response already holding the
+    // maximum number of headers loses ours rather than panicking.
+    match headers.try_entry(name) {
+        Ok(Entry::Occupied(mut entry)) if override_ => {
             entry.insert(value());
         }
-        Entry::Occupied(_) => {}
-        Entry::Vacant(entry) => {
-            entry.insert(value());
+        Ok(Entry::Vacant(entry)) => {
+            let _ = entry.try_insert(value());
         }
+        Ok(Entry::Occupied(_)) | Err(_) => {}
     }
 }

@@ -124,7 +124,7 @@ mod values;
 #[doc(inline)]
 pub use self::collector::{
     CollectorFuture, CspReportCollector, CspViolation, DEFAULT_MAX_BODY_BYTES, Disposition,
-    MAX_BATCH_REPORTS, MAX_FIELD_CHARS,
+    MAX_BATCH_REPORTS, MAX_FIELD_CHARS, ReportRejection,
 };
 #[doc(inline)]
 pub use self::csp::{ContentSecurityPolicy, CspBuilder, Source};
@@ -135,7 +135,7 @@ pub use self::future::ResponseFuture;
 #[doc(inline)]
 pub use self::guard::GuardFuture;
 #[doc(inline)]
-pub use self::host::{TrustedHost, TrustedHostLayer};
+pub use self::host::{HostRejection, TrustedHost, TrustedHostLayer};
 #[doc(inline)]
 pub use self::layer::{HeaderMode, SecurityHeadersLayer};
 #[doc(inline)]

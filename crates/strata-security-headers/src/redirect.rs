@@ -5,13 +5,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use strata_core::{ClientIpResolver, Problem, TrustedProxies};
+use strata_core::{ClientIpResolver, TrustedProxies};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::ConfigError;
 use crate::guard::GuardFuture;
-use crate::host::{Host, parse_host, target};
+use crate::host::{Host, HostRejection, parse_host, target};
 
 /// The status of an HTTPS redirect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -203,14 +203,10 @@ impl Settings {
         })
     }
 
-    fn location<B>(&self, request: &Request<B>) -> Result<HeaderValue, &'static str> {
+    fn location<B>(&self, request: &Request<B>) -> Result<HeaderValue, HostRejection> {
         let host = match &self.host {
             Some(host) => host.clone(),
-            None => {
-                target(request.uri(), request.headers())
-                    .map_err(|error| error.detail())?
-                    .host
-            }
+            None => target(request.uri(), request.headers())?.host,
         };
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let path = if path.starts_with('/') { path } else { "/" };
@@ -218,7 +214,7 @@ impl Settings {
             Some(port) => format!("https://{host}:{port}{path}"),
             None => format!("https://{host}{path}"),
         };
-        HeaderValue::try_from(location).map_err(|_| "the request target cannot be redirected")
+        HeaderValue::try_from(location).map_err(|_| HostRejection::Malformed)
     }
 }
 
@@ -248,9 +244,7 @@ where
                 response.headers_mut().insert(header::LOCATION, location);
                 response
             }
-            Err(detail) => Problem::new(StatusCode::BAD_REQUEST)
-                .detail(detail)
-                .into_response(),
+            Err(rejection) => rejection.into_response(),
         };
         GuardFuture::rejected(response)
     }

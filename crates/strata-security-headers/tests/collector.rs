@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::Value;
-use strata_security_headers::{CspReportCollector, CspViolation, Disposition};
+use strata_security_headers::{CspReportCollector, CspViolation, Disposition, ReportRejection};
 use strata_testkit::{body_string, request};
 use tower::ServiceExt;
 
@@ -56,6 +56,15 @@ fn recording() -> (CspReportCollector, Arc<Mutex<Vec<CspViolation>>>) {
 
 async fn problem(response: Response<Full<Bytes>>, status: StatusCode) -> Value {
     assert_eq!(response.status(), status);
+    let kind = match status.as_u16() {
+        400 => ReportRejection::Malformed,
+        405 => ReportRejection::Method,
+        413 => ReportRejection::TooLarge,
+        415 => ReportRejection::MediaType,
+        429 => ReportRejection::RateLimited,
+        other => panic!("unexpected status {other}"),
+    };
+    assert_eq!(response.extensions().get::<ReportRejection>(), Some(&kind));
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
         "application/problem+json"

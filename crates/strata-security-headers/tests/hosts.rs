@@ -8,7 +8,9 @@ use http::{Request, Response, StatusCode, Version, header};
 use http_body_util::Full;
 use serde_json::Value;
 use strata_core::{ClientIpLayer, ClientIpResolver, Scheme};
-use strata_security_headers::{HttpsRedirectLayer, RedirectStatus, TrustedHostLayer};
+use strata_security_headers::{
+    HostRejection, HttpsRedirectLayer, RedirectStatus, TrustedHostLayer,
+};
 use strata_testkit::{body_string, from_peer, get};
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -116,6 +118,27 @@ async fn refuses_other_hosts_ports_and_garbage_with_400() {
         StatusCode::BAD_REQUEST,
         "two Hosts"
     );
+}
+
+#[tokio::test]
+async fn rejection_reason_is_in_the_response_extensions() {
+    let service = ServiceBuilder::new().layer(hosts()).service_fn(ok);
+    let mut twice = with_host("/", "example.com");
+    twice
+        .headers_mut()
+        .append(header::HOST, "example.com".parse().expect("valid"));
+    for (request, reason) in [
+        (with_host("/", "evil.com"), HostRejection::NotAllowed),
+        (with_host("/", "exa mple.com"), HostRejection::Malformed),
+        (get("/"), HostRejection::Missing),
+        (twice, HostRejection::Ambiguous),
+    ] {
+        let response = service.clone().oneshot(request).await.expect("infallible");
+        assert_eq!(response.extensions().get::<HostRejection>(), Some(&reason));
+        let doc: Value =
+            serde_json::from_str(&body_string(response.into_body()).await).expect("JSON");
+        assert_eq!(doc["detail"], reason.detail());
+    }
 }
 
 #[tokio::test]

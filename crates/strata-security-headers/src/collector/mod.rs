@@ -14,7 +14,7 @@ use http::HeaderValue;
 
 use self::bucket::Bucket;
 pub use self::report::{CspViolation, Disposition, MAX_BATCH_REPORTS, MAX_FIELD_CHARS};
-pub use self::service::CollectorFuture;
+pub use self::service::{CollectorFuture, ReportRejection};
 use crate::ConfigError;
 
 /// Default for [`CspReportCollector::max_body_bytes`]: 64 KiB.

@@ -48,7 +48,37 @@ where
     }
 }
 
-/// How a report request was refused.
+/// Why [`CspReportCollector`] refused a request; stored in the problem
+/// response's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReportRejection {
+    /// Not `POST` or `OPTIONS` (405).
+    Method,
+    /// Not a report media type (415).
+    MediaType,
+    /// Over the rate limit (429).
+    RateLimited,
+    /// Over the body limit (413).
+    TooLarge,
+    /// Not JSON, or not the shape of a report (400).
+    Malformed,
+}
+
+impl ReportRejection {
+    /// The label used in logs and in `strata_csp_reports_rejected_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Method => "method",
+            Self::MediaType => "media_type",
+            Self::RateLimited => "rate",
+            Self::TooLarge => "too_large",
+            Self::Malformed => "malformed",
+        }
+    }
+}
+
+/// How a report request was refused, with the details for the response.
 #[derive(Debug, Clone, Copy)]
 enum Rejection {
     Method,
@@ -166,38 +196,39 @@ impl Inner {
     }
 
     fn reject(&self, rejection: Rejection) -> Response<Full<Bytes>> {
-        let (reason, problem) = match rejection {
+        let (kind, problem) = match rejection {
             Rejection::Method => (
-                "method",
+                ReportRejection::Method,
                 Problem::new(StatusCode::METHOD_NOT_ALLOWED)
                     .detail("CSP reports are sent with POST"),
             ),
             Rejection::MediaType => (
-                "media_type",
+                ReportRejection::MediaType,
                 Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE)
                     .detail("expected application/csp-report or application/reports+json"),
             ),
             Rejection::Rate(_) => (
-                "rate",
+                ReportRejection::RateLimited,
                 Problem::new(StatusCode::TOO_MANY_REQUESTS).detail("too many CSP reports"),
             ),
             Rejection::TooLarge(max) => (
-                "too_large",
+                ReportRejection::TooLarge,
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE)
                     .detail("the report is larger than this endpoint accepts")
                     .extension("max_bytes", max),
             ),
             Rejection::Malformed(detail) => (
-                "malformed",
+                ReportRejection::Malformed,
                 Problem::new(StatusCode::BAD_REQUEST).detail(detail),
             ),
         };
-        tracing::debug!(target: "strata_security_headers::csp", reason, "CSP report refused");
+        tracing::debug!(target: "strata_security_headers::csp", reason = kind.as_str(), "CSP report refused");
         #[cfg(feature = "prometheus")]
         if let Some(metrics) = &self.metrics {
-            metrics.rejected(reason);
+            metrics.rejected(kind.as_str());
         }
         let mut response = problem.into_response::<Full<Bytes>>();
+        response.extensions_mut().insert(kind);
         match rejection {
             Rejection::Method => {
                 response

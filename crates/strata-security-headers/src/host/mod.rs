@@ -36,21 +36,38 @@ pub(crate) struct Target {
     pub(crate) port: Option<u16>,
 }
 
-/// Why no target could be read.
+/// Why [`TrustedHostLayer`] (or [`HttpsRedirectLayer`](crate::HttpsRedirectLayer))
+/// refused a request; stored in the 400 response's extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TargetError {
+#[non_exhaustive]
+pub enum HostRejection {
+    /// No `Host` header and no URI authority.
     Missing,
+    /// Several `Host` headers, or a `Host` that disagrees with `:authority`.
     Ambiguous,
+    /// Not a host name or IP literal, userinfo, or a bad port.
     Malformed,
+    /// A well-formed host that is not in the allowed list.
+    NotAllowed,
 }
 
-impl TargetError {
-    pub(crate) fn detail(self) -> &'static str {
+impl HostRejection {
+    /// The `detail` of the problem response.
+    pub fn detail(self) -> &'static str {
         match self {
             Self::Missing => "the request names no host",
             Self::Ambiguous => "the request names more than one host",
             Self::Malformed => "the request's host is malformed",
+            Self::NotAllowed => "this host is not served here",
         }
+    }
+
+    pub(crate) fn into_response<B: From<bytes::Bytes>>(self) -> http::Response<B> {
+        let mut response = strata_core::Problem::new(http::StatusCode::BAD_REQUEST)
+            .detail(self.detail())
+            .into_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
@@ -58,15 +75,15 @@ impl TargetError {
 /// absolute-form request line) or else the single `Host` header. Both present
 /// and different, several `Host` headers, userinfo, or anything that is not a
 /// host name or IP literal is an error.
-pub(crate) fn target(uri: &Uri, headers: &HeaderMap) -> Result<Target, TargetError> {
+pub(crate) fn target(uri: &Uri, headers: &HeaderMap) -> Result<Target, HostRejection> {
     let mut hosts = headers.get_all(header::HOST).iter();
     let host_header = hosts.next();
     if hosts.next().is_some() {
-        return Err(TargetError::Ambiguous);
+        return Err(HostRejection::Ambiguous);
     }
     let from_header = host_header
         .map(|value| {
-            let text = value.to_str().map_err(|_| TargetError::Malformed)?;
+            let text = value.to_str().map_err(|_| HostRejection::Malformed)?;
             parse_authority(text)
         })
         .transpose()?;
@@ -74,32 +91,32 @@ pub(crate) fn target(uri: &Uri, headers: &HeaderMap) -> Result<Target, TargetErr
         (Some(authority), header) => {
             let target = parse_authority(authority.as_str())?;
             if header.is_some_and(|h| h != target) {
-                return Err(TargetError::Ambiguous);
+                return Err(HostRejection::Ambiguous);
             }
             Ok(target)
         }
         (None, Some(header)) => Ok(header),
-        (None, None) => Err(TargetError::Missing),
+        (None, None) => Err(HostRejection::Missing),
     }
 }
 
-fn parse_authority(text: &str) -> Result<Target, TargetError> {
+fn parse_authority(text: &str) -> Result<Target, HostRejection> {
     if text.is_empty() || text.contains('@') {
-        return Err(TargetError::Malformed);
+        return Err(HostRejection::Malformed);
     }
-    let authority: Authority = text.parse().map_err(|_| TargetError::Malformed)?;
+    let authority: Authority = text.parse().map_err(|_| HostRejection::Malformed)?;
     if authority.as_str().len() != text.len() {
-        return Err(TargetError::Malformed);
+        return Err(HostRejection::Malformed);
     }
     let rest = &text[authority.host().len()..];
     let port = match rest.strip_prefix(':') {
         Some(port) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(port.parse::<u16>().map_err(|_| TargetError::Malformed)?)
+            Some(port.parse::<u16>().map_err(|_| HostRejection::Malformed)?)
         }
         None if rest.is_empty() => None,
-        _ => return Err(TargetError::Malformed),
+        _ => return Err(HostRejection::Malformed),
     };
-    let host = parse_host(authority.host()).ok_or(TargetError::Malformed)?;
+    let host = parse_host(authority.host()).ok_or(HostRejection::Malformed)?;
     Ok(Target { host, port })
 }
 
@@ -146,7 +163,7 @@ mod tests {
         map
     }
 
-    fn read(uri: &str, hosts: &[&str]) -> Result<String, TargetError> {
+    fn read(uri: &str, hosts: &[&str]) -> Result<String, HostRejection> {
         let uri: Uri = uri.parse().expect("valid uri");
         target(&uri, &headers(hosts)).map(|t| match t.port {
             Some(port) => format!("{}:{port}", t.host),
@@ -179,7 +196,7 @@ mod tests {
 
     #[test]
     fn refuses_junk_and_ambiguity() {
-        use TargetError::*;
+        use HostRejection::*;
         assert_eq!(read("/", &[]), Err(Missing));
         assert_eq!(read("/", &["a.com", "b.com"]), Err(Ambiguous));
         assert_eq!(read("https://a.com/", &["b.com"]), Err(Ambiguous));

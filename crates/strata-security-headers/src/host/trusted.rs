@@ -6,12 +6,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use strata_core::Problem;
+use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Host, Target, parse_host, target};
+use super::{Host, HostRejection, Target, parse_host, target};
 use crate::ConfigError;
 use crate::guard::GuardFuture;
 
@@ -94,7 +93,8 @@ fn split_port(text: &str) -> Option<(&str, Option<u16>)> {
 
 /// Lets through only requests addressed to an allowed host; anything else
 /// (another host, a missing, repeated or malformed `Host`, a `Host` that
-/// disagrees with the HTTP/2 `:authority`) gets a 400 problem+json.
+/// disagrees with the HTTP/2 `:authority`) gets a 400 problem+json, with the
+/// [`HostRejection`] in the response extensions.
 ///
 /// Patterns: exact names (`example.com`), every subdomain of a domain
 /// (`*.example.com`, not `example.com` itself), IPv4 and IPv6 literals
@@ -190,20 +190,16 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let detail = match target(request.uri(), request.headers()) {
+        let rejection = match target(request.uri(), request.headers()) {
             Ok(target) if self.allowed.iter().any(|a| a.matches(&target)) => {
                 return GuardFuture::inner(self.inner.call(request));
             }
             Ok(target) => {
                 tracing::debug!(host = %target.host, "request for a host not served here");
-                "this host is not served here"
+                HostRejection::NotAllowed
             }
-            Err(error) => error.detail(),
+            Err(rejection) => rejection,
         };
-        GuardFuture::rejected(
-            Problem::new(StatusCode::BAD_REQUEST)
-                .detail(detail)
-                .into_response(),
-        )
+        GuardFuture::rejected(rejection.into_response())
     }
 }
