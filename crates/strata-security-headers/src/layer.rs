@@ -168,7 +168,8 @@ impl SecurityHeadersLayer {
     /// believed when deciding whether a request came over HTTPS. Default:
     /// none. A [`Scheme`](strata_core::Scheme) already in the request
     /// extensions (set by [`ClientIpLayer`](strata_core::ClientIpLayer) or the
-    /// TLS acceptor) is used as is.
+    /// TLS acceptor) counts as the connection's scheme, so with
+    /// `ClientIpLayer` outside this layer no proxy needs to be trusted here.
     pub fn trusted_proxies(self, proxies: TrustedProxies) -> Self {
         self.with(|s| s.resolver = s.resolver.clone().trusted_proxies(proxies))
     }
