@@ -71,7 +71,7 @@
 //! - `axum`: [`CspNonce`] as an axum 0.8 extractor (500 problem+json when
 //!   missing, so a page never renders a nonce its header lacks).
 //! - `prometheus`: counters for CSP reports
-//!   ([`CspReportCollector::metrics`]).
+//!   (`CspReportCollector::metrics`).
 //!
 //! # Security
 //!

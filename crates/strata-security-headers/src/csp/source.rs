@@ -3,7 +3,7 @@
 /// One source expression of a CSP directive.
 ///
 /// Keywords are constants and always quoted correctly; hosts, schemes and
-/// hashes are checked when the policy is [built](CspBuilder::build). Strings
+/// hashes are checked when the policy is [built](crate::CspBuilder::build). Strings
 /// convert too (`"'self'"`, `"https://cdn.example.com"`, `"data:"`), with the
 /// same checks: an unquoted keyword such as `self`, a static `'nonce-...'`, or
 /// any `;`, `,`, whitespace or control character is refused.
@@ -38,7 +38,7 @@ impl Source {
     pub const REPORT_SAMPLE: Self = Self(Repr::Keyword("'report-sample'"));
     /// `'inline-speculation-rules'`.
     pub const INLINE_SPECULATION_RULES: Self = Self(Repr::Keyword("'inline-speculation-rules'"));
-    /// `'nonce-...'` with a fresh [`CspNonce`] for every response. Allowed in
+    /// `'nonce-...'` with a fresh [`CspNonce`](crate::CspNonce) for every response. Allowed in
     /// `default-src` and the script and style directives.
     pub const NONCE: Self = Self(Repr::Nonce);
 
