@@ -8,6 +8,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`core`] | `strata-core` | client IP behind trusted proxies, RFC 9457 problems, the Redis pool |
+//! | [`security_headers`] | `strata-security-headers` | helmet-grade headers, CSP nonces and a violation collector, trusted hosts, HTTPS redirects |
 //!
 //! # Example
 //!
@@ -46,6 +47,9 @@
 
 #[doc(inline)]
 pub use strata_core as core;
+#[cfg(feature = "security-headers")]
+#[doc(inline)]
+pub use strata_security_headers as security_headers;
 
 /// The README's examples, compiled as doc tests so they stay correct.
 #[cfg(doctest)]

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use axum::http::{HeaderValue, Uri};
 use strata::core::TrustedProxies;
 use strata::core::redis::RedisPoolBuilder;
 
@@ -31,6 +32,8 @@ pub(crate) struct Config {
     pub(crate) redis: Option<RedisPoolBuilder>,
     pub(crate) env: AppEnv,
     pub(crate) trusted_proxies: TrustedProxies,
+    /// Origins allowed to call `/api` from a browser (CORS).
+    pub(crate) cors_origins: Vec<HeaderValue>,
     pub(crate) log_filter: String,
 }
 
@@ -95,6 +98,10 @@ impl Config {
             .map(|url| RedisPoolBuilder::from_url(url.trim()))
             .transpose()
             .map_err(|error| fail("REDIS_URL", error.to_string()))?;
+        let cors_origins = match var("CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(value) => parse_origins(&value).map_err(|reason| fail("CORS_ORIGINS", reason))?,
+        };
         let log_filter = var("RUST_LOG").unwrap_or_else(|| "info".to_owned());
         Ok(Self {
             bind,
@@ -102,9 +109,35 @@ impl Config {
             redis,
             env,
             trusted_proxies,
+            cors_origins,
             log_filter,
         })
     }
+}
+
+/// A comma-separated list of origins: `scheme://host[:port]`, nothing more.
+fn parse_origins(list: &str) -> Result<Vec<HeaderValue>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let uri: Uri = origin
+                .parse()
+                .map_err(|_| format!("{origin:?} is not an origin"))?;
+            let plain = matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.authority().is_some()
+                && uri
+                    .path_and_query()
+                    .is_none_or(|p| p.as_str().is_empty() || p.as_str() == "/")
+                && !origin.ends_with('/');
+            if !plain || origin.contains('*') {
+                return Err(format!(
+                    "{origin:?} is not an origin such as https://app.example.com"
+                ));
+            }
+            HeaderValue::from_str(origin).map_err(|_| format!("{origin:?} is not an origin"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -139,6 +172,7 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.0.1"),
             ("REDIS_URL", "redis://127.0.0.1:6379"),
             ("RUST_LOG", "debug"),
+            ("CORS_ORIGINS", "https://app.example, http://localhost:5173"),
         ])
         .expect("valid");
         assert_eq!(config.bind.to_string(), "0.0.0.0");
@@ -151,6 +185,10 @@ mod tests {
         );
         assert!(config.redis.is_some());
         assert_eq!(config.log_filter, "debug");
+        assert_eq!(
+            config.cors_origins,
+            ["https://app.example", "http://localhost:5173"]
+        );
     }
 
     #[test]
@@ -162,6 +200,9 @@ mod tests {
             ("APP_ENV", "staging"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, 300.1.1.1/8"),
             ("REDIS_URL", "not a url"),
+            ("CORS_ORIGINS", "https://ok.example, *"),
+            ("CORS_ORIGINS", "https://app.example/path"),
+            ("CORS_ORIGINS", "app.example"),
         ];
         for (var, value) in cases {
             let error = read(&[(var, value)]).expect_err(value);

@@ -10,19 +10,19 @@
 
 mod config;
 mod items;
+mod security;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, Request, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver, Problem};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use tracing_subscriber::EnvFilter;
@@ -42,18 +42,29 @@ impl axum::extract::FromRef<AppState> for Catalogue {
     }
 }
 
+/// Any start-up error, shown as one line.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Largest request body the application reads.
+const MAX_BODY: usize = 64 * 1024;
+
 /// The whole application, built from its settings.
-fn app(config: &Config) -> Router {
+///
+/// Layers, outermost first: client address → request log → security headers
+/// → body limit → routes (CORS on `/api`).
+fn app(config: &Config) -> Result<Router, BoxError> {
     let state = AppState {
         catalogue: Catalogue::sample(),
     };
     let resolver = ClientIpResolver::new().trusted_proxies(config.trusted_proxies.clone());
     let api = Router::new()
         .route("/items", get(items::list))
-        .route("/items/{id}", get(items::get).put(items::put));
-    Router::new()
-        .route("/", get(index))
+        .route("/items/{id}", get(items::get).put(items::put))
+        .layer(security::cors(config));
+    let router = Router::new()
+        .route("/", get(security::index))
         .nest("/api", api)
+        .route_service(security::REPORT_PATH, security::collector())
         .fallback(not_found)
         .with_state(state)
         .layer(
@@ -63,8 +74,11 @@ fn app(config: &Config) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
-                ),
-        )
+                )
+                .layer(security::headers(config)?)
+                .layer(RequestBodyLimitLayer::new(MAX_BODY)),
+        );
+    Ok(router)
 }
 
 /// One span per request, with the client address resolved by `ClientIpLayer`.
@@ -81,30 +95,6 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         client_ip = %client,
     )
 }
-
-async fn index() -> Response {
-    let mut response = Html(INDEX).into_response();
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
-}
-
-const INDEX: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>strata demo</title></head>
-<body>
-<h1>strata demo</h1>
-<p>Items: <span id="count">loading</span></p>
-<script>
-fetch("/api/items").then(r => r.json()).then(items => {
-  document.getElementById("count").textContent = items.length;
-});
-</script>
-</body>
-</html>
-"#;
 
 async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND).detail("no such route")
@@ -162,7 +152,7 @@ async fn run() -> Result<(), String> {
         redis = config.redis.is_some(),
         "listening"
     );
-    let app = app(&config);
+    let app = app(&config).map_err(|error| format!("cannot build the application: {error}"))?;
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

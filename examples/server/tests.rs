@@ -9,11 +9,15 @@ use serde_json::Value;
 use strata_testkit::{body_bytes, body_string, from_peer, get, request};
 use tower::ServiceExt;
 
+use axum::http::HeaderValue;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::Response;
+
 use super::*;
 
 fn test_app() -> Router {
     let config = Config::from_lookup(|_| None).expect("default config");
-    app(&config)
+    app(&config).expect("the application builds")
 }
 
 async fn send(app: &Router, request: Request<Full<Bytes>>) -> Response {
@@ -26,12 +30,105 @@ async fn json(response: Response) -> Value {
 }
 
 #[tokio::test]
-async fn index_is_html_with_a_script() {
-    let response = send(&test_app(), get("/")).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
-    let page = body_string(response.into_body()).await;
-    assert!(page.contains("<script>"), "{page}");
+async fn index_script_carries_the_csp_nonce_of_its_response() {
+    let app = test_app();
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let response = send(&app, get("/")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let page = body_string(response.into_body()).await;
+        let nonce = page
+            .split("<script nonce=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a nonced script")
+            .to_owned();
+        assert!(
+            csp.contains(&format!("'nonce-{nonce}'")),
+            "{csp} vs {nonce}"
+        );
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a nonce was reused");
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_no_hsts_over_http() {
+    let response = send(&test_app(), get("/api/items/1")).await;
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert!(response.headers().contains_key("referrer-policy"));
+    assert!(!response.headers().contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn production_sends_hsts_only_when_a_trusted_proxy_says_https() {
+    let config = Config::from_lookup(|name| match name {
+        "APP_ENV" => Some("production".to_owned()),
+        "TRUSTED_PROXIES" => Some("127.0.0.1".to_owned()),
+        _ => None,
+    })
+    .expect("config");
+    let app = app(&config).expect("app");
+    let mut https = get("/api/items/1");
+    https
+        .headers_mut()
+        .insert("x-forwarded-proto", HeaderValue::from_static("https"));
+    let response = send(&app, https).await;
+    assert!(response.headers().contains_key("strict-transport-security"));
+
+    let mut spoofed = from_peer(get("/api/items/1"), SocketAddr::from(([203, 0, 113, 9], 1)));
+    spoofed
+        .headers_mut()
+        .insert("x-forwarded-proto", HeaderValue::from_static("https"));
+    let response = app.clone().oneshot(spoofed).await.expect("infallible");
+    assert!(!response.headers().contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn csp_reports_are_accepted_and_junk_refused() {
+    let app = test_app();
+    let report = r#"{"csp-report":{"document-uri":"http://127.0.0.1:3000/","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"default-src 'self'","blocked-uri":"inline","disposition":"enforce","status-code":200}}"#;
+    let mut request = request(Method::POST, "/csp-report", report);
+    request.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/csp-report"),
+    );
+    let response = send(&app, request).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let mut junk = request_with_type("/csp-report", "application/csp-report", "nope");
+    junk = from_peer(junk, SocketAddr::from(([127, 0, 0, 1], 1)));
+    let response = app.clone().oneshot(junk).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let big = "x".repeat(MAX_BODY + 1);
+    let response = send(
+        &test_app(),
+        request_with_type("/api/items/1", "application/json", &big),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+fn request_with_type(uri: &str, content_type: &'static str, body: &str) -> Request<Full<Bytes>> {
+    let method = if uri == "/csp-report" {
+        Method::POST
+    } else {
+        Method::PUT
+    };
+    let mut request = request(method, uri, body.to_owned());
+    request
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    request
 }
 
 #[tokio::test]

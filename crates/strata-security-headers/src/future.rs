@@ -1,0 +1,55 @@
+//! [`ResponseFuture`]: adds the headers when the inner response is ready.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use http::Response;
+use pin_project_lite::pin_project;
+
+use crate::CspNonce;
+use crate::config::Compiled;
+
+pin_project! {
+    /// The response future of [`SecurityHeaders`](crate::SecurityHeaders).
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        config: Arc<Compiled>,
+        https: bool,
+        nonce: Option<CspNonce>,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(
+        inner: F,
+        config: Arc<Compiled>,
+        https: bool,
+        nonce: Option<CspNonce>,
+    ) -> Self {
+        Self {
+            inner,
+            config,
+            https,
+            nonce,
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.inner.poll(cx))?;
+        this.config
+            .apply(response.headers_mut(), *this.https, this.nonce.as_ref());
+        Poll::Ready(Ok(response))
+    }
+}

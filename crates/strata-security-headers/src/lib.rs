@@ -1,0 +1,153 @@
+//! Helmet-grade security headers for tower, axum and hyper: typed CSP with
+//! per-response nonces, a violation report collector, trusted hosts and HTTPS
+//! redirects.
+//!
+//! - [`SecurityHeadersLayer`]: CSP (enforced and/or report-only), HSTS (only
+//!   over HTTPS, believing `X-Forwarded-Proto` only from trusted proxies),
+//!   COOP, CORP, COEP, `Origin-Agent-Cluster`, `Referrer-Policy`, `nosniff`,
+//!   `X-DNS-Prefetch-Control`, `X-Frame-Options`,
+//!   `X-Permitted-Cross-Domain-Policies`, `X-XSS-Protection: 0`,
+//!   [`PermissionsPolicy`], and removal of `Server`, `X-Powered-By` and the
+//!   like. Presets [`strict`](SecurityHeadersLayer::strict),
+//!   [`api`](SecurityHeadersLayer::api),
+//!   [`development`](SecurityHeadersLayer::development); a handler's own
+//!   header wins unless its [`HeaderMode`] says otherwise.
+//! - [`CspBuilder`]: a typed policy, validated when built; [`Source::NONCE`]
+//!   puts a fresh [`CspNonce`] in every response and in the request
+//!   extensions for templates (and, with feature `axum`, an extractor).
+//! - [`CspReportCollector`]: the `report-uri` / `report-to` endpoint. Both
+//!   report formats, normalised into [`CspViolation`], logged and counted;
+//!   bounded body (413), rate (429), media type (415), junk (400), CORS
+//!   preflight answered.
+//! - [`TrustedHostLayer`]: 400 for hosts the service does not serve
+//!   (exact, `*.example.com`, IPv6 literals, ports, HTTP/2 `:authority`).
+//! - [`HttpsRedirectLayer`]: 308 to HTTPS with exempt paths, trusting a
+//!   forwarded scheme only from trusted proxies, so it never loops behind a
+//!   TLS terminator.
+//!
+//! CORS and body limits for the rest of the service are tower-http's
+//! `CorsLayer` and `RequestBodyLimitLayer`.
+//!
+//! Every default is compared with helmet 8 and the OWASP Secure Headers
+//! Project in `docs/security-headers.md`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response, header};
+//! use strata_security_headers::{CspNonce, SecurityHeadersLayer};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let service = ServiceBuilder::new()
+//!     .layer(SecurityHeadersLayer::strict())
+//!     .service_fn(|request: Request<String>| async move {
+//!         // The nonce the CSP header of this response will carry.
+//!         let nonce = request.extensions().get::<CspNonce>().expect("strict CSP uses a nonce");
+//!         let page = format!(r#"<script nonce="{nonce}">start()</script>"#);
+//!         let response = Response::builder()
+//!             .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+//!             .body(page)?;
+//!         Ok::<_, http::Error>(response)
+//!     });
+//!
+//! let response = service.oneshot(Request::new(String::new())).await?;
+//! let headers = response.headers();
+//! let csp = headers["content-security-policy"].to_str()?;
+//! let nonce = response.body().split('"').nth(1).expect("nonce attribute");
+//! assert!(csp.contains(&format!("script-src 'nonce-{nonce}' 'strict-dynamic'")));
+//! assert_eq!(headers["x-content-type-options"], "nosniff");
+//! assert_eq!(headers["x-frame-options"], "DENY");
+//! // Plain HTTP from an untrusted peer: no HSTS.
+//! assert!(!headers.contains_key("strict-transport-security"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `axum`: [`CspNonce`] as an axum 0.8 extractor (500 problem+json when
+//!   missing, so a page never renders a nonce its header lacks).
+//! - `prometheus`: counters for CSP reports
+//!   (`CspReportCollector::metrics`).
+//!
+//! # Security
+//!
+//! - HSTS is sent only when the request arrived over HTTPS: a
+//!   [`Scheme`](strata_core::Scheme) the server or
+//!   [`ClientIpLayer`](strata_core::ClientIpLayer) stored in the request
+//!   extensions, else the scheme resolved from the connection, believing
+//!   `X-Forwarded-Proto`/`Forwarded` only from the
+//!   [`trusted_proxies`](SecurityHeadersLayer::trusted_proxies). A client
+//!   cannot turn it on (or pin a plain-HTTP host) by sending the header itself.
+//! - Nonces are 128 bits from the operating system's CSPRNG, new for every
+//!   response; if the random source fails, the nonce is left out of the
+//!   policy, which blocks the nonced scripts rather than allowing them.
+//! - Set-if-absent is the default so handlers can relax a header for one
+//!   route; a handler can therefore also weaken it. Use
+//!   [`HeaderMode::Override`] for headers no route may change.
+//! - CSP and `X-Frame-Options` go on documents only (configurable); a
+//!   response without `Content-Type` counts as a document.
+//! - Every CSP value is checked when the policy is built: no `;`, `,`,
+//!   whitespace or control character can smuggle a directive in, keywords
+//!   must be quoted, and a fixed `'nonce-…'` is refused.
+//! - Everything in a CSP report is attacker-controlled; it is logged as
+//!   structured fields, cut to [`MAX_FIELD_CHARS`], never interpreted.
+//!
+//! # Deployment
+//!
+//! Outermost first: [`TrustedHostLayer`] → [`HttpsRedirectLayer`] →
+//! [`SecurityHeadersLayer`] → the rest of the stack, so rejections and
+//! redirects are cheap and every response the app produces gets its headers.
+//! Give the redirect and headers layers the same trusted proxies as
+//! [`ClientIpLayer`](strata_core::ClientIpLayer), or put that layer outside
+//! them: they read the [`Scheme`](strata_core::Scheme) it stores.
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod collector;
+mod config;
+mod csp;
+mod error;
+mod future;
+mod guard;
+mod host;
+mod layer;
+mod nonce;
+mod permissions;
+mod redirect;
+mod service;
+mod values;
+
+#[doc(inline)]
+pub use self::collector::{
+    CollectorFuture, CspReportCollector, CspViolation, DEFAULT_MAX_BODY_BYTES, Disposition,
+    MAX_BATCH_REPORTS, MAX_FIELD_CHARS, ReportRejection,
+};
+#[doc(inline)]
+pub use self::csp::{ContentSecurityPolicy, CspBuilder, Source};
+#[doc(inline)]
+pub use self::error::ConfigError;
+#[doc(inline)]
+pub use self::future::ResponseFuture;
+#[doc(inline)]
+pub use self::guard::GuardFuture;
+#[doc(inline)]
+pub use self::host::{HostRejection, TrustedHost, TrustedHostLayer};
+#[doc(inline)]
+pub use self::layer::{HeaderMode, SecurityHeadersLayer};
+#[doc(inline)]
+pub use self::nonce::{CspNonce, NONCE_BYTES};
+#[doc(inline)]
+pub use self::permissions::{Allowlist, Feature, PermissionsPolicy};
+#[doc(inline)]
+pub use self::redirect::{HttpsRedirect, HttpsRedirectLayer, RedirectStatus};
+#[doc(inline)]
+pub use self::service::SecurityHeaders;
+#[doc(inline)]
+pub use self::values::{
+    CrossOriginEmbedderPolicy, CrossOriginOpenerPolicy, CrossOriginResourcePolicy, FrameOptions,
+    Hsts, PermittedCrossDomainPolicies, ReferrerPolicy,
+};

@@ -1,0 +1,71 @@
+//! [`SecurityHeaders`]: the service.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use crate::CspNonce;
+use crate::config::Compiled;
+use crate::future::ResponseFuture;
+
+/// The service built by [`SecurityHeadersLayer`](crate::SecurityHeadersLayer).
+#[derive(Debug, Clone)]
+pub struct SecurityHeaders<S> {
+    inner: S,
+    config: Arc<Compiled>,
+}
+
+impl<S> SecurityHeaders<S> {
+    pub(crate) fn new(inner: S, config: Arc<Compiled>) -> Self {
+        Self { inner, config }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SecurityHeaders<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let https = self.config.has_hsts() && self.config.resolver.scheme(&request).is_https();
+        let nonce = if self.config.uses_nonce {
+            let nonce = CspNonce::generate();
+            match &nonce {
+                Some(nonce) => {
+                    request.extensions_mut().insert(nonce.clone());
+                }
+                None => tracing::error!(
+                    "the OS random source failed: this response's CSP carries no nonce"
+                ),
+            }
+            nonce
+        } else {
+            None
+        };
+        ResponseFuture::new(
+            self.inner.call(request),
+            Arc::clone(&self.config),
+            https,
+            nonce,
+        )
+    }
+}
