@@ -49,9 +49,11 @@ impl Metrics {
         registry
             .register(Box::new(status.clone()))
             .map_err(|source| BuildError::Metrics { source })?;
-        registry
-            .register(Box::new(duration.clone()))
-            .map_err(|source| BuildError::Metrics { source })?;
+        if let Err(source) = registry.register(Box::new(duration.clone())) {
+            // Leave the registry as it was.
+            let _ = registry.unregister(Box::new(status));
+            return Err(BuildError::Metrics { source });
+        }
         Ok(Self { status, duration })
     }
 

@@ -95,8 +95,9 @@ async fn summary_answers_health_json_with_service_fields_and_no_store() {
 #[tokio::test]
 async fn aggregation_follows_worst_status_and_criticality() {
     use Status::{Fail, Pass, Warn};
-    // (checks as (status, critical), summary status, readiness status)
-    let table: &[(&[(Status, bool)], Status, Status)] = &[
+    /// Checks as (status, critical), then the summary and readiness statuses.
+    type Row = (&'static [(Status, bool)], Status, Status);
+    let table: &[Row] = &[
         (&[], Pass, Pass),
         (&[(Pass, true)], Pass, Pass),
         (&[(Pass, true), (Warn, true)], Warn, Warn),

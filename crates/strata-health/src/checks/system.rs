@@ -70,12 +70,12 @@ impl Cpu {
             let system = Arc::clone(&self.system);
             blocking(move || {
                 let mut guard = system.lock().unwrap_or_else(PoisonError::into_inner);
+                let first = guard.is_none();
                 let system = guard.get_or_insert_with(|| {
                     System::new_with_specifics(
                         RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_cpu_usage()),
                     )
                 });
-                let first = system.cpus().is_empty() || system.global_cpu_usage() == 0.0;
                 system.refresh_cpu_usage();
                 first
             })
