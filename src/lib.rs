@@ -8,6 +8,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`core`] | `strata-core` | client IP behind trusted proxies, RFC 9457 problems, the Redis pool |
+//! | [`health`] | `strata-health` | liveness, readiness and detailed health in `application/health+json`, graceful drain |
 //!
 //! # Example
 //!
@@ -46,3 +47,6 @@
 
 #[doc(inline)]
 pub use strata_core as core;
+#[cfg(feature = "health")]
+#[doc(inline)]
+pub use strata_health as health;
