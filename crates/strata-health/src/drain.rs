@@ -21,14 +21,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Drain {
     draining: Arc<AtomicBool>,
 }
 
 impl Drain {
     pub(crate) fn new() -> Self {
-        Self::default()
+        Self {
+            draining: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// Starts draining: readiness answers `fail` from now on.

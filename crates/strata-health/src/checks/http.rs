@@ -64,20 +64,27 @@ impl HttpCheck {
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|error| format!("HTTP handshake: {error}"))?;
-        let driver = tokio::spawn(connection);
+        // Aborted when the run ends or times out: no connection outlives it.
+        let _driver = AbortOnDrop(tokio::spawn(connection));
         let path = self.uri.path_and_query().map_or("/", |p| p.as_str());
         let request = Request::get(path)
             .header(HOST, self.host.clone())
             .header(USER_AGENT, "strata-health")
             .body(Empty::<Bytes>::new())
             .map_err(|error| error.to_string())?;
-        let result = sender
+        sender
             .send_request(request)
             .await
             .map(|response| response.status())
-            .map_err(|error| format!("GET {}: {error}", self.uri));
-        driver.abort();
-        result
+            .map_err(|error| format!("GET {}: {error}", self.uri))
+    }
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
