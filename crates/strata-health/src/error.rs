@@ -32,7 +32,7 @@ pub enum BuildError {
         /// The accepted range.
         reason: &'static str,
     },
-    /// The URL given to an [`HttpCheck`](crate::checks::HttpCheck) cannot be used.
+    /// The URL given to an `HttpCheck` (feature `http-check`) cannot be used.
     #[error("invalid check URL `{url}`: {reason}")]
     InvalidUrl {
         /// The URL as given.

@@ -67,12 +67,12 @@
 //!
 //! # Feature flags
 //!
-//! - `system` (default): [`checks::DiskSpaceCheck`], [`checks::MemoryCheck`],
-//!   [`checks::CpuCheck`], and CPU, memory and disk usage in the `system`
+//! - `system` (default): `checks::DiskSpaceCheck`, `checks::MemoryCheck`,
+//!   `checks::CpuCheck`, and CPU, memory and disk usage in the `system`
 //!   section of detailed reports (through `sysinfo`).
-//! - `redis`: [`checks::RedisCheck`], a `PING` through a `fred` client.
-//! - `http-check`: [`checks::HttpCheck`], an HTTP/1.1 `GET` (plain `http://`).
-//! - `prometheus`: [`HealthBuilder::metrics`] registers a gauge per check
+//! - `redis`: `checks::RedisCheck`, a `PING` through a `fred` client.
+//! - `http-check`: `checks::HttpCheck`, an HTTP/1.1 `GET` (plain `http://`).
+//! - `prometheus`: `HealthBuilder::metrics` registers a gauge per check
 //!   status and a histogram of check durations.
 //!
 //! # Deployment

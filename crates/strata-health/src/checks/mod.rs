@@ -3,11 +3,11 @@
 //! | check | feature | key | observes |
 //! |---|---|---|---|
 //! | [`TcpCheck`] | | `{name}:responseTime` | a TCP connect, in ms |
-//! | [`HttpCheck`] | `http-check` | `{name}:responseTime` | an HTTP `GET`, in ms |
-//! | [`RedisCheck`] | `redis` | `{name}:responseTime` | a `PING`, in ms |
-//! | [`DiskSpaceCheck`] | `system` | `{name}:utilization` | disk usage, in percent |
-//! | [`MemoryCheck`] | `system` | `{name}:utilization` | memory usage, in percent |
-//! | [`CpuCheck`] | `system` | `{name}:utilization` | CPU usage, in percent |
+//! | `HttpCheck` | `http-check` | `{name}:responseTime` | an HTTP `GET`, in ms |
+//! | `RedisCheck` | `redis` | `{name}:responseTime` | a `PING`, in ms |
+//! | `DiskSpaceCheck` | `system` | `{name}:utilization` | disk usage, in percent |
+//! | `MemoryCheck` | `system` | `{name}:utilization` | memory usage, in percent |
+//! | `CpuCheck` | `system` | `{name}:utilization` | CPU usage, in percent |
 //!
 //! Closures: [`check_fn`](crate::check_fn).
 
