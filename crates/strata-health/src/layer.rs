@@ -336,6 +336,7 @@ impl HealthBuilder {
             user,
             system,
             routes,
+            summaries: crate::report::Summaries::new(&self.meta),
             meta: self.meta,
             details: self.details,
             ttl: self.cache_ttl,

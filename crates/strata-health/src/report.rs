@@ -9,8 +9,11 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
-use crate::state::{Run, Shared, Slot};
+use crate::state::{Meta, Run, Shared, Slot};
 use crate::{Endpoint, Status};
+
+/// The `output` of readiness while draining.
+const DRAINING: &str = "draining";
 
 /// The media type of health responses.
 pub const HEALTH_JSON: &str = "application/health+json";
@@ -130,22 +133,22 @@ pub(crate) fn render(
     let mut output = None;
     if *endpoint == Endpoint::Ready && shared.drain.is_draining() {
         status = Status::Fail;
-        output = Some("draining");
+        output = Some(DRAINING);
     }
     let detailed = details && matches!(endpoint, Endpoint::Detailed | Endpoint::Group(_));
+    if !detailed {
+        return Answer {
+            status,
+            body: shared.summaries.get(status, output.is_some()),
+        };
+    }
     let meta = &shared.meta;
     let document = Document {
-        status,
-        version: meta.version.as_deref(),
-        release_id: meta.release_id.as_deref(),
-        service_id: meta.service_id.as_deref(),
-        description: meta.description.as_deref(),
-        output,
-        checks: detailed.then_some(Checks {
+        checks: Some(Checks {
             slots: &shared.slots,
             entries,
         }),
-        system: (detailed && *endpoint == Endpoint::Detailed).then(|| System {
+        system: (*endpoint == Endpoint::Detailed).then(|| System {
             uptime_seconds: shared.started.elapsed().as_secs(),
             version: meta.version.as_deref(),
             environment: meta.environment.as_deref(),
@@ -158,12 +161,57 @@ pub(crate) fn render(
                     .flatten()
             }),
         }),
+        ..Document::summary(meta, status, output)
     };
-    // Strings, numbers and JSON values always serialise.
-    let body = serde_json::to_vec(&document).unwrap_or_default();
     Answer {
         status,
-        body: Bytes::from(body),
+        body: to_json(&document),
+    }
+}
+
+fn to_json(document: &Document<'_>) -> Bytes {
+    // Strings, numbers and JSON values always serialise.
+    Bytes::from(serde_json::to_vec(document).unwrap_or_default())
+}
+
+impl<'a> Document<'a> {
+    /// The document without checks or system section.
+    fn summary(meta: &'a Meta, status: Status, output: Option<&'a str>) -> Self {
+        Self {
+            status,
+            version: meta.version.as_deref(),
+            release_id: meta.release_id.as_deref(),
+            service_id: meta.service_id.as_deref(),
+            description: meta.description.as_deref(),
+            output,
+            checks: None,
+            system: None,
+        }
+    }
+}
+
+/// The summary bodies, rendered once at build: a summary probe only picks one.
+#[derive(Debug)]
+pub(crate) struct Summaries {
+    by_status: [Bytes; 3],
+    draining: Bytes,
+}
+
+impl Summaries {
+    pub(crate) fn new(meta: &Meta) -> Self {
+        let render = |status, output| to_json(&Document::summary(meta, status, output));
+        Self {
+            by_status: Status::ALL.map(|status| render(status, None)),
+            draining: render(Status::Fail, Some(DRAINING)),
+        }
+    }
+
+    fn get(&self, status: Status, draining: bool) -> Bytes {
+        if draining {
+            return self.draining.clone();
+        }
+        // `Status::ALL` lists the variants in declaration order.
+        self.by_status[status as usize].clone()
     }
 }
 

@@ -94,6 +94,7 @@ pub(crate) struct Shared {
     pub(crate) system: Option<usize>,
     pub(crate) routes: Vec<Route>,
     pub(crate) meta: Meta,
+    pub(crate) summaries: crate::report::Summaries,
     pub(crate) details: Details,
     pub(crate) ttl: Duration,
     pub(crate) refresh_every: Option<Duration>,
