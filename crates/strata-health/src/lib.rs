@@ -105,6 +105,7 @@
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod builder;
 mod check;
 pub mod checks;
 mod drain;
@@ -123,6 +124,8 @@ mod status;
 mod time;
 
 #[doc(inline)]
+pub use self::builder::HealthBuilder;
+#[doc(inline)]
 pub use self::check::{Check, FnCheck, check_fn};
 #[doc(inline)]
 pub use self::drain::Drain;
@@ -133,9 +136,7 @@ pub use self::error::BuildError;
 #[doc(inline)]
 pub use self::future::ResponseFuture;
 #[doc(inline)]
-pub use self::layer::{
-    DEFAULT_CACHE_TTL, DEFAULT_REFRESH_EVERY, DEFAULT_TIMEOUT, HealthBuilder, HealthLayer,
-};
+pub use self::layer::{DEFAULT_CACHE_TTL, DEFAULT_REFRESH_EVERY, DEFAULT_TIMEOUT, HealthLayer};
 #[doc(inline)]
 pub use self::observation::{IntoObservation, Observation};
 #[doc(inline)]

@@ -16,7 +16,9 @@ mod http;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "system")]
-pub(crate) mod system;
+pub(crate) mod sample;
+#[cfg(feature = "system")]
+mod system;
 mod tcp;
 
 #[cfg(feature = "http-check")]
