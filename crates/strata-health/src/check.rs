@@ -85,7 +85,9 @@ impl<C: Check> DynCheck for C {
 /// The closure returns a future of anything [`IntoObservation`]: an
 /// [`Observation`], a [`Status`](crate::Status), `()`, `bool`, or a `Result`
 /// whose error becomes the `fail` output. When the closure reports no observed
-/// value, the time it took is reported as `responseTime` in milliseconds.
+/// value, the time it took is reported in milliseconds. The report key is
+/// `{component}:responseTime`; a closure reporting a value of its own names
+/// it with [`Registration::measurement`](crate::Registration::measurement).
 ///
 /// ```
 /// use strata_health::{Check, Status, check_fn};

@@ -73,6 +73,24 @@ async fn a_hanging_check_fails_at_its_timeout_and_the_probe_still_answers() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn checks_run_concurrently() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut builder = HealthLayer::builder().refresh_every(None);
+    for name in ["a", "b", "c", "d"] {
+        builder = builder.check(name, counting(&runs, Duration::from_millis(100)));
+    }
+    let started = Instant::now();
+    let (code, _) = probe(service(builder.build().expect("valid")), "/health").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(runs.load(Ordering::SeqCst), 4);
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(100),
+        "checks ran one after another"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_hanging_non_critical_check_only_warns() {
     let layer = HealthLayer::builder()
         .refresh_every(None)
