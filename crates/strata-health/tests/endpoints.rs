@@ -402,3 +402,31 @@ fn invalid_configuration_fails_at_build() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn a_removed_route_reaches_the_inner_service() {
+    let service = service(
+        quiet()
+            .remove_route("/health/detailed")
+            .build()
+            .expect("valid"),
+    );
+    assert_eq!(send(&service, get("/health/detailed")).await.2, "app");
+    assert_eq!(probe(&service, "/health").await.0, StatusCode::OK);
+}
+
+#[test]
+fn layer_service_and_future_are_shareable_across_threads() {
+    fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+    fn assert_send<T: Send>() {}
+    assert_send_sync_clone::<HealthLayer>();
+    assert_send_sync_clone::<strata_health::Drain>();
+    assert_send_sync_clone::<
+        strata_health::Health<
+            tower::util::BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>,
+        >,
+    >();
+    assert_send::<
+        strata_health::ResponseFuture<std::future::Ready<Result<Response<Body>, Infallible>>>,
+    >();
+}
