@@ -154,8 +154,8 @@ impl HealthBuilder {
     }
 
     /// Runs every check in the background at this interval (the first round
-    /// at start), so probes find fresh results and metrics stay current
-    /// without probes. Default every 30 s; `None` runs checks only for
+    /// one interval after start, when the service's clients have connected),
+    /// so probes find fresh results and metrics stay current without probes. Default every 30 s; `None` runs checks only for
     /// probes; non-zero.
     pub fn refresh_every(mut self, every: Option<Duration>) -> Self {
         self.refresh_every = every;

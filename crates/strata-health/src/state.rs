@@ -202,7 +202,9 @@ impl Shared {
 }
 
 async fn background(weak: Weak<Shared>, every: Duration) {
-    let mut ticker = tokio::time::interval(every);
+    // The first round one interval after start: at start, clients such as a
+    // Redis pool are still connecting, and a failure would be cached.
+    let mut ticker = tokio::time::interval_at(Instant::now() + every, every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
