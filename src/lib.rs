@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | [`core`] | `strata-core` | client IP behind trusted proxies, RFC 9457 problems, the Redis pool |
 //! | [`security_headers`] | `strata-security-headers` | helmet-grade headers, CSP nonces and a violation collector, trusted hosts, HTTPS redirects |
+//! | [`health`] | `strata-health` | liveness, readiness and detailed health in `application/health+json`, graceful drain |
 //!
 //! # Example
 //!
@@ -55,3 +56,6 @@ pub use strata_security_headers as security_headers;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+#[cfg(feature = "health")]
+#[doc(inline)]
+pub use strata_health as health;

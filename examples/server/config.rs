@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use axum::http::{HeaderValue, Uri};
 use strata::core::TrustedProxies;
@@ -32,6 +33,8 @@ pub(crate) struct Config {
     pub(crate) redis: Option<RedisPoolBuilder>,
     pub(crate) env: AppEnv,
     pub(crate) trusted_proxies: TrustedProxies,
+    /// How long readiness fails before the listener closes on shutdown.
+    pub(crate) drain_for: Duration,
     /// Origins allowed to call `/api` from a browser (CORS).
     pub(crate) cors_origins: Vec<HeaderValue>,
     pub(crate) log_filter: String,
@@ -102,8 +105,23 @@ impl Config {
             None => Vec::new(),
             Some(value) => parse_origins(&value).map_err(|reason| fail("CORS_ORIGINS", reason))?,
         };
+        let drain_for = match var("DRAIN_SECONDS") {
+            None if env == AppEnv::Production => Duration::from_secs(5),
+            None => Duration::ZERO,
+            Some(value) => value
+                .trim()
+                .parse::<u16>()
+                .map(|seconds| Duration::from_secs(seconds.into()))
+                .map_err(|_| {
+                    fail(
+                        "DRAIN_SECONDS",
+                        format!("{value:?} is not a number of seconds"),
+                    )
+                })?,
+        };
         let log_filter = var("RUST_LOG").unwrap_or_else(|| "info".to_owned());
         Ok(Self {
+            drain_for,
             bind,
             port,
             redis,
@@ -161,6 +179,9 @@ mod tests {
         assert_eq!(config.env, AppEnv::Development);
         assert!(config.trusted_proxies.is_empty());
         assert_eq!(config.log_filter, "info");
+        assert_eq!(config.drain_for, Duration::ZERO);
+        let production = read(&[("APP_ENV", "production")]).expect("valid");
+        assert_eq!(production.drain_for, Duration::from_secs(5));
     }
 
     #[test]
@@ -203,6 +224,7 @@ mod tests {
             ("CORS_ORIGINS", "https://ok.example, *"),
             ("CORS_ORIGINS", "https://app.example/path"),
             ("CORS_ORIGINS", "app.example"),
+            ("DRAIN_SECONDS", "-1"),
         ];
         for (var, value) in cases {
             let error = read(&[(var, value)]).expect_err(value);

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use strata::security_headers::{CspBuilder, CspNonce, CspReportCollector, SecurityHeadersLayer};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::BoxError;
+use crate::app::BoxError;
 use crate::config::{AppEnv, Config};
 
 /// Where browsers send CSP violation reports.

@@ -2,22 +2,22 @@
 
 use std::net::SocketAddr;
 
-use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, Method, Request, StatusCode};
+use axum::response::Response;
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::Value;
 use strata_testkit::{body_bytes, body_string, from_peer, get, request};
 use tower::ServiceExt;
 
-use axum::http::HeaderValue;
-use axum::http::header::CONTENT_TYPE;
-use axum::response::Response;
-
-use super::*;
+use crate::app::{MAX_BODY, app};
+use crate::config::Config;
 
 fn test_app() -> Router {
     let config = Config::from_lookup(|_| None).expect("default config");
-    app(&config).expect("the application builds")
+    app(&config, None).expect("the application builds").router
 }
 
 async fn send(app: &Router, request: Request<Full<Bytes>>) -> Response {
@@ -73,7 +73,7 @@ async fn production_sends_hsts_only_when_a_trusted_proxy_says_https() {
         _ => None,
     })
     .expect("config");
-    let app = app(&config).expect("app");
+    let app = app(&config, None).expect("app").router;
     let mut https = get("/api/items/1");
     https
         .headers_mut()
@@ -249,4 +249,98 @@ async fn unknown_routes_are_problems() {
     let response = send(&test_app(), get("/nope")).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+}
+
+#[tokio::test]
+async fn health_endpoints_answer_and_drain_fails_readiness_only() {
+    let config = Config::from_lookup(|_| None).expect("default config");
+    let built = app(&config, None).expect("app");
+    for path in [
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/health/detailed",
+    ] {
+        let response = send(&built.router, get(path)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.headers()[CONTENT_TYPE],
+            "application/health+json",
+            "{path}"
+        );
+        assert_eq!(json(response).await["status"], "pass", "{path}");
+    }
+
+    built.drain.drain();
+    let response = send(&built.router, get("/health/ready")).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json(response).await["status"], "fail");
+    let response = send(&built.router, get("/health/live")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = send(&built.router, get("/api/items/1")).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "in-flight traffic is still served"
+    );
+}
+
+#[tokio::test]
+async fn a_redis_outage_warns_in_health_but_keeps_readiness() {
+    let server = strata_testkit::redis::RedisServer::start();
+    let config = Config::from_lookup(|name| (name == "REDIS_URL").then(|| server.url().to_owned()))
+        .expect("config");
+    let pool = config
+        .redis
+        .as_ref()
+        .expect("REDIS_URL read")
+        .connect()
+        .await
+        .expect("pool");
+    let router = app(&config, Some(&pool)).expect("app").router;
+
+    let status = |path: &'static str| {
+        let router = router.clone();
+        async move {
+            let response = send(&router, get(path)).await;
+            let code = response.status();
+            (code, json(response).await)
+        }
+    };
+    let (code, body) = poll(|| status("/health"), |(_, body)| body["status"] == "pass").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+
+    server.stop();
+    let (code, body) = poll(|| status("/health"), |(_, body)| body["status"] == "warn").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let (_, detailed) = status("/health/detailed").await;
+    let redis = detailed["checks"]
+        .as_object()
+        .and_then(|checks| checks.iter().find(|(key, _)| key.starts_with("redis")))
+        .map(|(_, value)| value[0].clone())
+        .expect("a redis check in the detailed report");
+    assert_eq!(redis["status"], "fail", "{detailed}");
+    assert_eq!(status("/health/ready").await.0, StatusCode::OK);
+    assert_eq!(status("/health/live").await.0, StatusCode::OK);
+
+    server.restart();
+    let (_, body) = poll(|| status("/health"), |(_, body)| body["status"] == "pass").await;
+    assert_eq!(body["status"], "pass");
+}
+
+/// Calls `probe` until `done` holds or 15 s pass (health results are cached
+/// for 5 s); returns the last result.
+async fn poll<T, F, Fut>(probe: F, done: impl Fn(&T) -> bool) -> T
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let result = probe().await;
+        if done(&result) || tokio::time::Instant::now() >= deadline {
+            return result;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -81,11 +81,15 @@ impl Drop for ServerProcess {
 /// Starts the server on a free port with JSON logs and waits (10 s at most)
 /// for its "listening" line.
 fn start() -> ServerProcess {
-    let mut child = server(&[("PORT", "0"), ("APP_ENV", "production")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the server");
+    let mut child = server(&[
+        ("PORT", "0"),
+        ("APP_ENV", "production"),
+        ("DRAIN_SECONDS", "2"),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .expect("start the server");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     // Reads every log line, so the server never blocks on a full pipe.
@@ -140,6 +144,16 @@ fn serves_over_tcp_and_stops_cleanly_on_sigterm() {
         .status()
         .expect("kill");
     assert!(status.success());
+    // Readiness fails first, while requests are still served.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !http_get(&addr, "/health/ready").starts_with("HTTP/1.1 503") {
+        assert!(
+            Instant::now() < deadline,
+            "readiness did not fail on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(http_get(&addr, "/api/items/1").starts_with("HTTP/1.1 200"));
     let deadline = Instant::now() + Duration::from_secs(10);
     let exit = loop {
         if let Some(exit) = server.child.try_wait().expect("wait") {

@@ -1,0 +1,122 @@
+//! The application: routes and the strata layers in the recommended order.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use strata::core::redis::fred::clients::Pool;
+use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver, Problem};
+use strata::health::checks::RedisCheck;
+use strata::health::{Drain, HealthLayer, Registration};
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::Config;
+use crate::items::{self, Catalogue};
+use crate::security;
+
+/// Any start-up error, shown as one line.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Largest request body the application reads.
+pub(crate) const MAX_BODY: usize = 64 * 1024;
+
+/// The router and the handles the process needs to run it.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) router: Router,
+    /// Fails readiness when shutdown starts.
+    pub(crate) drain: Drain,
+}
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+struct AppState {
+    catalogue: Catalogue,
+}
+
+impl axum::extract::FromRef<AppState> for Catalogue {
+    fn from_ref(state: &AppState) -> Self {
+        state.catalogue.clone()
+    }
+}
+
+/// Builds the application from its settings and, when `REDIS_URL` is set, the
+/// Redis pool every Redis-backed layer shares.
+///
+/// Layers, outermost first: client address → request log → security headers
+/// → body limit → health (answers probes before anything below can refuse
+/// them) → routes (CORS on `/api`).
+pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
+    let state = AppState {
+        catalogue: Catalogue::sample(),
+    };
+    let resolver = ClientIpResolver::new().trusted_proxies(config.trusted_proxies.clone());
+    let (health, drain) = health(config, redis)?;
+    let api = Router::new()
+        .route("/items", get(items::list))
+        .route("/items/{id}", get(items::get).put(items::put))
+        .layer(security::cors(config));
+    let router = Router::new()
+        .route("/", get(security::index))
+        .nest("/api", api)
+        .route_service(security::REPORT_PATH, security::collector())
+        .fallback(not_found)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(ClientIpLayer::new(resolver))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(security::headers(config)?)
+                .layer(RequestBodyLimitLayer::new(MAX_BODY))
+                .layer(health),
+        );
+    Ok(App { router, drain })
+}
+
+/// `/health`, `/health/live`, `/health/ready`, `/health/detailed`.
+///
+/// Redis is a non-critical check: every Redis-backed layer degrades on its
+/// own, so an outage turns `/health` to `warn` while liveness and readiness
+/// stay 200 (failing readiness on a shared dependency would take every
+/// instance out of the load balancer at once).
+fn health(config: &Config, redis: Option<&Pool>) -> Result<(HealthLayer, Drain), BoxError> {
+    let mut health = HealthLayer::builder()
+        .release_id(env!("CARGO_PKG_VERSION"))
+        .service_id("strata-example")
+        .environment(config.env.as_str());
+    if let Some(pool) = redis {
+        health = health.register(
+            Registration::new("redis", RedisCheck::new(pool.clone()))
+                .critical(false)
+                .timeout(Duration::from_millis(500)),
+        );
+    }
+    Ok(health.pair()?)
+}
+
+/// One span per request, with the client address resolved by `ClientIpLayer`.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let client = request
+        .extensions()
+        .get::<ClientIp>()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        uri = %request.uri(),
+        client_ip = %client,
+    )
+}
+
+async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND).detail("no such route")
+}
