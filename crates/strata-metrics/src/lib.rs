@@ -25,6 +25,8 @@
 //! use strata_metrics::MetricsLayer;
 //! use tower::ServiceExt;
 //!
+//! # #[cfg(not(feature = "axum"))] fn main() {}
+//! # #[cfg(feature = "axum")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let (metrics, handle) = MetricsLayer::builder().build_info("1.2.3", "abc1234").pair()?;
@@ -100,7 +102,9 @@ mod service;
 mod tests;
 
 #[doc(inline)]
-pub use self::app::{CacheMetrics, CacheCounters, CounterFamily, DB_DURATION_BUCKETS, DbMetrics, DbTimer};
+pub use self::app::{
+    CacheCounters, CacheMetrics, CounterFamily, DB_DURATION_BUCKETS, DbMetrics, DbTimer,
+};
 #[doc(inline)]
 pub use self::body::MetricsBody;
 #[doc(inline)]

@@ -54,14 +54,16 @@ impl ActiveRequests {
 
     fn gauge(&self, method: u8, scheme: u8) -> Option<&IntGauge> {
         let index = usize::from(method) * SCHEMES.len() + usize::from(scheme);
-        self.gauges.get(index)?.get_or_init(|| {
-            let method = METHODS.get(usize::from(method))?;
-            let scheme = SCHEMES.get(usize::from(scheme))?;
-            self.vec
-                .get_metric_with_label_values(&[method, scheme])
-                .ok()
-        })
-        .as_ref()
+        self.gauges
+            .get(index)?
+            .get_or_init(|| {
+                let method = METHODS.get(usize::from(method))?;
+                let scheme = SCHEMES.get(usize::from(scheme))?;
+                self.vec
+                    .get_metric_with_label_values(&[method, scheme])
+                    .ok()
+            })
+            .as_ref()
     }
 }
 

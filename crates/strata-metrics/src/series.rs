@@ -143,7 +143,10 @@ impl SeriesTable {
     /// The series for these labels, looked up by their full values.
     fn series(&self, route: &str, packed: u32) -> Arc<HttpSeries> {
         {
-            let canonical = self.canonical.read().unwrap_or_else(PoisonError::into_inner);
+            let canonical = self
+                .canonical
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
             if let Some(series) = canonical.by_route.get(route).and_then(|m| m.get(&packed)) {
                 return Arc::clone(series);
             }
@@ -151,7 +154,10 @@ impl SeriesTable {
                 return Arc::clone(&self.overflow);
             }
         }
-        let mut canonical = self.canonical.write().unwrap_or_else(PoisonError::into_inner);
+        let mut canonical = self
+            .canonical
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(series) = canonical.by_route.get(route).and_then(|m| m.get(&packed)) {
             return Arc::clone(series);
         }

@@ -80,10 +80,7 @@ where
 /// else the unmatched value.
 fn route<B>(shared: &Shared, request: Request<B>) -> (Route, Request<B>) {
     #[cfg(feature = "axum")]
-    if let Some(path) = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-    {
+    if let Some(path) = request.extensions().get::<axum::extract::MatchedPath>() {
         return (Route::Matched(path.clone()), request);
     }
     let Some(classifier) = &shared.classifier else {

@@ -75,8 +75,13 @@ async fn exposes_otel_names_labels_and_buckets() {
         "7.5", "10", "+Inf",
     ];
     for le in bounds {
-        let series = format!("http_server_request_duration_seconds_bucket{{{GET_200},le=\"{le}\"}}");
-        assert_eq!(sample(&text, &series), Some(1.0), "missing {series} in\n{text}");
+        let series =
+            format!("http_server_request_duration_seconds_bucket{{{GET_200},le=\"{le}\"}}");
+        assert_eq!(
+            sample(&text, &series),
+            Some(1.0),
+            "missing {series} in\n{text}"
+        );
     }
     let buckets = text
         .lines()
@@ -89,11 +94,15 @@ async fn exposes_otel_names_labels_and_buckets() {
     assert_eq!(sample(&text, &request_sum), Some(8.0));
     let response_sum = format!("http_server_response_body_size_bytes_sum{{{GET_200}}}");
     assert_eq!(sample(&text, &response_sum), Some(5.0));
-    let size_bucket = format!("http_server_response_body_size_bytes_bucket{{{GET_200},le=\"100\"}}");
+    let size_bucket =
+        format!("http_server_response_body_size_bytes_bucket{{{GET_200},le=\"100\"}}");
     assert_eq!(sample(&text, &size_bucket), Some(1.0));
     let active = r#"http_server_active_requests{http_request_method="GET",url_scheme="http"}"#;
     assert_eq!(sample(&text, active), Some(0.0));
-    assert!(!text.contains("error_type"), "no failure, no error_type:\n{text}");
+    assert!(
+        !text.contains("error_type"),
+        "no failure, no error_type:\n{text}"
+    );
 }
 
 #[tokio::test]
@@ -147,7 +156,11 @@ async fn series_beyond_the_cap_go_to_the_overflow_series() {
         .lines()
         .filter(|l| l.starts_with("http_server_request_duration_seconds_count"))
         .collect();
-    assert_eq!(counts.len(), 3, "two series and the overflow series:\n{text}");
+    assert_eq!(
+        counts.len(),
+        3,
+        "two series and the overflow series:\n{text}"
+    );
     let r1 = r#"http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/r/1",url_scheme="http"}"#;
     assert_eq!(sample(&text, r1), Some(2.0));
     let overflow = r#"http_server_request_duration_seconds_count{otel_metric_overflow="true"}"#;
@@ -174,8 +187,15 @@ async fn label_sets_that_concatenate_alike_stay_two_series() {
     db.observe("/ab", Duration::from_millis(1), None);
     let (_, handle) = pair(MetricsLayer::builder().registry(registry));
     let text = handle.render();
-    assert_eq!(sample(&text, r#"app_calls_total{a="GET",b="/ab"}"#), Some(1.0), "{text}");
-    assert_eq!(sample(&text, r#"app_calls_total{a="GET/",b="ab"}"#), Some(2.0));
+    assert_eq!(
+        sample(&text, r#"app_calls_total{a="GET",b="/ab"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"app_calls_total{a="GET/",b="ab"}"#),
+        Some(2.0)
+    );
 
     // The HTTP layer: routes that differ only where another label begins.
     let (layer, handle) = pair(MetricsLayer::builder().route_by(by_path));
@@ -226,7 +246,11 @@ struct Chunks {
 impl Chunks {
     fn new(chunks: &[&'static str], wait: Duration, fail: bool) -> Self {
         Self {
-            chunks: chunks.iter().rev().map(|c| Bytes::from_static(c.as_bytes())).collect(),
+            chunks: chunks
+                .iter()
+                .rev()
+                .map(|c| Bytes::from_static(c.as_bytes()))
+                .collect(),
             fail,
             gap: None,
             wait,
@@ -259,35 +283,62 @@ use std::future::Future as _;
 #[tokio::test]
 async fn a_streamed_body_is_timed_and_sized_until_it_ends() {
     let (layer, handle) = pair(MetricsLayer::builder());
-    let service = ServiceBuilder::new().layer(layer).service_fn(|_: Req| async {
-        let body = Chunks::new(&["aaaa", "bbbb", "cc"], Duration::from_millis(60), false);
-        Ok::<_, Infallible>(Response::new(body))
-    });
+    let service = ServiceBuilder::new()
+        .layer(layer)
+        .service_fn(|_: Req| async {
+            let body = Chunks::new(&["aaaa", "bbbb", "cc"], Duration::from_millis(60), false);
+            Ok::<_, Infallible>(Response::new(body))
+        });
     let response = service.oneshot(get("/")).await.expect("infallible");
     // The handler returned, the body is still to be sent: not recorded yet.
     let text = handle.render();
-    assert!(!text.contains("http_server_request_duration_seconds_count"), "{text}");
+    assert!(
+        !text.contains("http_server_request_duration_seconds_count"),
+        "{text}"
+    );
     let active = r#"http_server_active_requests{http_request_method="GET",url_scheme="http"}"#;
     assert_eq!(sample(&text, active), Some(1.0));
 
-    let body = response.into_body().collect().await.expect("no error").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("no error")
+        .to_bytes();
     assert_eq!(body.len(), 10);
     let text = handle.render();
     let labels = r#"{http_request_method="GET",http_response_status_code="200",http_route="_UNMATCHED",url_scheme="http"}"#;
-    assert_eq!(sample(&text, &format!("http_server_request_duration_seconds_count{labels}")), Some(1.0));
-    let seconds = sample(&text, &format!("http_server_request_duration_seconds_sum{labels}"))
-        .expect("a duration");
+    assert_eq!(
+        sample(
+            &text,
+            &format!("http_server_request_duration_seconds_count{labels}")
+        ),
+        Some(1.0)
+    );
+    let seconds = sample(
+        &text,
+        &format!("http_server_request_duration_seconds_sum{labels}"),
+    )
+    .expect("a duration");
     assert!(seconds >= 0.12, "two 60 ms gaps, got {seconds}");
-    assert_eq!(sample(&text, &format!("http_server_response_body_size_bytes_sum{labels}")), Some(10.0));
+    assert_eq!(
+        sample(
+            &text,
+            &format!("http_server_response_body_size_bytes_sum{labels}")
+        ),
+        Some(10.0)
+    );
     assert_eq!(sample(&text, active), Some(0.0));
 }
 
 #[tokio::test]
 async fn a_body_that_fails_midway_is_an_error() {
     let (layer, handle) = pair(MetricsLayer::builder());
-    let service = ServiceBuilder::new().layer(layer).service_fn(|_: Req| async {
-        Ok::<_, Infallible>(Response::new(Chunks::new(&["abc"], Duration::ZERO, true)))
-    });
+    let service = ServiceBuilder::new()
+        .layer(layer)
+        .service_fn(|_: Req| async {
+            Ok::<_, Infallible>(Response::new(Chunks::new(&["abc"], Duration::ZERO, true)))
+        });
     let response = service.oneshot(get("/")).await.expect("infallible");
     assert!(response.into_body().collect().await.is_err());
     let text = handle.render();
@@ -298,12 +349,18 @@ async fn a_body_that_fails_midway_is_an_error() {
 #[tokio::test]
 async fn a_client_that_hangs_up_is_not_a_server_error() {
     let (layer, handle) = pair(MetricsLayer::builder());
-    let service = ServiceBuilder::new().layer(layer.clone()).service_fn(|_: Req| async {
-        let body = Chunks::new(&["aaaa", "bbbb", "cc"], Duration::ZERO, false);
-        Ok::<_, Infallible>(Response::new(body))
-    });
+    let service = ServiceBuilder::new()
+        .layer(layer.clone())
+        .service_fn(|_: Req| async {
+            let body = Chunks::new(&["aaaa", "bbbb", "cc"], Duration::ZERO, false);
+            Ok::<_, Infallible>(Response::new(body))
+        });
     // Hangs up after the first chunk.
-    let mut body = service.oneshot(get("/")).await.expect("infallible").into_body();
+    let mut body = service
+        .oneshot(get("/"))
+        .await
+        .expect("infallible")
+        .into_body();
     let first = body.frame().await.expect("a frame").expect("no error");
     assert_eq!(first.into_data().expect("data").len(), 4);
     drop(body);
@@ -312,7 +369,11 @@ async fn a_client_that_hangs_up_is_not_a_server_error() {
         .layer(layer)
         .service_fn(|_: Req| std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>());
     let future = pending.oneshot(get("/"));
-    assert!(tokio::time::timeout(Duration::from_millis(1), future).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), future)
+            .await
+            .is_err()
+    );
 
     let text = handle.render();
     assert!(!text.contains("error_type"), "{text}");
@@ -340,7 +401,10 @@ async fn two_registries_in_one_process_stay_apart() {
 async fn a_second_layer_on_one_registry_is_refused() {
     let registry = Registry::new();
     pair(MetricsLayer::builder().registry(registry.clone()));
-    let error = MetricsLayer::builder().registry(registry).pair().expect_err("duplicate");
+    let error = MetricsLayer::builder()
+        .registry(registry)
+        .pair()
+        .expect_err("duplicate");
     assert!(matches!(error, MetricsError::Registry { .. }), "{error}");
 }
 
@@ -348,14 +412,26 @@ async fn a_second_layer_on_one_registry_is_refused() {
 fn invalid_settings_fail_when_built() {
     assert!(MetricsLayer::builder().max_series(0).is_err());
     assert!(MetricsLayer::builder().duration_buckets(vec![]).is_err());
-    assert!(MetricsLayer::builder().duration_buckets(vec![0.1, 0.1]).is_err());
-    assert!(MetricsLayer::builder().size_buckets(vec![f64::NAN]).is_err());
+    assert!(
+        MetricsLayer::builder()
+            .duration_buckets(vec![0.1, 0.1])
+            .is_err()
+    );
+    assert!(
+        MetricsLayer::builder()
+            .size_buckets(vec![f64::NAN])
+            .is_err()
+    );
     assert!(
         MetricsLayer::builder()
             .slow_requests(Duration::from_secs(5), Duration::from_secs(2))
             .is_err()
     );
-    assert!(MetricsLayer::builder().duration_buckets(vec![0.1, 1.0]).is_ok());
+    assert!(
+        MetricsLayer::builder()
+            .duration_buckets(vec![0.1, 1.0])
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -419,7 +495,10 @@ async fn slow_requests_are_logged_with_their_labels() {
     let text = String::from_utf8(logs.0.lock().expect("not poisoned").clone()).expect("utf-8");
     assert!(text.contains("WARN"), "{text}");
     assert!(text.contains("slow request"), "{text}");
-    assert!(text.contains("method=\"GET\"") || text.contains("method=GET"), "{text}");
+    assert!(
+        text.contains("method=\"GET\"") || text.contains("method=GET"),
+        "{text}"
+    );
     assert!(text.contains("/r/slow") && text.contains("201"), "{text}");
 
     let logs_before = logs.0.lock().expect("not poisoned").len();

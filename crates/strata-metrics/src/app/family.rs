@@ -101,12 +101,21 @@ impl<M: Metric + Clone + 'static> Family<M> {
         if series.len >= self.max_series {
             return self.overflow.clone();
         }
-        let labels: Vec<(&str, &str)> = self.label_names.iter().copied().zip(values.iter().copied()).collect();
+        let labels: Vec<(&str, &str)> = self
+            .label_names
+            .iter()
+            .copied()
+            .zip(values.iter().copied())
+            .collect();
         let Ok(metric) = (self.make)(&labels) else {
             return self.overflow.clone();
         };
         let key = values.iter().map(|v| Box::from(*v)).collect();
-        series.by_hash.entry(hash).or_default().push((key, metric.clone()));
+        series
+            .by_hash
+            .entry(hash)
+            .or_default()
+            .push((key, metric.clone()));
         series.len += 1;
         metric
     }
