@@ -8,6 +8,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`core`] | `strata-core` | client IP behind trusted proxies, RFC 9457 problems, the Redis pool |
+//! | [`metrics`] | `strata-metrics` | Prometheus RED metrics under OpenTelemetry names, bounded cardinality, `/metrics` |
 //!
 //! # Example
 //!
@@ -46,6 +47,9 @@
 
 #[doc(inline)]
 pub use strata_core as core;
+#[cfg(feature = "metrics")]
+#[doc(inline)]
+pub use strata_metrics as metrics;
 
 /// The README's examples, compiled as doc tests so they stay correct.
 #[cfg(doctest)]

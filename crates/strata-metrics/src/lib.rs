@@ -16,7 +16,10 @@
 //! `http_response_status_code`, `url_scheme`, and `error_type` (the status
 //! for 5xx, `_OTHER` when the service or the response body failed). The
 //! duration runs until the response body has been sent, or dropped by a
-//! client that hung up, which is not an error.
+//! client that hung up, which is not an error. The response size counts the
+//! bytes the body yielded; the request size is the declared length
+//! (`Content-Length`, or the body's exact size), and a request body of unknown
+//! length is left out of that histogram.
 //!
 //! # Example
 //!
@@ -55,9 +58,9 @@
 //! Each HTTP histogram holds at most [`max_series`](MetricsBuilder::max_series)
 //! label sets (default [`DEFAULT_MAX_SERIES`]); requests beyond are recorded
 //! in one series labelled `otel_metric_overflow="true"`, so no input grows
-//! memory without bound. A label set costs about 2.5 KiB for its three
-//! histograms, so the default cap bounds the layer near 2.5 MiB, plus a
-//! lookup cache of at most `4 × max_series + 64` entries. Series are found by
+//! memory without bound. A label set costs about 5 KiB for its three
+//! histograms (measured), so the default cap bounds the layer near 5 MiB,
+//! plus a lookup cache of at most `4 × max_series + 64` entries. Series are found by
 //! their full label values (no two label sets share one, whatever their
 //! text), and a request whose route string is stable (axum's `MatchedPath`, a
 //! `&'static str`) finds its series by the string's address and a compare,
