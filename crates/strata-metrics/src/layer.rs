@@ -1,6 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus::core::Collector;
 use prometheus::{IntGaugeVec, Opts, Registry};
 use strata_core::ConfigError;
 use tower_layer::Layer;
@@ -225,8 +226,7 @@ impl MetricsBuilder {
             ),
             &["http_request_method", "url_scheme"],
         )?;
-        registry.register(Box::new(HttpCollector::new(Arc::clone(&table))?))?;
-        registry.register(Box::new(active.clone()))?;
+        let mut others: Vec<Box<dyn Collector>> = vec![Box::new(active.clone())];
         if let Some((version, commit)) = self.build_info {
             let gauge = prometheus::IntGauge::with_opts(
                 Opts::new("build_info", "Build of the running service; always 1.")
@@ -234,13 +234,16 @@ impl MetricsBuilder {
                     .const_label("commit", commit),
             )?;
             gauge.set(1);
-            registry.register(Box::new(gauge))?;
+            others.push(Box::new(gauge));
         }
         #[cfg(all(feature = "process", target_os = "linux"))]
         if self.process {
-            let collector = prometheus::process_collector::ProcessCollector::for_self();
-            registry.register(Box::new(collector))?;
+            others.push(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ));
         }
+        // One registration: on a name clash, nothing of the layer stays.
+        registry.register(Box::new(HttpCollector::new(Arc::clone(&table), others)?))?;
         #[cfg(not(all(feature = "process", target_os = "linux")))]
         let _ = self.process;
         let shared = Arc::new(Shared {

@@ -178,15 +178,29 @@ impl SeriesTable {
     }
 }
 
-/// Exposes a [`SeriesTable`] as three histogram families.
-#[derive(Debug)]
+/// Exposes a [`SeriesTable`] as three histogram families, and the layer's
+/// other collectors with them, so the layer registers in one step: all of
+/// its metrics or, on a name clash, none.
 pub(crate) struct HttpCollector {
     descs: Vec<Desc>,
     table: Arc<SeriesTable>,
+    others: Vec<Box<dyn Collector>>,
+}
+
+impl std::fmt::Debug for HttpCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpCollector")
+            .field("descs", &self.descs)
+            .field("others", &self.others.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpCollector {
-    pub(crate) fn new(table: Arc<SeriesTable>) -> prometheus::Result<Self> {
+    pub(crate) fn new(
+        table: Arc<SeriesTable>,
+        others: Vec<Box<dyn Collector>>,
+    ) -> prometheus::Result<Self> {
         let labels: Vec<String> = LABELS.iter().map(|l| (*l).to_owned()).collect();
         let descs = [DURATION, REQUEST_SIZE, RESPONSE_SIZE]
             .iter()
@@ -200,13 +214,20 @@ impl HttpCollector {
                 )
             })
             .collect::<prometheus::Result<_>>()?;
-        Ok(Self { descs, table })
+        Ok(Self {
+            descs,
+            table,
+            others,
+        })
     }
 }
 
 impl Collector for HttpCollector {
     fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
+        self.descs
+            .iter()
+            .chain(self.others.iter().flat_map(|c| c.desc()))
+            .collect()
     }
 
     fn collect(&self) -> Vec<proto::MetricFamily> {
@@ -242,6 +263,7 @@ impl Collector for HttpCollector {
         if self.table.overflow.duration.get_sample_count() > 0 {
             push(&self.table.overflow);
         }
+        families.extend(self.others.iter().flat_map(|c| c.collect()));
         families
     }
 }

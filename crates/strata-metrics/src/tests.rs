@@ -408,6 +408,22 @@ async fn a_second_layer_on_one_registry_is_refused() {
     assert!(matches!(error, MetricsError::Registry { .. }), "{error}");
 }
 
+#[tokio::test]
+async fn a_refused_layer_leaves_nothing_in_the_registry() {
+    let registry = Registry::new();
+    let taken = prometheus::IntGauge::new("build_info", "Someone else's.").expect("valid");
+    registry.register(Box::new(taken)).expect("registers");
+    let refused = MetricsLayer::builder()
+        .registry(registry.clone())
+        .build_info("1", "a")
+        .pair();
+    assert!(refused.is_err());
+    // Nothing of the refused layer stayed: a layer without build_info fits.
+    let (layer, handle) = pair(MetricsLayer::builder().registry(registry));
+    send(&layer, get("/")).await;
+    assert!(handle.render().contains("http_server_request_duration_seconds_count"));
+}
+
 #[test]
 fn invalid_settings_fail_when_built() {
     assert!(MetricsLayer::builder().max_series(0).is_err());

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use prometheus::{IntCounter, Opts, Registry, proto};
 
-use super::family::{Family, Shared};
+use super::family::{Family, Registered};
 use crate::MetricsError;
 
 const NAME: &str = "cache_requests_total";
@@ -56,7 +56,7 @@ impl CacheMetrics {
             200,
             Box::new(make),
         )?);
-        registry.register(Box::new(Shared(Arc::clone(&family))))?;
+        registry.register(Box::new(Registered(Arc::clone(&family))))?;
         Ok(Self { family })
     }
 

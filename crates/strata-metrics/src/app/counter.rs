@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use prometheus::{IntCounter, Opts, Registry, proto};
 
-use super::family::{Family, Shared};
+use super::family::{Family, Registered};
 use crate::MetricsError;
 
 /// A counter of your own with labels, bounded like the HTTP metrics: at most
@@ -73,7 +73,7 @@ impl CounterFamily {
             max_series,
             Box::new(make),
         )?);
-        registry.register(Box::new(Shared(Arc::clone(&family))))?;
+        registry.register(Box::new(Registered(Arc::clone(&family))))?;
         Ok(Self { family })
     }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, HistogramOpts, Registry, proto};
 
-use super::family::{Family, Shared};
+use super::family::{Family, Registered};
 use crate::MetricsError;
 
 /// Bucket bounds of `db_client_operation_duration_seconds`: the ones the
@@ -69,7 +69,7 @@ impl DbMetrics {
             500,
             Box::new(make),
         )?);
-        registry.register(Box::new(Shared(Arc::clone(&family))))?;
+        registry.register(Box::new(Registered(Arc::clone(&family))))?;
         Ok(Self {
             family,
             system: Arc::from(system.into()),

@@ -155,9 +155,9 @@ impl<M: Metric + Clone + 'static> Collector for Family<M> {
 }
 
 /// A registered [`Family`] shared by the helper and the registry.
-pub(crate) struct Shared<M>(pub(crate) std::sync::Arc<Family<M>>);
+pub(crate) struct Registered<M>(pub(crate) std::sync::Arc<Family<M>>);
 
-impl<M: Metric + Clone + 'static> Collector for Shared<M> {
+impl<M: Metric + Clone + 'static> Collector for Registered<M> {
     fn desc(&self) -> Vec<&Desc> {
         self.0.desc()
     }
