@@ -8,6 +8,7 @@
 //! added cost of a layer is its time minus `bare`.
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -48,6 +49,8 @@ fn per_request(c: &mut Criterion) {
     let peer = router().layer(peer_layer);
 
     let mut group = c.benchmark_group("per_request");
+    // A long window: the figures are compared across variants.
+    group.measurement_time(Duration::from_secs(10));
     for (name, app) in [
         ("bare", &bare),
         ("strata-metrics", &strata),

@@ -421,7 +421,11 @@ async fn a_refused_layer_leaves_nothing_in_the_registry() {
     // Nothing of the refused layer stayed: a layer without build_info fits.
     let (layer, handle) = pair(MetricsLayer::builder().registry(registry));
     send(&layer, get("/")).await;
-    assert!(handle.render().contains("http_server_request_duration_seconds_count"));
+    assert!(
+        handle
+            .render()
+            .contains("http_server_request_duration_seconds_count")
+    );
 }
 
 #[test]
