@@ -16,6 +16,19 @@ use prometheus::{Registry, TextEncoder};
 use strata_core::{ClientIp, ClientIpResolver, ConfigError, Problem, TrustedProxies};
 use tower_service::Service;
 
+/// Why the exporter refused a request; stored in the response extensions of
+/// the refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExporterRejection {
+    /// A method other than `GET` or `HEAD` (405).
+    MethodNotAllowed,
+    /// The client address is outside the allow-list, or unknown (403).
+    AddressNotAllowed,
+    /// The bearer token is missing or wrong (401).
+    MissingToken,
+}
+
 /// The media type of the Prometheus text exposition format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -26,7 +39,8 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Open by default. [`allow_ips`](Self::allow_ips) answers 403 to clients
 /// outside a CIDR list; [`bearer_token`](Self::bearer_token) answers 401 to
 /// requests without `Authorization: Bearer <token>`. With both, a request
-/// must pass both. Rejections are `application/problem+json`.
+/// must pass both. Rejections are `application/problem+json`, with the
+/// [`ExporterRejection`] in the response extensions.
 ///
 /// ```
 /// use std::net::SocketAddr;
@@ -129,6 +143,20 @@ impl MetricsExporter {
     }
 
     fn respond<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
+        match self.refusal(request) {
+            Some((rejection, mut response)) => {
+                response.extensions_mut().insert(rejection);
+                response
+            }
+            None => self.exposition(request),
+        }
+    }
+
+    /// Why and how `request` is refused, if it is.
+    fn refusal<B>(
+        &self,
+        request: &Request<B>,
+    ) -> Option<(ExporterRejection, Response<Full<Bytes>>)> {
         if request.method() != Method::GET && request.method() != Method::HEAD {
             let mut response = Problem::new(StatusCode::METHOD_NOT_ALLOWED)
                 .detail("the metrics endpoint answers GET and HEAD")
@@ -136,7 +164,7 @@ impl MetricsExporter {
             response
                 .headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return response;
+            return Some((ExporterRejection::MethodNotAllowed, response));
         }
         let guard = &*self.guard;
         if let Some(allowed) = &guard.allowed {
@@ -146,9 +174,10 @@ impl MetricsExporter {
                 .copied()
                 .or_else(|| guard.resolver.client_ip(request));
             if !client.is_some_and(|client| allowed.contains(client.ip())) {
-                return Problem::new(StatusCode::FORBIDDEN)
+                let response = Problem::new(StatusCode::FORBIDDEN)
                     .detail("this address may not read metrics")
                     .into_response();
+                return Some((ExporterRejection::AddressNotAllowed, response));
             }
         }
         if let Some(token) = &guard.token
@@ -161,8 +190,12 @@ impl MetricsExporter {
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"metrics\""),
             );
-            return response;
+            return Some((ExporterRejection::MissingToken, response));
         }
+        None
+    }
+
+    fn exposition<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
         let body = if request.method() == Method::HEAD {
             Bytes::new()
         } else {

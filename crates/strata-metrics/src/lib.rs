@@ -53,6 +53,13 @@
 //! # }
 //! ```
 //!
+//! # Feature flags
+//!
+//! - `axum`: route templates from axum's `MatchedPath`.
+//! - `process`: [`MetricsBuilder::process_metrics`], the Linux process
+//!   collector (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
+//!   ...).
+//!
 //! # Cardinality and memory
 //!
 //! Each HTTP histogram holds at most [`max_series`](MetricsBuilder::max_series)
@@ -72,13 +79,6 @@
 //! ([`MetricsBuilder::registry`]) or a new one; nothing is global, so two
 //! apps or two tests in one process see their own metrics. Get the registry
 //! from [`MetricsHandle::registry`] to register other collectors into it.
-//!
-//! # Feature flags
-//!
-//! - `axum`: route templates from axum's `MatchedPath`.
-//! - `process`: [`MetricsBuilder::process_metrics`], the Linux process
-//!   collector (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
-//!   ...).
 //!
 //! # Deployment
 //!
@@ -113,7 +113,7 @@ pub use self::body::MetricsBody;
 #[doc(inline)]
 pub use self::error::MetricsError;
 #[doc(inline)]
-pub use self::exporter::{MetricsExporter, TEXT_CONTENT_TYPE};
+pub use self::exporter::{ExporterRejection, MetricsExporter, TEXT_CONTENT_TYPE};
 #[doc(inline)]
 pub use self::future::ResponseFuture;
 #[doc(inline)]

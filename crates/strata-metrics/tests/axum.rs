@@ -7,7 +7,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use http::StatusCode;
 use strata_core::{ClientIpLayer, ClientIpResolver};
-use strata_metrics::{MetricsExporter, MetricsHandle, MetricsLayer};
+use strata_metrics::{ExporterRejection, MetricsExporter, MetricsHandle, MetricsLayer};
 use strata_testkit::{body_string, from_peer, get as get_request};
 use tower::ServiceExt;
 
@@ -110,12 +110,14 @@ async fn the_ip_allow_list_refuses_other_clients() {
     let (app, _handle) = app(|e| e.allow_ips("10.0.0.0/8".parse().expect("valid")));
     let inside = from_peer(get_request("/metrics"), ([10, 1, 2, 3], 4000));
     assert_eq!(call(&app, inside).await.0, 200);
-    let (status, body) = call(
-        &app,
-        from_peer(get_request("/metrics"), ([192, 0, 2, 1], 4000)),
-    )
-    .await;
-    assert_eq!(status, 403);
+    let outside = from_peer(get_request("/metrics"), ([192, 0, 2, 1], 4000));
+    let response = app.clone().oneshot(outside).await.expect("infallible");
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.extensions().get::<ExporterRejection>(),
+        Some(&ExporterRejection::AddressNotAllowed)
+    );
+    let body = body_string(response.into_body()).await;
     assert!(body.contains("\"status\":403"), "{body}");
     // No peer address at all: refused, not served.
     assert_eq!(call(&app, get_request("/metrics")).await.0, 403);
@@ -161,6 +163,10 @@ async fn the_bearer_token_is_required() {
     assert_eq!(
         response.headers()["content-type"],
         "application/problem+json"
+    );
+    assert_eq!(
+        response.extensions().get::<ExporterRejection>(),
+        Some(&ExporterRejection::MissingToken)
     );
     let with = |value: &str| {
         let mut request = get_request("/metrics");
