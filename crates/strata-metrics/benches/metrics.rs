@@ -4,11 +4,12 @@
 //! `cargo bench -p strata-metrics --features axum --bench metrics`
 //!
 //! Each variant sends `GET /users/{id}` through an axum `Router` and reads
-//! the response body to its end (where strata-metrics stops the clock). The
-//! added cost of a layer is its time minus `bare`.
+//! the response body to its end (where strata-metrics stops the clock).
+//! `per_request/*` times each router; `added_per_request/*` times a layer's
+//! added cost directly, alternating batches with and without it.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -33,6 +34,34 @@ async fn send(app: &Router, uri: &'static str) {
     black_box(body);
 }
 
+/// The added cost of `iters` requests: batches through `layered` alternate
+/// with batches through `bare`, and the median per-request difference over
+/// the batches is kept, so a batch the scheduler preempted does not count.
+async fn added(layered: &Router, bare: &Router, iters: u64) -> Duration {
+    const BATCH: u64 = 32;
+    let mut differences = Vec::with_capacity((iters / BATCH + 1) as usize);
+    let mut done = 0;
+    while done < iters {
+        let n = BATCH.min(iters - done);
+        let start = Instant::now();
+        for _ in 0..n {
+            send(layered, "/users/42").await;
+        }
+        let with = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        for _ in 0..n {
+            send(bare, "/users/42").await;
+        }
+        let without = start.elapsed().as_secs_f64();
+        differences.push((with - without) / n as f64);
+        done += n;
+    }
+    differences.sort_by(f64::total_cmp);
+    let median = differences[differences.len() / 2];
+    // Criterion refuses a zero; a layer cannot cost less than nothing.
+    Duration::from_secs_f64(median.max(1e-9) * iters as f64)
+}
+
 fn per_request(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -49,8 +78,7 @@ fn per_request(c: &mut Criterion) {
     let peer = router().layer(peer_layer);
 
     let mut group = c.benchmark_group("per_request");
-    // A long window: the figures are compared across variants.
-    group.measurement_time(Duration::from_secs(10));
+    group.measurement_time(Duration::from_secs(5));
     for (name, app) in [
         ("bare", &bare),
         ("strata-metrics", &strata),
@@ -58,6 +86,18 @@ fn per_request(c: &mut Criterion) {
     ] {
         group.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| send(app, "/users/42"));
+        });
+    }
+    group.finish();
+
+    // The added cost measured directly (see `added`): load that comes and
+    // goes on the machine weighs on both sides of the difference alike.
+    let mut group = c.benchmark_group("added_per_request");
+    group.measurement_time(Duration::from_secs(10));
+    for (name, app) in [("strata-metrics", &strata), ("axum-prometheus", &peer)] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime)
+                .iter_custom(|iters| added(app, &bare, iters));
         });
     }
     group.finish();
