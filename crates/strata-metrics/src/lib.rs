@@ -55,7 +55,8 @@
 //!
 //! # Feature flags
 //!
-//! - `axum`: route templates from axum's `MatchedPath`.
+//! - `axum`: route templates from axum's `MatchedPath`, and axum's
+//!   `ConnectInfo` as the peer address for [`MetricsExporter::allow_ips`].
 //! - `process`: [`MetricsBuilder::process_metrics`], the Linux process
 //!   collector (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
 //!   ...).

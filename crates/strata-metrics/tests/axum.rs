@@ -148,6 +148,33 @@ async fn the_allow_list_believes_the_client_ip_layer() {
 }
 
 #[tokio::test]
+async fn the_allow_list_reads_axum_connect_info() {
+    use axum::extract::connect_info::MockConnectInfo;
+    let (layer, handle) = MetricsLayer::pair().expect("builds");
+    let exporter = handle
+        .exporter()
+        .allow_ips("127.0.0.1".parse().expect("valid"));
+    let app_from = |peer: [u8; 4]| {
+        Router::new()
+            .route_service("/metrics", exporter.clone())
+            .layer(layer.clone())
+            .layer(MockConnectInfo(SocketAddr::from((peer, 5000))))
+    };
+    assert_eq!(
+        call(&app_from([127, 0, 0, 1]), get_request("/metrics"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        call(&app_from([192, 0, 2, 1]), get_request("/metrics"))
+            .await
+            .0,
+        403
+    );
+}
+
+#[tokio::test]
 async fn the_bearer_token_is_required() {
     let (app, _handle) = app(|e| e.bearer_token("t0ken").expect("valid token"));
     let response = app
