@@ -296,3 +296,66 @@ impl Hasher for IntHasher {
         self.write_u64(value as u64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labels::Outcome;
+
+    fn table(max_series: usize) -> SeriesTable {
+        let buckets = Buckets {
+            duration: vec![1.0],
+            size: vec![1.0],
+        };
+        SeriesTable::new(buckets, max_series).expect("valid buckets")
+    }
+
+    fn count(table: &SeriesTable, route: &'static str, packed: u32) -> u64 {
+        let mut count = 0;
+        table.with_series(&Route::Static(route), packed, |series| {
+            count = series.duration.get_sample_count();
+        });
+        count
+    }
+
+    #[test]
+    fn routes_sharing_an_address_are_told_apart_by_length() {
+        let table = table(10);
+        let text: &'static str = "/abc";
+        let (short, long) = (&text[..2], &text[..3]);
+        assert_eq!(short.as_ptr(), long.as_ptr());
+        let packed = Outcome::Response(200).pack(0, 0);
+        for _ in 0..3 {
+            table.with_series(&Route::Static(short), packed, |s| {
+                s.observe(0.1, None, None);
+            });
+        }
+        table.with_series(&Route::Static(long), packed, |s| {
+            s.observe(0.1, None, None);
+        });
+        assert_eq!(count(&table, short, packed), 3);
+        assert_eq!(count(&table, long, packed), 1);
+    }
+
+    #[test]
+    fn a_full_lookup_cache_is_cleared_without_losing_counts() {
+        let table = table(1_000);
+        // More stable keys than the cache holds (4 x 1000 + 64).
+        let statuses: Vec<u16> = (100..999).collect();
+        for method in 0..5 {
+            for status in &statuses {
+                let packed = Outcome::Response(*status).pack(method, 0);
+                table.with_series(&Route::Static("/r"), packed, |s| {
+                    s.observe(0.1, None, None);
+                });
+            }
+        }
+        let fast = table.fast.read().expect("not poisoned").len();
+        assert!(fast <= 4 * 1_000 + 64, "the cache is bounded: {fast}");
+        // 1000 series, the rest in the overflow series; nothing lost.
+        let canonical = table.canonical.read().expect("not poisoned").len;
+        assert_eq!(canonical, 1_000);
+        let overflow = table.overflow.duration.get_sample_count();
+        assert_eq!(overflow, (5 * statuses.len() - 1_000) as u64);
+    }
+}
