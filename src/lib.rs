@@ -10,6 +10,7 @@
 //! | [`core`] | `strata-core` | client IP behind trusted proxies, RFC 9457 problems, the Redis pool |
 //! | [`security_headers`] | `strata-security-headers` | helmet-grade headers, CSP nonces and a violation collector, trusted hosts, HTTPS redirects |
 //! | [`health`] | `strata-health` | liveness, readiness and detailed health in `application/health+json`, graceful drain |
+//! | [`metrics`] | `strata-metrics` | Prometheus RED metrics under OpenTelemetry names, bounded cardinality, `/metrics` |
 //!
 //! # Example
 //!
@@ -48,6 +49,9 @@
 
 #[doc(inline)]
 pub use strata_core as core;
+#[cfg(feature = "metrics")]
+#[doc(inline)]
+pub use strata_metrics as metrics;
 #[cfg(feature = "security-headers")]
 #[doc(inline)]
 pub use strata_security_headers as security_headers;

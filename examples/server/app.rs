@@ -6,15 +6,17 @@ use axum::Router;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use strata::core::redis::fred::clients::Pool;
-use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver, Problem};
+use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver, Problem, TrustedProxies};
 use strata::health::checks::RedisCheck;
 use strata::health::{Drain, HealthLayer, Registration};
+use strata::metrics::prometheus::Registry;
+use strata::metrics::{MetricsExporter, MetricsHandle, MetricsLayer};
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::config::Config;
+use crate::config::{AppEnv, Config};
 use crate::items::{self, Catalogue};
 use crate::security;
 
@@ -47,15 +49,22 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 /// Builds the application from its settings and, when `REDIS_URL` is set, the
 /// Redis pool every Redis-backed layer shares.
 ///
-/// Layers, outermost first: client address → request log → security headers
-/// → body limit → health (answers probes before anything below can refuse
-/// them) → routes (CORS on `/api`).
+/// Layers, outermost first: client address → metrics → request log →
+/// security headers → body limit → health (answers probes before anything
+/// below can refuse them) → routes (CORS on `/api`).
 pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
     let state = AppState {
         catalogue: Catalogue::sample(),
     };
     let resolver = ClientIpResolver::new().trusted_proxies(config.trusted_proxies.clone());
-    let (health, drain) = health(config, redis)?;
+    let (metrics_layer, metrics) = MetricsLayer::builder()
+        .build_info(
+            env!("CARGO_PKG_VERSION"),
+            option_env!("GIT_COMMIT").unwrap_or("unknown"),
+        )
+        .pair()?;
+    let registry = metrics.registry();
+    let (health, drain) = health(config, redis, registry)?;
     let api = Router::new()
         .route("/items", get(items::list))
         .route("/items/{id}", get(items::get).put(items::put))
@@ -63,12 +72,14 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
     let router = Router::new()
         .route("/", get(security::index))
         .nest("/api", api)
-        .route_service(security::REPORT_PATH, security::collector())
+        .route_service(security::REPORT_PATH, security::collector(registry)?)
+        .route_service("/metrics", exporter(config, &metrics))
         .fallback(not_found)
         .with_state(state)
         .layer(
             ServiceBuilder::new()
                 .layer(ClientIpLayer::new(resolver))
+                .layer(metrics_layer)
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
@@ -81,17 +92,32 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
     Ok(App { router, drain })
 }
 
+/// `GET /metrics`: open in development; in production only private networks
+/// (where Prometheus scrapes from) may read it.
+fn exporter(config: &Config, metrics: &MetricsHandle) -> MetricsExporter {
+    let exporter = metrics.exporter();
+    match config.env {
+        AppEnv::Production => exporter.allow_ips(TrustedProxies::private_networks()),
+        AppEnv::Development => exporter,
+    }
+}
+
 /// `/health`, `/health/live`, `/health/ready`, `/health/detailed`.
 ///
 /// Redis is a non-critical check: every Redis-backed layer degrades on its
 /// own, so an outage turns `/health` to `warn` while liveness and readiness
 /// stay 200 (failing readiness on a shared dependency would take every
 /// instance out of the load balancer at once).
-fn health(config: &Config, redis: Option<&Pool>) -> Result<(HealthLayer, Drain), BoxError> {
+fn health(
+    config: &Config,
+    redis: Option<&Pool>,
+    registry: &Registry,
+) -> Result<(HealthLayer, Drain), BoxError> {
     let mut health = HealthLayer::builder()
         .release_id(env!("CARGO_PKG_VERSION"))
         .service_id("strata-example")
-        .environment(config.env.as_str());
+        .environment(config.env.as_str())
+        .metrics(registry);
     if let Some(pool) = redis {
         health = health.register(
             Registration::new("redis", RedisCheck::new(pool.clone()))

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method};
 use axum::response::{Html, IntoResponse, Response};
+use strata::metrics::prometheus::Registry;
 use strata::security_headers::{CspBuilder, CspNonce, CspReportCollector, SecurityHeadersLayer};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -33,9 +34,9 @@ pub(crate) fn headers(config: &Config) -> Result<SecurityHeadersLayer, BoxError>
         .trusted_proxies(config.trusted_proxies.clone()))
 }
 
-/// The violation collector: reports are logged and counted.
-pub(crate) fn collector() -> CspReportCollector {
-    CspReportCollector::new()
+/// The violation collector: reports are logged and counted in `registry`.
+pub(crate) fn collector(registry: &Registry) -> Result<CspReportCollector, BoxError> {
+    Ok(CspReportCollector::new().metrics(registry)?)
 }
 
 /// CORS for `/api`: only the origins in `CORS_ORIGINS` (none by default, so

@@ -344,3 +344,43 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn metrics_use_route_templates_and_include_other_layers() {
+    let app = test_app();
+    for path in ["/api/items/1", "/api/items/2", "/nope/123"] {
+        send(&app, get(path)).await;
+    }
+    assert_eq!(send(&app, get("/health")).await.status(), StatusCode::OK);
+    let response = send(&app, get("/metrics")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()[CONTENT_TYPE]
+            .to_str()
+            .is_ok_and(|value| value.starts_with("text/plain; version=0.0.4")),
+    );
+    let text = body_string(response.into_body()).await;
+    let line = |needle: &str| text.lines().any(|line| line.contains(needle));
+    assert!(
+        line(r#"http_route="/api/items/{id}""#) && line(r#"http_response_status_code="200""#),
+        "{text}"
+    );
+    assert!(!line("/api/items/1"), "a raw path became a label: {text}");
+    assert!(!line("/nope/123"), "a raw path became a label: {text}");
+    assert!(line("build_info"), "{text}");
+    assert!(
+        line(r#"http_server_active_requests{http_request_method="GET",url_scheme="http"} 1"#),
+        "only the scrape itself is in flight: {text}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_private_in_production() {
+    let config = Config::from_lookup(|name| (name == "APP_ENV").then(|| "production".to_owned()))
+        .expect("config");
+    let app = app(&config, None).expect("app").router;
+    let public = from_peer(get("/metrics"), SocketAddr::from(([203, 0, 113, 7], 1)));
+    let response = app.clone().oneshot(public).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(send(&app, get("/metrics")).await.status(), StatusCode::OK);
+}
