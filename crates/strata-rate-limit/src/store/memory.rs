@@ -1,0 +1,382 @@
+//! The in-memory backend: one `governor` keyed limiter per policy.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::ShrinkableKeyedStateStore;
+use governor::state::{InMemoryState, NotKeyed, StateStore};
+use governor::{Quota as GovernorQuota, RateLimiter};
+use strata_core::ConfigError;
+
+use super::clock::{Tick, Ticks};
+use super::{Store, StoreError};
+use crate::decision::{Eval, Gcra};
+use crate::{Decision, Key, Policy, PolicyState};
+
+/// Default for [`MemoryStore::max_keys`].
+pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
+/// Default for [`MemoryStore::sweep_interval`].
+pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+const LOCK_SHARDS: usize = 64;
+
+/// Rate-limit state in this process: a `governor` keyed limiter per policy.
+///
+/// Cloning shares the state. Memory is bounded:
+///
+/// - A key whose quota has fully replenished carries no information and is
+///   removed by a sweep every [`sweep_interval`](Self::sweep_interval)
+///   (default 30 s), run on the blocking pool by the first request after the
+///   interval. A key is thus kept at most one period plus one interval after
+///   its last request.
+/// - At most [`max_keys`](Self::max_keys) keys per policy (default
+///   1,000,000) are tracked, each costing about 64 bytes plus the key's
+///   text (IP keys have none); see `docs/rate-limit.md` for measurements.
+///   Beyond that, new keys are judged as fresh keys and not stored until a
+///   sweep (triggered at once) frees room.
+///
+/// ```
+/// use strata_rate_limit::{Key, MemoryStore, Policy, Quota, Store};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new().max_keys(10_000);
+/// let policies = [Policy::new("per-ip", Quota::per_minute(2))];
+/// let key = Key::ip("192.0.2.1".parse()?);
+/// assert!(store.check(&key, &policies, 1).await?.is_allowed());
+/// assert!(store.check(&key, &policies, 1).await?.is_allowed());
+/// assert!(!store.check(&key, &policies, 1).await?.is_allowed());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    clock: Ticks,
+    limiters: RwLock<HashMap<Policy, Arc<Limiter>>>,
+    locks: Box<[Mutex<()>]>,
+    hasher: RandomState,
+    max_keys: usize,
+    sweep_interval: Duration,
+    next_sweep: AtomicU64,
+    sweeping: Arc<AtomicBool>,
+}
+
+type Governor = RateLimiter<Key, Tats, Ticks, NoOpMiddleware<Tick>>;
+
+struct Limiter {
+    governor: Governor,
+    tats: Tats,
+    gcra: Gcra,
+}
+
+/// The keyed state of one policy, shared by its limiter and the store (which
+/// reads it before a check and restores it when another policy refuses).
+#[derive(Clone)]
+struct Tats(Arc<TatMap>);
+
+struct TatMap {
+    map: DashMap<Key, InMemoryState>,
+    len: AtomicUsize,
+    max: usize,
+    full: AtomicBool,
+}
+
+impl StateStore for Tats {
+    type Key = Key;
+
+    fn measure_and_replace<T, F, E>(&self, key: &Key, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        if let Some(state) = self.0.map.get(key) {
+            return state.measure_and_replace(&NotKeyed::NonKey, f);
+        }
+        if self.0.len.load(Ordering::Relaxed) >= self.0.max {
+            // Full: judge as a fresh key, keep nothing, ask for a sweep.
+            self.0.full.store(true, Ordering::Relaxed);
+            return f(None).map(|(outcome, _)| outcome);
+        }
+        self.0.len.fetch_add(1, Ordering::Relaxed);
+        let state = self.0.map.entry(key.clone()).or_default();
+        state.measure_and_replace(&NotKeyed::NonKey, f)
+    }
+}
+
+impl Tats {
+    /// The stored theoretical arrival time, without inserting.
+    fn read(&self, key: &Key) -> Option<u64> {
+        let state = self.0.map.get(key)?;
+        let tat = state.measure_and_replace(&NotKeyed::NonKey, |tat| Err::<((), Nanos), _>(tat));
+        tat.err().flatten().map(Nanos::as_u64)
+    }
+
+    /// Puts back `tat` (`None`: a fresh key) if the key is stored.
+    fn restore(&self, key: &Key, tat: Option<u64>) {
+        if let Some(state) = self.0.map.get(key) {
+            let tat = Nanos::new(tat.unwrap_or(0));
+            let _ = state.measure_and_replace(&NotKeyed::NonKey, |_| Ok::<_, ()>(((), tat)));
+        }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store with the default bounds.
+    pub fn new() -> Self {
+        Self::build(DEFAULT_MAX_KEYS, DEFAULT_SWEEP_INTERVAL)
+    }
+
+    fn build(max_keys: usize, sweep_interval: Duration) -> Self {
+        let clock = Ticks::new(tokio::time::Instant::now());
+        let first_sweep = u64::try_from(sweep_interval.as_nanos()).unwrap_or(u64::MAX);
+        Self {
+            inner: Arc::new(Inner {
+                clock,
+                limiters: RwLock::default(),
+                locks: (0..LOCK_SHARDS).map(|_| Mutex::new(())).collect(),
+                hasher: RandomState::new(),
+                max_keys,
+                sweep_interval,
+                next_sweep: AtomicU64::new(first_sweep),
+                sweeping: Arc::default(),
+            }),
+        }
+    }
+
+    /// Keys tracked per policy at most. Default 1,000,000; at least 1.
+    /// Replaces the store's state (call it before use).
+    #[must_use]
+    pub fn max_keys(self, max_keys: usize) -> Self {
+        Self::build(max_keys, self.inner.sweep_interval)
+    }
+
+    /// How often replenished keys are removed. Default 30 s; between 10 ms
+    /// and one hour. Replaces the store's state (call it before use).
+    #[must_use]
+    pub fn sweep_interval(self, interval: Duration) -> Self {
+        Self::build(self.inner.max_keys, interval)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.inner.max_keys == 0 {
+            return Err(ConfigError::OutOfRange {
+                name: "max_keys",
+                reason: "must be at least 1",
+            });
+        }
+        let interval = self.inner.sweep_interval;
+        if interval < Duration::from_millis(10) || interval > Duration::from_secs(3600) {
+            return Err(ConfigError::OutOfRange {
+                name: "sweep_interval",
+                reason: "must be between 10 ms and one hour",
+            });
+        }
+        Ok(())
+    }
+
+    /// Keys currently stored, summed over policies.
+    pub fn len(&self) -> usize {
+        self.read_limiters()
+            .values()
+            .map(|limiter| limiter.tats.0.map.len())
+            .sum()
+    }
+
+    /// Whether no key is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every key whose quota has fully replenished, now.
+    pub fn sweep(&self) {
+        let limiters: Vec<Arc<Limiter>> = self.read_limiters().values().cloned().collect();
+        sweep(&limiters, self.inner.clock.nanos());
+    }
+
+    /// The decision, synchronously (the layer's path for this store).
+    pub(crate) fn decide(&self, key: &Key, policies: &[Policy], cost: u32) -> Decision {
+        let limiters: Vec<Arc<Limiter>> = policies.iter().map(|p| self.limiter(p)).collect();
+        let shard = self.inner.hasher.hash_one(key) as usize % LOCK_SHARDS;
+        // Every check of a key runs under its shard lock, so undoing the
+        // policies a refused request consumed races with nothing.
+        let guard = self.inner.locks[shard]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = self.inner.clock.nanos();
+        let mut evals: Vec<(Option<u64>, Eval)> = Vec::with_capacity(policies.len());
+        let mut allowed = true;
+        for limiter in &limiters {
+            let prev = limiter.tats.read(key);
+            let mut eval = limiter.gcra.eval(prev, now, u64::from(cost));
+            if let (true, Some(n)) = (allowed, NonZeroU32::new(cost)) {
+                // governor makes the decision and writes the state.
+                let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
+                if granted != eval.allowed {
+                    // Our reading of the clock and governor's straddle a boundary.
+                    eval = limiter.gcra.eval(limiter.tats.read(key), now, 0);
+                    eval.allowed = granted;
+                    if !granted {
+                        eval.remaining = 0;
+                        eval.retry = eval.retry.max(1);
+                    }
+                }
+            }
+            allowed &= eval.allowed;
+            evals.push((prev, eval));
+        }
+        if !allowed && cost > 0 {
+            for (limiter, (prev, eval)) in limiters.iter().zip(&evals) {
+                if !eval.allowed {
+                    // Policies after a refusal were never charged.
+                    break;
+                }
+                limiter.tats.restore(key, *prev);
+            }
+        }
+        drop(guard);
+        self.maybe_sweep(now, &limiters);
+        let states = policies
+            .iter()
+            .zip(limiters.iter().zip(evals))
+            .map(|(policy, (limiter, (prev, eval)))| {
+                if allowed || !eval.allowed {
+                    state(policy, eval)
+                } else {
+                    // This policy would allow the request but nothing was
+                    // consumed: report its unchanged state.
+                    state(policy, limiter.gcra.eval(prev, now, 0))
+                }
+            })
+            .collect();
+        Decision { allowed, states }
+    }
+
+    fn limiter(&self, policy: &Policy) -> Arc<Limiter> {
+        if let Some(limiter) = self.read_limiters().get(policy) {
+            return Arc::clone(limiter);
+        }
+        let mut limiters = self
+            .inner
+            .limiters
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let limiter = limiters.entry(policy.clone()).or_insert_with(|| {
+            let gcra = limiters_gcra(policy);
+            let tats = Tats(Arc::new(TatMap {
+                map: DashMap::new(),
+                len: AtomicUsize::new(0),
+                max: self.inner.max_keys,
+                full: AtomicBool::new(false),
+            }));
+            let quota = GovernorQuota::with_period(Duration::from_nanos(gcra.t))
+                .unwrap_or_else(|| GovernorQuota::per_second(NonZeroU32::MIN))
+                .allow_burst(
+                    NonZeroU32::new(policy.quota().burst_size()).unwrap_or(NonZeroU32::MIN),
+                );
+            let governor = RateLimiter::new(quota, tats.clone(), self.inner.clock.for_limiter());
+            Arc::new(Limiter {
+                governor,
+                tats,
+                gcra,
+            })
+        });
+        Arc::clone(limiter)
+    }
+
+    fn read_limiters(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Policy, Arc<Limiter>>> {
+        self.inner
+            .limiters
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn maybe_sweep(&self, now: u64, limiters: &[Arc<Limiter>]) {
+        let full = limiters
+            .iter()
+            .any(|limiter| limiter.tats.0.full.load(Ordering::Relaxed));
+        let due = self.inner.next_sweep.load(Ordering::Relaxed);
+        if (now < due && !full) || self.inner.sweeping.swap(true, Ordering::Acquire) {
+            return;
+        }
+        let interval = u64::try_from(self.inner.sweep_interval.as_nanos()).unwrap_or(u64::MAX);
+        self.inner
+            .next_sweep
+            .store(now.saturating_add(interval), Ordering::Relaxed);
+        let all: Vec<Arc<Limiter>> = self.read_limiters().values().cloned().collect();
+        let sweeping = Arc::clone(&self.inner.sweeping);
+        let clock = self.inner.clock.clone();
+        let job = move || {
+            sweep(&all, clock.nanos());
+            sweeping.store(false, Ordering::Release);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn_blocking(job)),
+            Err(_) => job(),
+        }
+    }
+}
+
+fn limiters_gcra(policy: &Policy) -> Gcra {
+    Gcra {
+        t: policy.quota().emission_micros().saturating_mul(1000),
+        burst: u64::from(policy.quota().burst_size()),
+    }
+}
+
+fn sweep(limiters: &[Arc<Limiter>], now: u64) {
+    for limiter in limiters {
+        let map = &limiter.tats.0;
+        ShrinkableKeyedStateStore::retain_recent(&map.map, Nanos::new(now));
+        map.map.shrink_to_fit();
+        map.len.store(map.map.len(), Ordering::Relaxed);
+        map.full.store(false, Ordering::Relaxed);
+    }
+}
+
+/// A policy's state from an evaluation in nanoseconds.
+pub(crate) fn state(policy: &Policy, eval: Eval) -> PolicyState {
+    PolicyState {
+        policy: policy.clone(),
+        limited: !eval.allowed,
+        remaining: eval.remaining,
+        reset: Duration::from_nanos(eval.reset),
+        retry_after: Duration::from_nanos(eval.retry),
+    }
+}
+
+impl Store for MemoryStore {
+    fn check(
+        &self,
+        key: &Key,
+        policies: &[Policy],
+        cost: u32,
+    ) -> impl Future<Output = Result<Decision, StoreError>> + Send {
+        std::future::ready(Ok(self.decide(key, policies, cost)))
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("policies", &self.read_limiters().len())
+            .field("max_keys", &self.inner.max_keys)
+            .field("sweep_interval", &self.inner.sweep_interval)
+            .finish_non_exhaustive()
+    }
+}
