@@ -120,5 +120,5 @@ pub use self::rule::{Rule, Tiers};
 pub use self::service::RateLimit;
 pub use self::store::memory::{DEFAULT_MAX_KEYS, DEFAULT_SWEEP_INTERVAL};
 #[cfg(feature = "redis")]
-pub use self::store::redis::{OnStoreError, RedisStore};
+pub use self::store::redis::{DEFAULT_DENY_CACHE, DEFAULT_TIMEOUT, OnStoreError, RedisStore};
 pub use self::store::{MemoryStore, Store, StoreError};

@@ -53,8 +53,10 @@ impl fmt::Debug for Shared {
 #[derive(Debug)]
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) enum Outcome {
-    /// A decision (from Redis, the deny cache or the memory fallback).
+    /// A decision (from the store or the deny cache).
     Decided(Decision),
+    /// The store failed; the memory fallback decided.
+    Fallback(Decision),
     /// The store failed and the policy is to let requests through.
     FailOpen,
     /// The store failed and the policy is to refuse with 503.
@@ -76,8 +78,11 @@ impl Shared {
         outcome: Outcome,
         on_rejection: &R,
     ) -> Verdict<B> {
+        if !matches!(outcome, Outcome::Decided(_)) {
+            self.record_store_error(matches!(outcome, Outcome::Fallback(_)));
+        }
         match outcome {
-            Outcome::Decided(decision) => {
+            Outcome::Decided(decision) | Outcome::Fallback(decision) => {
                 self.record(&decision);
                 if decision.allowed || self.dry_run {
                     if !decision.allowed {
@@ -109,6 +114,15 @@ impl Shared {
                 Verdict::Refuse(response)
             }
         }
+    }
+
+    fn record_store_error(&self, fallback: bool) {
+        #[cfg(feature = "prometheus")]
+        if let Some(metrics) = &self.metrics {
+            metrics.store_error(fallback);
+        }
+        #[cfg(not(feature = "prometheus"))]
+        let _ = fallback;
     }
 
     fn record(&self, decision: &Decision) {

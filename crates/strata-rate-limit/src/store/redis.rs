@@ -1,0 +1,399 @@
+//! The Redis backend: one Lua script, run with `EVALSHA`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use fred::clients::Pool;
+use fred::interfaces::LuaInterface;
+use strata_core::ConfigError;
+use tokio::time::Instant;
+
+use super::{MemoryStore, Store, StoreError};
+use crate::service::Outcome;
+use crate::{Decision, Key, Policy, PolicyState};
+
+/// GCRA over every policy of a rule, atomically, on the server's clock.
+///
+/// `KEYS[i]`: the state of policy `i` (its theoretical arrival time, in
+/// microseconds). `ARGV[1]`: the cost; `ARGV[2i]`, `ARGV[2i+1]`: policy
+/// `i`'s emission interval (microseconds) and burst. Returns integers only:
+/// `allowed`, then per policy `limited, remaining, reset_us, retry_us`.
+/// Nothing is written unless every policy allows; what is written expires
+/// when the quota has fully replenished.
+const SCRIPT: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local cost = tonumber(ARGV[1])
+local allowed = 1
+local evals = {}
+for i = 1, #KEYS do
+  local t = tonumber(ARGV[2 * i])
+  local tau = t * tonumber(ARGV[2 * i + 1])
+  local stored = redis.call('GET', KEYS[i])
+  local tat = now
+  if stored then tat = math.max(tonumber(stored), now) end
+  local new = tat + cost * t
+  local ok = new - now <= tau
+  if not ok then allowed = 0 end
+  evals[i] = {ok, t, tau, tat, new}
+end
+local reply = {allowed}
+for i = 1, #KEYS do
+  local ok, t, tau, tat, new = evals[i][1], evals[i][2], evals[i][3], evals[i][4], evals[i][5]
+  if allowed == 1 then
+    if cost > 0 then redis.call('SET', KEYS[i], new, 'PX', math.max(1, math.ceil((new - now) / 1000))) end
+    table.insert(reply, 0)
+    table.insert(reply, math.floor((tau - (new - now)) / t))
+    table.insert(reply, new - now)
+    table.insert(reply, 0)
+  else
+    table.insert(reply, ok and 0 or 1)
+    table.insert(reply, math.floor((tau - (tat - now)) / t))
+    table.insert(reply, tat - now)
+    table.insert(reply, ok and 0 or (new - now - tau))
+  end
+end
+return reply
+";
+
+/// What a [`RedisStore`] does when Redis fails or does not answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnStoreError {
+    /// Decide with the store's in-memory fallback (per-instance counts
+    /// until Redis answers again).
+    #[default]
+    Fallback,
+    /// Let every request through, without rate-limit headers.
+    FailOpen,
+    /// Refuse with `503 Service Unavailable` problem+json.
+    FailClosed,
+}
+
+/// Default for [`RedisStore::timeout`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
+/// Default for [`RedisStore::deny_cache`].
+pub const DEFAULT_DENY_CACHE: usize = 10_000;
+
+/// Rate-limit state in Redis, shared by every instance with the same key
+/// prefix.
+///
+/// One Lua script checks and updates all policies of a request atomically
+/// on the server's clock (`TIME`), so instance clocks do not matter. Keys
+/// are `<prefix>{<key>}:<policy>`: the hash tag puts a client's policies on
+/// one cluster slot. They expire when their quota has fully replenished, and
+/// nothing is written for a refused request.
+///
+/// A Redis call is bounded by [`timeout`](Self::timeout); a failure or
+/// timeout applies [`on_error`](Self::on_error). Clients known to be refused
+/// are answered from a local cache until their retry time, without a round
+/// trip.
+///
+/// ```no_run
+/// use strata_core::redis::RedisPoolBuilder;
+/// use strata_rate_limit::{KeyBy, OnStoreError, Policy, Quota, RateLimitLayer, RedisStore, Rule};
+///
+/// # async fn run() -> Result<(), strata_core::ConfigError> {
+/// let pool = RedisPoolBuilder::from_url("redis://127.0.0.1:6379")?.connect().await?;
+/// let layer = RateLimitLayer::builder(Rule::new(
+///     KeyBy::client_ip(),
+///     Policy::new("per-ip", Quota::per_minute(60)),
+/// ))
+/// .redis(RedisStore::new(pool).prefix("myapp:rl:").on_error(OnStoreError::Fallback))
+/// .build()?;
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    pool: Pool,
+    prefix: Arc<str>,
+    timeout: Duration,
+    on_error: OnStoreError,
+    fallback: MemoryStore,
+    deny_cache: Arc<DenyCache>,
+    shared: Arc<SharedState>,
+}
+
+#[derive(Default)]
+struct SharedState {
+    sha: RwLock<Option<String>>,
+    healthy: AtomicBool,
+}
+
+impl RedisStore {
+    /// A store on `pool` (build it with
+    /// [`RedisPoolBuilder`](strata_core::redis::RedisPoolBuilder)), key
+    /// prefix `strata:rl:`, 50 ms timeout, memory fallback, a deny cache of
+    /// 10,000 keys.
+    pub fn new(pool: Pool) -> Self {
+        Self {
+            pool,
+            prefix: Arc::from("strata:rl:"),
+            timeout: DEFAULT_TIMEOUT,
+            on_error: OnStoreError::default(),
+            fallback: MemoryStore::new(),
+            deny_cache: Arc::new(DenyCache::new(DEFAULT_DENY_CACHE)),
+            shared: Arc::new(SharedState {
+                sha: RwLock::default(),
+                healthy: AtomicBool::new(true),
+            }),
+        }
+    }
+
+    /// Prefix of every key. Default `strata:rl:`; no `{` or `}`.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<Arc<str>>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Longest wait for Redis per request, on top of the pool's own command
+    /// timeout. Default 50 ms; between 1 ms and 10 s.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// What happens when Redis fails. Default [`OnStoreError::Fallback`].
+    #[must_use]
+    pub fn on_error(mut self, on_error: OnStoreError) -> Self {
+        self.on_error = on_error;
+        self
+    }
+
+    /// The in-memory store used while Redis is unreachable (with
+    /// [`OnStoreError::Fallback`]). Default: a new [`MemoryStore`].
+    #[must_use]
+    pub fn fallback(mut self, fallback: MemoryStore) -> Self {
+        self.fallback = fallback;
+        self
+    }
+
+    /// How many refused keys are remembered locally until their retry time
+    /// (0 disables the cache). Default 10,000.
+    #[must_use]
+    pub fn deny_cache(mut self, entries: usize) -> Self {
+        self.deny_cache = Arc::new(DenyCache::new(entries));
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.prefix.contains(['{', '}']) {
+            return Err(ConfigError::OutOfRange {
+                name: "prefix",
+                reason: "must not contain `{` or `}` (they delimit the cluster hash tag)",
+            });
+        }
+        if self.timeout < Duration::from_millis(1) || self.timeout > Duration::from_secs(10) {
+            return Err(ConfigError::OutOfRange {
+                name: "timeout",
+                reason: "must be between 1 ms and 10 s",
+            });
+        }
+        self.fallback.validate()
+    }
+
+    fn keys(&self, key: &Key, policies: &[Policy]) -> Vec<String> {
+        policies
+            .iter()
+            .map(|policy| format!("{}{{{key}}}:{}", self.prefix, policy.name()))
+            .collect()
+    }
+
+    /// The decision under the outage policy and deny cache (the layer's path).
+    pub(crate) async fn decide(&self, key: &Key, policies: &[Policy], cost: u32) -> Outcome {
+        let keys = self.keys(key, policies);
+        let cache_key = (cost > 0).then(|| format!("{}#{cost}", keys.join(" ")));
+        if let Some(decision) = cache_key.as_deref().and_then(|k| self.deny_cache.get(k)) {
+            return Outcome::Decided(decision);
+        }
+        match self.run(keys, policies, cost).await {
+            Ok(decision) => {
+                if !self.shared.healthy.swap(true, Ordering::Relaxed) {
+                    tracing::info!("rate-limit store reachable again");
+                }
+                if let (false, Some(cache_key)) = (decision.allowed, cache_key) {
+                    self.deny_cache.insert(cache_key, &decision);
+                }
+                Outcome::Decided(decision)
+            }
+            Err(error) => {
+                if self.shared.healthy.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(%error, policy = ?self.on_error, "rate-limit store failed");
+                } else {
+                    tracing::debug!(%error, "rate-limit store failed");
+                }
+                match self.on_error {
+                    OnStoreError::Fallback => {
+                        Outcome::Fallback(self.fallback.decide(key, policies, cost))
+                    }
+                    OnStoreError::FailOpen => Outcome::FailOpen,
+                    OnStoreError::FailClosed => Outcome::FailClosed,
+                }
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        keys: Vec<String>,
+        policies: &[Policy],
+        cost: u32,
+    ) -> Result<Decision, StoreError> {
+        let mut args: Vec<i64> = Vec::with_capacity(1 + 2 * policies.len());
+        args.push(i64::from(cost));
+        for policy in policies {
+            let quota = policy.quota();
+            args.push(i64::try_from(quota.emission_micros()).unwrap_or(i64::MAX));
+            args.push(i64::from(quota.burst_size()));
+        }
+        let call = self.eval(keys, args);
+        let reply = match tokio::time::timeout(self.timeout, call).await {
+            Ok(reply) => reply?,
+            Err(_) => return Err(StoreError::Timeout(self.timeout)),
+        };
+        parse(&reply, policies)
+    }
+
+    /// `EVALSHA`, loading the script first when its hash is unknown, and
+    /// falling back to `EVAL` (which caches it) on `NOSCRIPT`: a failover or
+    /// restart empties the script cache and `SCRIPT LOAD` is not replicated.
+    async fn eval(&self, keys: Vec<String>, args: Vec<i64>) -> Result<Vec<i64>, StoreError> {
+        let client = self.pool.next();
+        let sha = self.shared.sha.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let sha = match sha {
+            Some(sha) => sha,
+            None => {
+                let sha: String = client.script_load(SCRIPT).await.map_err(redis)?;
+                *self.shared.sha.write().unwrap_or_else(PoisonError::into_inner) = Some(sha.clone());
+                sha
+            }
+        };
+        match client.evalsha(sha, keys.clone(), args.clone()).await {
+            Err(error) if error.details().starts_with("NOSCRIPT") => {
+                client.eval(SCRIPT, keys, args).await.map_err(redis)
+            }
+            reply => reply.map_err(redis),
+        }
+    }
+}
+
+fn redis(source: fred::error::Error) -> StoreError {
+    StoreError::Redis { source }
+}
+
+/// Reads the script's reply (microseconds) into a decision.
+fn parse(reply: &[i64], policies: &[Policy]) -> Result<Decision, StoreError> {
+    let bad = || StoreError::Reply(format!("{reply:?}"));
+    if reply.len() != 1 + 4 * policies.len() {
+        return Err(bad());
+    }
+    let micros = |v: i64| Duration::from_micros(u64::try_from(v).unwrap_or(0));
+    let states = policies
+        .iter()
+        .zip(reply[1..].chunks_exact(4))
+        .map(|(policy, values)| PolicyState {
+            policy: policy.clone(),
+            limited: values[0] == 1,
+            remaining: u64::try_from(values[1]).unwrap_or(0),
+            reset: micros(values[2]),
+            retry_after: micros(values[3]),
+        })
+        .collect();
+    Ok(Decision {
+        allowed: reply[0] == 1,
+        states,
+    })
+}
+
+impl Store for RedisStore {
+    /// The script's decision; errors and timeouts are returned, not handled
+    /// by the outage policy, and the deny cache is not used.
+    fn check(
+        &self,
+        key: &Key,
+        policies: &[Policy],
+        cost: u32,
+    ) -> impl Future<Output = Result<Decision, StoreError>> + Send {
+        let keys = self.keys(key, policies);
+        async move { self.run(keys, policies, cost).await }
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("on_error", &self.on_error)
+            .field("fallback", &self.fallback)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Refused keys and when they may try again, so a client hammering past its
+/// limit costs no round trip. Bounded: when full, expired entries are
+/// dropped; if none are, the new entry is not remembered.
+struct DenyCache {
+    max: usize,
+    entries: Mutex<HashMap<String, (Instant, Instant, Decision)>>,
+}
+
+impl DenyCache {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            entries: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Instant, Decision)>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached refusal, its times shortened by the time since.
+    fn get(&self, key: &str) -> Option<Decision> {
+        if self.max == 0 {
+            return None;
+        }
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let (at, until, decision) = entries.get(key)?;
+        if now >= *until {
+            entries.remove(key);
+            return None;
+        }
+        let elapsed = now - *at;
+        let mut decision = decision.clone();
+        for state in &mut decision.states {
+            state.reset = state.reset.saturating_sub(elapsed);
+            state.retry_after = state.retry_after.saturating_sub(elapsed);
+            if state.limited {
+                state.retry_after = state.retry_after.max(Duration::from_micros(1));
+            }
+        }
+        Some(decision)
+    }
+
+    fn insert(&self, key: String, decision: &Decision) {
+        let wait = decision.retry_after();
+        if self.max == 0 || wait.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let mut entries = self.lock();
+        if entries.len() >= self.max {
+            entries.retain(|_, (_, until, _)| *until > now);
+            if entries.len() >= self.max {
+                return;
+            }
+        }
+        entries.insert(key, (now, now + wait, decision.clone()));
+    }
+}
