@@ -69,6 +69,8 @@
 //!
 //! # Feature flags
 //!
+//! - `axum`: read axum's `ConnectInfo<SocketAddr>` as the peer address
+//!   (enable it when serving with `into_make_service_with_connect_info`).
 //! - `redis`: [`RedisStore`], state shared through Redis (a `fred` pool from
 //!   [`strata_core::redis::RedisPoolBuilder`]).
 //! - `prometheus`: [`RateLimitMetrics`], counters registered into your
