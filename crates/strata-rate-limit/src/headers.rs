@@ -103,7 +103,11 @@ impl RateHeaders {
             headers.append(RATELIMIT.clone(), state);
         }
         if let Some([limit, remaining, reset]) = self.legacy {
-            for (name, value) in [(&X_LIMIT, limit), (&X_REMAINING, remaining), (&X_RESET, reset)] {
+            for (name, value) in [
+                (&X_LIMIT, limit),
+                (&X_REMAINING, remaining),
+                (&X_RESET, reset),
+            ] {
                 headers.entry(name.clone()).or_insert(value);
             }
         }

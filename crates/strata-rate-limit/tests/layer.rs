@@ -37,7 +37,13 @@ async fn send<S>(service: &mut S, request: Request<Body>) -> Response<Body>
 where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
 {
-    service.ready().await.expect("ready").call(request).await.expect("infallible")
+    service
+        .ready()
+        .await
+        .expect("ready")
+        .call(request)
+        .await
+        .expect("infallible")
 }
 
 #[tokio::test(start_paused = true)]
@@ -46,7 +52,10 @@ async fn allowed_responses_carry_draft10_headers() {
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     let response = send(&mut service, from([192, 0, 2, 1])).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header(&response, "ratelimit-policy"), Some(r#""per-ip";q=60;w=60"#));
+    assert_eq!(
+        header(&response, "ratelimit-policy"),
+        Some(r#""per-ip";q=60;w=60"#)
+    );
     assert_eq!(header(&response, "ratelimit"), Some(r#""per-ip";r=59;t=1"#));
     assert_eq!(header(&response, "retry-after"), None);
     assert_eq!(body_string(response.into_body()).await, "ok");
@@ -57,13 +66,19 @@ async fn denies_after_burst_with_problem_json_and_retry_after() {
     let layer = RateLimitLayer::new(per_ip("per-ip", Quota::per_second(2))).expect("valid");
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     for _ in 0..2 {
-        assert_eq!(send(&mut service, from([192, 0, 2, 1])).await.status(), StatusCode::OK);
+        assert_eq!(
+            send(&mut service, from([192, 0, 2, 1])).await.status(),
+            StatusCode::OK
+        );
     }
     let response = send(&mut service, from([192, 0, 2, 1])).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     // 500 ms to wait: rounded up to a whole second, never 0.
     assert_eq!(header(&response, "retry-after"), Some("1"));
-    assert_eq!(header(&response, "content-type"), Some("application/problem+json"));
+    assert_eq!(
+        header(&response, "content-type"),
+        Some("application/problem+json")
+    );
     assert_eq!(header(&response, "ratelimit"), Some(r#""per-ip";r=0;t=1"#));
     assert!(response.extensions().get::<Rejection>().is_some());
     let body: serde_json::Value =
@@ -72,7 +87,10 @@ async fn denies_after_burst_with_problem_json_and_retry_after() {
     assert_eq!(body["status"], 429);
     assert_eq!(body["violated-policies"], serde_json::json!(["per-ip"]));
     // Another client is not affected.
-    assert_eq!(send(&mut service, from([192, 0, 2, 2])).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&mut service, from([192, 0, 2, 2])).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -90,7 +108,10 @@ async fn retry_after_rounds_sub_second_remainders_up() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(header(&response, "retry-after"), Some("1"));
     tokio::time::advance(Duration::from_millis(100)).await;
-    assert_eq!(send(&mut service, from([192, 0, 2, 1])).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&mut service, from([192, 0, 2, 1])).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -109,8 +130,14 @@ async fn spoofed_forwarded_for_from_an_untrusted_peer_does_not_change_the_key() 
         request.headers_mut().insert("x-forwarded-for", value);
         request
     };
-    assert_eq!(send(&mut service, spoofed(1)).await.status(), StatusCode::OK);
-    assert_eq!(send(&mut service, spoofed(2)).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&mut service, spoofed(1)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&mut service, spoofed(2)).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(
         send(&mut service, spoofed(3)).await.status(),
         StatusCode::TOO_MANY_REQUESTS
@@ -131,8 +158,14 @@ async fn clients_behind_a_trusted_proxy_get_their_own_quota() {
             .insert("x-forwarded-for", client.parse().expect("value"));
         request
     };
-    assert_eq!(send(&mut service, via_proxy("203.0.113.1")).await.status(), StatusCode::OK);
-    assert_eq!(send(&mut service, via_proxy("203.0.113.2")).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&mut service, via_proxy("203.0.113.1")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&mut service, via_proxy("203.0.113.2")).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(
         send(&mut service, via_proxy("203.0.113.1")).await.status(),
         StatusCode::TOO_MANY_REQUESTS
@@ -149,16 +182,30 @@ async fn junk_forwarding_headers_fall_back_to_the_peer() {
     let mut service = ServiceBuilder::new()
         .layer(RateLimitLayer::new(rule).expect("valid"))
         .service_fn(ok);
-    for (i, junk) in ["unknown", "not an ip, ::::", "", "1.2.3.4.5", "\u{7f}garbage"]
-        .iter()
-        .enumerate()
+    for (i, junk) in [
+        "unknown",
+        "not an ip, ::::",
+        "",
+        "1.2.3.4.5",
+        "\u{7f}garbage",
+    ]
+    .iter()
+    .enumerate()
     {
         let mut request = from([10, 0, 0, 1]);
         if let Ok(value) = junk.parse() {
             request.headers_mut().insert("x-forwarded-for", value);
         }
-        let expected = if i == 0 { StatusCode::OK } else { StatusCode::TOO_MANY_REQUESTS };
-        assert_eq!(send(&mut service, request).await.status(), expected, "{junk:?}");
+        let expected = if i == 0 {
+            StatusCode::OK
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(
+            send(&mut service, request).await.status(),
+            expected,
+            "{junk:?}"
+        );
     }
 }
 
@@ -192,12 +239,20 @@ async fn ipv6_clients_in_one_prefix_share_a_key() {
     let layer = RateLimitLayer::new(per_ip("per-ip", Quota::per_minute(1))).expect("valid");
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     let v6 = |ip: &str| from_peer(get("/"), SocketAddr::new(ip.parse().expect("ip"), 1));
-    assert_eq!(send(&mut service, v6("2001:db8:1:2::1")).await.status(), StatusCode::OK);
     assert_eq!(
-        send(&mut service, v6("2001:db8:1:2:ffff::9")).await.status(),
+        send(&mut service, v6("2001:db8:1:2::1")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&mut service, v6("2001:db8:1:2:ffff::9"))
+            .await
+            .status(),
         StatusCode::TOO_MANY_REQUESTS
     );
-    assert_eq!(send(&mut service, v6("2001:db8:1:3::1")).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&mut service, v6("2001:db8:1:3::1")).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[derive(Clone)]
@@ -212,8 +267,14 @@ impl std::fmt::Display for UserId {
 fn tiers() -> Tiers {
     let by_user = || KeyBy::extension::<UserId>();
     Tiers::new(per_ip("anonymous", Quota::per_minute(2)))
-        .tier("user", Rule::new(by_user(), Policy::new("user", Quota::per_minute(3))))
-        .tier("admin", Rule::new(by_user(), Policy::new("admin", Quota::per_minute(5))))
+        .tier(
+            "user",
+            Rule::new(by_user(), Policy::new("user", Quota::per_minute(3))),
+        )
+        .tier(
+            "admin",
+            Rule::new(by_user(), Policy::new("admin", Quota::per_minute(5))),
+        )
         .select(|parts| {
             let user = parts.extensions.get::<UserId>()?;
             Some(if user.0 == "admin" { "admin" } else { "user" })
@@ -243,13 +304,25 @@ async fn tiers_pick_key_and_quota_per_request() {
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     assert_eq!(allowed_count(&mut service, None, [192, 0, 2, 1]).await, 2);
     // Signed-in users are counted per user, not per address.
-    assert_eq!(allowed_count(&mut service, Some("alice"), [192, 0, 2, 1]).await, 3);
-    assert_eq!(allowed_count(&mut service, Some("bob"), [192, 0, 2, 1]).await, 3);
-    assert_eq!(allowed_count(&mut service, Some("admin"), [192, 0, 2, 1]).await, 5);
+    assert_eq!(
+        allowed_count(&mut service, Some("alice"), [192, 0, 2, 1]).await,
+        3
+    );
+    assert_eq!(
+        allowed_count(&mut service, Some("bob"), [192, 0, 2, 1]).await,
+        3
+    );
+    assert_eq!(
+        allowed_count(&mut service, Some("admin"), [192, 0, 2, 1]).await,
+        5
+    );
     let mut request = from([192, 0, 2, 9]);
     request.extensions_mut().insert(UserId("carol"));
     let response = send(&mut service, request).await;
-    assert_eq!(header(&response, "ratelimit-policy"), Some(r#""user";q=3;w=60"#));
+    assert_eq!(
+        header(&response, "ratelimit-policy"),
+        Some(r#""user";q=3;w=60"#)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -263,11 +336,19 @@ async fn api_key_header_is_a_key() {
         .service_fn(ok);
     let with_key = |key: &str| {
         let mut request = from([192, 0, 2, 1]);
-        request.headers_mut().insert("x-api-key", key.parse().expect("value"));
+        request
+            .headers_mut()
+            .insert("x-api-key", key.parse().expect("value"));
         request
     };
-    assert_eq!(send(&mut service, with_key("k1")).await.status(), StatusCode::OK);
-    assert_eq!(send(&mut service, with_key("k2")).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&mut service, with_key("k1")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&mut service, with_key("k2")).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(
         send(&mut service, with_key("k1")).await.status(),
         StatusCode::TOO_MANY_REQUESTS
@@ -287,7 +368,10 @@ async fn skipped_requests_are_neither_counted_nor_annotated() {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(header(&response, "ratelimit"), None);
     }
-    assert_eq!(send(&mut service, from([192, 0, 2, 1])).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&mut service, from([192, 0, 2, 1])).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(
         send(&mut service, from([192, 0, 2, 1])).await.status(),
         StatusCode::TOO_MANY_REQUESTS
@@ -356,7 +440,10 @@ async fn legacy_headers_on_request() {
 async fn nested_layers_append_their_policies() {
     let outer = RateLimitLayer::new(per_ip("global", Quota::per_minute(60))).expect("valid");
     let inner = RateLimitLayer::new(per_ip("login", Quota::per_minute(5))).expect("valid");
-    let mut service = ServiceBuilder::new().layer(outer).layer(inner).service_fn(ok);
+    let mut service = ServiceBuilder::new()
+        .layer(outer)
+        .layer(inner)
+        .service_fn(ok);
     let response = send(&mut service, from([192, 0, 2, 1])).await;
     let values: Vec<&str> = response
         .headers()
@@ -387,12 +474,21 @@ async fn several_policies_on_one_rule_are_reported_and_enforced_together() {
     let refused = send(&mut service, from([192, 0, 2, 1])).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let body = body_string(refused.into_body()).await;
-    assert!(body.contains(r#""violated-policies":["per-second"]"#), "{body}");
+    assert!(
+        body.contains(r#""violated-policies":["per-second"]"#),
+        "{body}"
+    );
     tokio::time::advance(Duration::from_secs(1)).await;
-    assert_eq!(send(&mut service, from([192, 0, 2, 1])).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&mut service, from([192, 0, 2, 1])).await.status(),
+        StatusCode::OK
+    );
     let refused = send(&mut service, from([192, 0, 2, 1])).await;
     let body = body_string(refused.into_body()).await;
-    assert!(body.contains(r#""violated-policies":["per-hour"]"#), "{body}");
+    assert!(
+        body.contains(r#""violated-policies":["per-hour"]"#),
+        "{body}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -406,7 +502,10 @@ async fn cost_is_charged_per_request() {
     let response = send(&mut service, export()).await;
     assert_eq!(header(&response, "ratelimit"), Some(r#""units";r=5;t=30"#));
     send(&mut service, export()).await;
-    assert_eq!(send(&mut service, export()).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        send(&mut service, export()).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -420,9 +519,18 @@ async fn layers_sharing_a_memory_store_share_counts() {
     };
     let mut a = ServiceBuilder::new().layer(layer()).service_fn(ok);
     let mut b = ServiceBuilder::new().layer(layer()).service_fn(ok);
-    assert_eq!(send(&mut a, from([192, 0, 2, 1])).await.status(), StatusCode::OK);
-    assert_eq!(send(&mut b, from([192, 0, 2, 1])).await.status(), StatusCode::OK);
-    assert_eq!(send(&mut a, from([192, 0, 2, 1])).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        send(&mut a, from([192, 0, 2, 1])).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&mut b, from([192, 0, 2, 1])).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&mut a, from([192, 0, 2, 1])).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[test]
@@ -492,7 +600,10 @@ async fn key_count_is_bounded() {
     }
     for i in 10..30 {
         // Beyond the bound, new keys are judged fresh and not stored.
-        assert_eq!(send(&mut service, from([192, 0, 2, i])).await.status(), StatusCode::OK);
+        assert_eq!(
+            send(&mut service, from([192, 0, 2, i])).await.status(),
+            StatusCode::OK
+        );
     }
     assert!(store.len() <= 10, "{} keys stored", store.len());
     // Tracked keys keep their limit.
@@ -516,10 +627,7 @@ async fn works_as_axum_middleware_with_connect_info() {
         .layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 1], 1))));
     let response = app.clone().oneshot(get("/")).await.expect("infallible");
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers()["ratelimit"],
-        r#""per-ip";r=0;t=60"#
-    );
+    assert_eq!(response.headers()["ratelimit"], r#""per-ip";r=0;t=60"#);
     let response = app.oneshot(get("/")).await.expect("infallible");
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let body = body_string(response.into_body()).await;

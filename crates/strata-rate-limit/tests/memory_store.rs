@@ -5,4 +5,9 @@ mod common;
 use common::Clock;
 use strata_rate_limit::MemoryStore;
 
-conformance_suite!(MemoryStore::new(), Clock::Paused, flavor = "current_thread", start_paused = true);
+conformance_suite!(
+    MemoryStore::new(),
+    Clock::Paused,
+    flavor = "current_thread",
+    start_paused = true
+);

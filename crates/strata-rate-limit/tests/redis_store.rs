@@ -20,4 +20,9 @@ fn store() -> RedisStore {
         .timeout(std::time::Duration::from_secs(2))
 }
 
-conformance_suite!(store(), Clock::Real, flavor = "multi_thread", worker_threads = 2);
+conformance_suite!(
+    store(),
+    Clock::Real,
+    flavor = "multi_thread",
+    worker_threads = 2
+);

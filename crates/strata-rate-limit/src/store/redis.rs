@@ -266,12 +266,21 @@ impl RedisStore {
     /// restart empties the script cache and `SCRIPT LOAD` is not replicated.
     async fn eval(&self, keys: Vec<String>, args: Vec<i64>) -> Result<Vec<i64>, StoreError> {
         let client = self.pool.next();
-        let sha = self.shared.sha.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let sha = self
+            .shared
+            .sha
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let sha = match sha {
             Some(sha) => sha,
             None => {
                 let sha: String = client.script_load(SCRIPT).await.map_err(redis)?;
-                *self.shared.sha.write().unwrap_or_else(PoisonError::into_inner) = Some(sha.clone());
+                *self
+                    .shared
+                    .sha
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(sha.clone());
                 sha
             }
         };

@@ -35,7 +35,10 @@ fn remaining(decision: &Decision) -> Vec<u64> {
 
 /// Four at once, then one per 200 ms.
 pub async fn burst_then_refill<S: Store>(store: &S, clock: Clock) {
-    let policies = [Policy::new("burst", Quota::new(4, Duration::from_millis(800)))];
+    let policies = [Policy::new(
+        "burst",
+        Quota::new(4, Duration::from_millis(800)),
+    )];
     let key = Key::new("burst-client");
     for expected in [3, 2, 1, 0] {
         let decision = check(store, &key, &policies, 1).await;
@@ -54,7 +57,10 @@ pub async fn burst_then_refill<S: Store>(store: &S, clock: Clock) {
 
     clock.advance(Duration::from_millis(210)).await;
     let refilled = check(store, &key, &policies, 1).await;
-    assert!(refilled.is_allowed(), "one unit did not refill after 200 ms");
+    assert!(
+        refilled.is_allowed(),
+        "one unit did not refill after 200 ms"
+    );
     assert_eq!(remaining(&refilled), [0]);
     assert!(!check(store, &key, &policies, 1).await.is_allowed());
 }
@@ -104,12 +110,19 @@ pub async fn multi_policy_is_atomic<S: Store>(store: &S) {
         assert_eq!(states[0].remaining(), 3);
     }
     let wide_only = check(store, &key, std::slice::from_ref(&wide), 0).await;
-    assert_eq!(remaining(&wide_only), [3], "refused requests consumed the wide policy");
+    assert_eq!(
+        remaining(&wide_only),
+        [3],
+        "refused requests consumed the wide policy"
+    );
     // The first policy refusing leaves the second untouched too.
     let first_refuses = [narrow, Policy::new("other", Quota::per_minute(10))];
     let refused = check(store, &key, &first_refuses, 1).await;
     assert!(!refused.is_allowed());
-    assert_eq!(remaining(&check(store, &key, &first_refuses[1..], 0).await), [10]);
+    assert_eq!(
+        remaining(&check(store, &key, &first_refuses[1..], 0).await),
+        [10]
+    );
 }
 
 /// A request of cost n consumes n units; more than the burst never passes.
@@ -125,7 +138,11 @@ pub async fn cost_consumes_units<S: Store>(store: &S) {
     assert!(refused.retry_after() > Duration::from_secs(11));
     assert!(refused.retry_after() <= Duration::from_secs(12));
     assert!(check(store, &key, &policies, 2).await.is_allowed());
-    assert!(!check(store, &Key::new("huge"), &policies, 6).await.is_allowed());
+    assert!(
+        !check(store, &Key::new("huge"), &policies, 6)
+            .await
+            .is_allowed()
+    );
     let peek = check(store, &key, &policies, 0).await;
     assert!(peek.is_allowed());
     assert_eq!(remaining(&peek), [0]);
@@ -134,10 +151,31 @@ pub async fn cost_consumes_units<S: Store>(store: &S) {
 /// Keys and policies do not share state.
 pub async fn keys_are_independent<S: Store>(store: &S) {
     let policies = [Policy::new("single", Quota::per_minute(1))];
-    assert!(check(store, &Key::new("a"), &policies, 1).await.is_allowed());
-    assert!(!check(store, &Key::new("a"), &policies, 1).await.is_allowed());
-    assert!(check(store, &Key::new("b"), &policies, 1).await.is_allowed());
-    assert!(check(store, &Key::ip("192.0.2.1".parse().expect("ip")), &policies, 1).await.is_allowed());
+    assert!(
+        check(store, &Key::new("a"), &policies, 1)
+            .await
+            .is_allowed()
+    );
+    assert!(
+        !check(store, &Key::new("a"), &policies, 1)
+            .await
+            .is_allowed()
+    );
+    assert!(
+        check(store, &Key::new("b"), &policies, 1)
+            .await
+            .is_allowed()
+    );
+    assert!(
+        check(
+            store,
+            &Key::ip("192.0.2.1".parse().expect("ip")),
+            &policies,
+            1
+        )
+        .await
+        .is_allowed()
+    );
     let other = [Policy::new("other-single", Quota::per_minute(1))];
     assert!(check(store, &Key::new("a"), &other, 1).await.is_allowed());
 }
