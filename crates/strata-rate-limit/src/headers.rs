@@ -79,14 +79,14 @@ impl RateHeaders {
                 headers.draft = Some((policy, state));
             }
         }
-        if matches!(style, HeaderStyle::Legacy | HeaderStyle::Draft10AndLegacy) {
-            if let Some(s) = decision.tightest() {
-                headers.legacy = Some([
-                    HeaderValue::from(s.policy.quota().count()),
-                    HeaderValue::from(s.remaining),
-                    HeaderValue::from(ceil_secs(s.reset)),
-                ]);
-            }
+        if matches!(style, HeaderStyle::Legacy | HeaderStyle::Draft10AndLegacy)
+            && let Some(s) = decision.tightest()
+        {
+            headers.legacy = Some([
+                HeaderValue::from(s.policy.quota().count()),
+                HeaderValue::from(s.remaining),
+                HeaderValue::from(ceil_secs(s.reset)),
+            ]);
         }
         if retry {
             headers.retry_after = Some(retry_after(decision.retry_after()));

@@ -117,7 +117,7 @@ impl Tats {
     /// The stored theoretical arrival time, without inserting.
     fn read(&self, key: &Key) -> Option<u64> {
         let state = self.0.map.get(key)?;
-        let tat = state.measure_and_replace(&NotKeyed::NonKey, |tat| Err::<((), Nanos), _>(tat));
+        let tat = state.measure_and_replace(&NotKeyed::NonKey, Err::<((), Nanos), _>);
         tat.err().flatten().map(Nanos::as_u64)
     }
 
