@@ -8,6 +8,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`core`] | `strata-core` | client IP behind trusted proxies, RFC 9457 problems, the Redis pool |
+//! | `rate_limit` | `strata-rate-limit` | GCRA rate limiting, in memory or shared through Redis, tiers, IETF `RateLimit` headers |
 //!
 //! # Example
 //!
@@ -46,3 +47,6 @@
 
 #[doc(inline)]
 pub use strata_core as core;
+#[cfg(feature = "rate-limit")]
+#[doc(inline)]
+pub use strata_rate_limit as rate_limit;

@@ -95,7 +95,7 @@ pub(crate) struct Gcra {
 }
 
 /// The result of [`Gcra::eval`], in the same units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Eval {
     pub(crate) allowed: bool,
     pub(crate) new_tat: u64,

@@ -1,12 +1,11 @@
 //! The `RateLimit`, `RateLimit-Policy`, legacy `X-RateLimit-*` and
 //! `Retry-After` response headers.
 
-use std::fmt::Write;
 use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
-use crate::Decision;
+use crate::{Decision, Policy};
 
 /// Which rate-limit headers responses carry.
 ///
@@ -40,6 +39,39 @@ pub(crate) fn ceil_secs(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
+/// The parts of a rule's headers that never change, made when the layer is
+/// built: the whole `RateLimit-Policy` value and each `"<name>";r=` prefix.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleHeaders {
+    policy: Option<HeaderValue>,
+    prefixes: Vec<String>,
+}
+
+impl RuleHeaders {
+    pub(crate) fn new(policies: &[Policy]) -> Self {
+        let mut policy = String::new();
+        for (i, p) in policies.iter().enumerate() {
+            if i > 0 {
+                policy.push_str(", ");
+            }
+            policy.push('"');
+            policy.push_str(p.name());
+            policy.push_str("\";q=");
+            policy.push_str(itoa::Buffer::new().format(p.quota().count()));
+            policy.push_str(";w=");
+            policy.push_str(itoa::Buffer::new().format(p.quota().window_secs()));
+        }
+        Self {
+            // Policy names are validated tokens, so this never fails.
+            policy: HeaderValue::try_from(policy).ok(),
+            prefixes: policies
+                .iter()
+                .map(|p| format!("\"{}\";r=", p.name()))
+                .collect(),
+        }
+    }
+}
+
 /// Headers computed from a decision, added to the response later.
 #[derive(Debug, Default)]
 pub(crate) struct RateHeaders {
@@ -49,34 +81,28 @@ pub(crate) struct RateHeaders {
 }
 
 impl RateHeaders {
-    pub(crate) fn new(style: HeaderStyle, decision: &Decision, retry: bool) -> Self {
+    pub(crate) fn new(
+        style: HeaderStyle,
+        rule: &RuleHeaders,
+        decision: &Decision,
+        retry: bool,
+    ) -> Self {
         let mut headers = Self::default();
-        if matches!(style, HeaderStyle::Draft10 | HeaderStyle::Draft10AndLegacy) {
-            let mut policy = String::with_capacity(32 * decision.states.len());
+        if matches!(style, HeaderStyle::Draft10 | HeaderStyle::Draft10AndLegacy)
+            && let Some(policy) = &rule.policy
+        {
             let mut state = String::with_capacity(32 * decision.states.len());
-            for (i, s) in decision.states.iter().enumerate() {
-                let sep = if i == 0 { "" } else { ", " };
-                let quota = s.policy.quota();
-                let _ = write!(
-                    policy,
-                    "{sep}\"{}\";q={};w={}",
-                    s.policy.name(),
-                    quota.count(),
-                    quota.window_secs()
-                );
-                let _ = write!(
-                    state,
-                    "{sep}\"{}\";r={};t={}",
-                    s.policy.name(),
-                    s.remaining,
-                    ceil_secs(s.reset)
-                );
+            for (i, (s, prefix)) in decision.states.iter().zip(&rule.prefixes).enumerate() {
+                if i > 0 {
+                    state.push_str(", ");
+                }
+                state.push_str(prefix);
+                state.push_str(itoa::Buffer::new().format(s.remaining));
+                state.push_str(";t=");
+                state.push_str(itoa::Buffer::new().format(ceil_secs(s.reset)));
             }
-            // Policy names are validated tokens, so the values are valid.
-            if let (Ok(policy), Ok(state)) =
-                (HeaderValue::try_from(policy), HeaderValue::try_from(state))
-            {
-                headers.draft = Some((policy, state));
+            if let Ok(state) = HeaderValue::try_from(state) {
+                headers.draft = Some((policy.clone(), state));
             }
         }
         if matches!(style, HeaderStyle::Legacy | HeaderStyle::Draft10AndLegacy)
@@ -125,6 +151,7 @@ pub(crate) fn retry_after(wait: Duration) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Quota;
 
     #[test]
     fn rounds_up_and_never_below_one() {
@@ -133,5 +160,17 @@ mod tests {
         assert_eq!(retry_after(Duration::from_millis(1001)), "2");
         assert_eq!(retry_after(Duration::from_secs(3)), "3");
         assert_eq!(ceil_secs(Duration::from_nanos(1)), 1);
+    }
+
+    #[test]
+    fn policy_header_lists_every_policy() {
+        let rule = RuleHeaders::new(&[
+            Policy::new("a", Quota::per_second(10)),
+            Policy::new("b", Quota::per_hour(1000)),
+        ]);
+        assert_eq!(
+            rule.policy.as_ref().and_then(|v| v.to_str().ok()),
+            Some(r#""a";q=10;w=1, "b";q=1000;w=3600"#)
+        );
     }
 }

@@ -7,8 +7,9 @@ use http::request::Parts;
 use strata_core::ConfigError;
 use tower_layer::Layer;
 
+use crate::headers::RuleHeaders;
 use crate::rejection::DefaultRejection;
-use crate::service::{Backend, Shared};
+use crate::service::{Backend, PreparedRule, Shared};
 use crate::{HeaderStyle, MemoryStore, RateLimit, Tiers};
 
 type PartsFn<T> = Arc<dyn Fn(&Parts) -> T + Send + Sync>;
@@ -205,9 +206,23 @@ impl<R> RateLimitBuilder<R> {
                 });
             }
         }
+        let rules = self
+            .tiers
+            .rules()
+            .map(|rule| PreparedRule {
+                policies: Arc::clone(rule.shared_policies()),
+                headers: RuleHeaders::new(rule.policies()),
+                memory: match &self.backend {
+                    Backend::Memory(store) => Some(store.prepare(rule.policies())),
+                    #[cfg(feature = "redis")]
+                    Backend::Redis(_) => None,
+                },
+            })
+            .collect();
         Ok(RateLimitLayer {
             shared: Arc::new(Shared {
                 tiers: self.tiers,
+                rules,
                 backend: self.backend,
                 headers: self.headers,
                 dry_run: self.dry_run,

@@ -8,6 +8,12 @@ use strata_core::ConfigError;
 
 use crate::{Key, KeyBy, Policy};
 
+impl Rule {
+    pub(crate) fn shared_policies(&self) -> &Arc<[Policy]> {
+        &self.policies
+    }
+}
+
 /// A key and the policies enforced on it.
 ///
 /// Several policies (for example a per-second burst and a per-hour cap) are
@@ -149,31 +155,36 @@ impl Tiers {
         Ok(())
     }
 
-    /// The rule for a request.
-    pub(crate) fn rule(&self, parts: &Parts) -> &Rule {
+    /// The index (in [`rules`](Self::rules) order) of a request's rule.
+    fn rule_index(&self, parts: &Parts) -> usize {
         let Some(select) = &self.select else {
-            return &self.default;
+            return 0;
         };
-        match select(parts) {
-            Some(name) => self
-                .tiers
-                .iter()
-                .find(|(tier, _)| *tier == name)
-                .map_or(&self.default, |(_, rule)| rule),
-            None => &self.default,
-        }
+        select(parts)
+            .and_then(|name| self.tiers.iter().position(|(tier, _)| *tier == name))
+            .map_or(0, |i| i + 1)
     }
 
-    /// The key and policies of a request; `None` when the rule finds no key.
-    pub(crate) fn resolve(&self, parts: &Parts) -> (Option<Key>, &Arc<[Policy]>) {
-        let rule = self.rule(parts);
-        (rule.key_by.extract(parts), &rule.policies)
+    /// A request's key (`None` when its rule finds none) and rule index.
+    pub(crate) fn resolve(&self, parts: &Parts) -> (Option<Key>, usize) {
+        let index = self.rule_index(parts);
+        let rule = match index {
+            0 => &self.default,
+            i => self
+                .tiers
+                .get(i - 1)
+                .map_or(&self.default, |(_, rule)| rule),
+        };
+        (rule.key_by.extract(parts), index)
+    }
+
+    /// The default rule, then the tiers' rules in order.
+    pub(crate) fn rules(&self) -> impl Iterator<Item = &Rule> {
+        std::iter::once(&self.default).chain(self.tiers.iter().map(|(_, rule)| rule))
     }
 
     pub(crate) fn all_policies(&self) -> impl Iterator<Item = &Policy> {
-        std::iter::once(&self.default)
-            .chain(self.tiers.iter().map(|(_, rule)| rule))
-            .flat_map(|rule| rule.policies.iter())
+        self.rules().flat_map(|rule| rule.policies.iter())
     }
 }
 

@@ -9,7 +9,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
-use crate::headers::RateHeaders;
+use crate::headers::{RateHeaders, RuleHeaders};
 use crate::layer::MissingKey;
 use crate::rejection::{OnRejection, Rejection};
 use crate::{Decision, HeaderStyle, Key, MemoryStore, Policy, Tiers};
@@ -24,9 +24,18 @@ pub(crate) enum Backend {
     Redis(crate::RedisStore),
 }
 
+/// A rule with what can be computed before the first request.
+#[derive(Debug)]
+pub(crate) struct PreparedRule {
+    pub(crate) policies: Arc<[Policy]>,
+    pub(crate) headers: RuleHeaders,
+    pub(crate) memory: Option<crate::store::memory::Prepared>,
+}
+
 /// The layer's settings, shared by every clone of the service.
 pub(crate) struct Shared {
     pub(crate) tiers: Tiers,
+    pub(crate) rules: Vec<PreparedRule>,
     pub(crate) backend: Backend,
     pub(crate) headers: HeaderStyle,
     pub(crate) dry_run: bool,
@@ -75,6 +84,7 @@ impl Shared {
     /// Turns an outcome into a verdict, recording metrics.
     pub(crate) fn verdict<B, R: OnRejection<B>>(
         &self,
+        rule: &PreparedRule,
         outcome: Outcome,
         on_rejection: &R,
     ) -> Verdict<B> {
@@ -91,10 +101,15 @@ impl Shared {
                             "rate limit exceeded (dry run: request allowed)"
                         );
                     }
-                    Verdict::Pass(Some(RateHeaders::new(self.headers, &decision, false)))
+                    Verdict::Pass(Some(RateHeaders::new(
+                        self.headers,
+                        &rule.headers,
+                        &decision,
+                        false,
+                    )))
                 } else {
                     tracing::debug!(retry_after = ?decision.retry_after(), "rate limit exceeded");
-                    let headers = RateHeaders::new(self.headers, &decision, true);
+                    let headers = RateHeaders::new(self.headers, &rule.headers, &decision, true);
                     let rejection = Rejection::Limited(decision);
                     let mut response = on_rejection.on_rejection(&rejection);
                     headers.apply(response.headers_mut());
@@ -134,12 +149,12 @@ impl Shared {
         let _ = decision;
     }
 
-    /// The key, policies and cost of a request; `None`: let it through.
-    fn plan(&self, parts: &Parts) -> Option<(Key, Arc<[Policy]>, u32)> {
+    /// The key, rule index and cost of a request; `None`: let it through.
+    fn plan(&self, parts: &Parts) -> Option<(Key, usize, u32)> {
         if self.skip.as_ref().is_some_and(|skip| skip(parts)) {
             return None;
         }
-        let (key, policies) = self.tiers.resolve(parts);
+        let (key, rule) = self.tiers.resolve(parts);
         let key = match (key, self.missing_key) {
             (Some(key), _) => key,
             (None, MissingKey::Shared) => Key::new("missing"),
@@ -153,7 +168,7 @@ impl Shared {
             }
         };
         let cost = self.cost.as_ref().map_or(1, |cost| cost(parts));
-        Some((key, Arc::clone(policies), cost))
+        Some((key, rule, cost))
     }
 }
 
@@ -205,15 +220,21 @@ where
         let (parts, body) = request.into_parts();
         let plan = self.shared.plan(&parts);
         let request = Request::from_parts(parts, body);
-        let Some((key, policies, cost)) = plan else {
+        let Some((key, index, cost)) = plan else {
+            return ResponseFuture::inner(self.inner.call(request), None);
+        };
+        let Some(rule) = self.shared.rules.get(index) else {
             return ResponseFuture::inner(self.inner.call(request), None);
         };
         match &self.shared.backend {
             Backend::Memory(store) => {
-                let decision = store.decide(&key, &policies, cost);
+                let decision = match &rule.memory {
+                    Some(prepared) => store.decide_prepared(prepared, &key, &rule.policies, cost),
+                    None => store.decide(&key, &rule.policies, cost),
+                };
                 match self
                     .shared
-                    .verdict(Outcome::Decided(decision), &self.on_rejection)
+                    .verdict(rule, Outcome::Decided(decision), &self.on_rejection)
                 {
                     Verdict::Pass(headers) => {
                         ResponseFuture::inner(self.inner.call(request), headers)
@@ -230,8 +251,11 @@ where
                 let shared = Arc::clone(&self.shared);
                 let on_rejection = self.on_rejection.clone();
                 ResponseFuture::boxed(Box::pin(async move {
-                    let outcome = store.decide(&key, &policies, cost).await;
-                    match shared.verdict(outcome, &on_rejection) {
+                    let Some(rule) = shared.rules.get(index) else {
+                        return inner.call(request).await;
+                    };
+                    let outcome = store.decide(&key, &rule.policies, cost).await;
+                    match shared.verdict(rule, outcome, &on_rejection) {
                         Verdict::Pass(headers) => {
                             let mut response = inner.call(request).await?;
                             if let Some(headers) = headers {

@@ -1,12 +1,19 @@
-//! The memory backend's clock: tokio's, so tests can pause and advance it.
+//! The memory backend's clock.
+//!
+//! The store reads tokio's clock (paused and advanced in tests) once per
+//! decision and pins that reading for the `governor` limiters it calls on the
+//! same thread, so governor's decision and the numbers reported in headers
+//! come from the same instant.
 
+use std::cell::Cell;
 use std::ops::Add;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use governor::clock::{Clock, Reference};
 use governor::nanos::Nanos;
-use tokio::time::Instant;
+
+thread_local! {
+    static NOW: Cell<u64> = const { Cell::new(0) };
+}
 
 /// Nanoseconds since the store's origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -30,43 +37,23 @@ impl Reference for Tick {
     }
 }
 
-/// Reads `tokio::time::Instant` (paused and advanced in tests) as [`Tick`]s
-/// since a shared origin.
-///
-/// A limiter takes its start from the first reading of its clock; that
-/// reading is `Tick(0)`, so every limiter's state is in nanoseconds since the
-/// same origin and the store can read and restore it.
-#[derive(Debug, Clone)]
-pub(crate) struct Ticks {
-    origin: Instant,
-    started: Arc<AtomicBool>,
-}
+/// The pinned reading, as a governor clock. A limiter is created with the
+/// reading pinned at 0, so its start is the store's origin and all state is
+/// in nanoseconds since that origin.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Pinned;
 
-impl Ticks {
-    pub(crate) fn new(origin: Instant) -> Self {
-        Self {
-            origin,
-            started: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    /// A clock for a new limiter: same origin, first reading zero.
-    pub(crate) fn for_limiter(&self) -> Self {
-        Self::new(self.origin)
-    }
-
-    pub(crate) fn nanos(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+impl Pinned {
+    /// Pins `now` for the governor calls that follow on this thread.
+    pub(crate) fn set(now: u64) {
+        NOW.with(|cell| cell.set(now));
     }
 }
 
-impl Clock for Ticks {
+impl Clock for Pinned {
     type Instant = Tick;
 
     fn now(&self) -> Tick {
-        if !self.started.load(Ordering::Relaxed) && !self.started.swap(true, Ordering::Relaxed) {
-            return Tick(0);
-        }
-        Tick(self.nanos())
+        Tick(NOW.with(Cell::get))
     }
 }

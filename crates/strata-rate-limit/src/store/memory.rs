@@ -1,5 +1,6 @@
 //! The in-memory backend: one `governor` keyed limiter per policy.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
@@ -15,8 +16,9 @@ use governor::state::keyed::ShrinkableKeyedStateStore;
 use governor::state::{InMemoryState, NotKeyed, StateStore};
 use governor::{Quota as GovernorQuota, RateLimiter};
 use strata_core::ConfigError;
+use tokio::time::Instant;
 
-use super::clock::{Tick, Ticks};
+use super::clock::{Pinned, Tick};
 use super::{Store, StoreError};
 use crate::decision::{Eval, Gcra};
 use crate::{Decision, Key, Policy, PolicyState};
@@ -26,6 +28,12 @@ pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 /// Default for [`MemoryStore::sweep_interval`].
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 const LOCK_SHARDS: usize = 64;
+const MAX_POLICIES: usize = 8;
+
+thread_local! {
+    /// The state governor's last evaluation started from (see [`Tats`]).
+    static PREV: Cell<Option<u64>> = const { Cell::new(None) };
+}
 
 /// Rate-limit state in this process: a `governor` keyed limiter per policy.
 ///
@@ -37,7 +45,7 @@ const LOCK_SHARDS: usize = 64;
 ///   interval. A key is thus kept at most one period plus one interval after
 ///   its last request.
 /// - At most [`max_keys`](Self::max_keys) keys per policy (default
-///   1,000,000) are tracked, each costing about 64 bytes plus the key's
+///   1,000,000) are tracked, each costing about 70 bytes plus the key's
 ///   text (IP keys have none); see `docs/rate-limit.md` for measurements.
 ///   Beyond that, new keys are judged as fresh keys and not stored until a
 ///   sweep (triggered at once) frees room.
@@ -62,7 +70,7 @@ pub struct MemoryStore {
 }
 
 struct Inner {
-    clock: Ticks,
+    origin: Instant,
     limiters: RwLock<HashMap<Policy, Arc<Limiter>>>,
     locks: Box<[Mutex<()>]>,
     hasher: RandomState,
@@ -72,16 +80,32 @@ struct Inner {
     sweeping: Arc<AtomicBool>,
 }
 
-type Governor = RateLimiter<Key, Tats, Ticks, NoOpMiddleware<Tick>>;
+type Governor = RateLimiter<Key, Tats, Pinned, NoOpMiddleware<Tick>>;
 
 struct Limiter {
     governor: Governor,
     tats: Tats,
     gcra: Gcra,
+    /// Part of a rule with several policies: checks take the key's lock.
+    multi: AtomicBool,
+}
+
+/// The limiters of one rule, looked up once when the layer is built.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    limiters: Arc<[Arc<Limiter>]>,
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prepared")
+            .field("policies", &self.limiters.len())
+            .finish()
+    }
 }
 
 /// The keyed state of one policy, shared by its limiter and the store (which
-/// reads it before a check and restores it when another policy refuses).
+/// restores it when another policy of the rule refuses).
 #[derive(Clone)]
 struct Tats(Arc<TatMap>);
 
@@ -99,6 +123,11 @@ impl StateStore for Tats {
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
+        // Remember what the decision started from, for the headers.
+        let f = |prev: Option<Nanos>| {
+            PREV.with(|cell| cell.set(prev.map(Nanos::as_u64)));
+            f(prev)
+        };
         if let Some(state) = self.0.map.get(key) {
             return state.measure_and_replace(&NotKeyed::NonKey, f);
         }
@@ -143,11 +172,10 @@ impl MemoryStore {
     }
 
     fn build(max_keys: usize, sweep_interval: Duration) -> Self {
-        let clock = Ticks::new(tokio::time::Instant::now());
         let first_sweep = u64::try_from(sweep_interval.as_nanos()).unwrap_or(u64::MAX);
         Self {
             inner: Arc::new(Inner {
-                clock,
+                origin: Instant::now(),
                 limiters: RwLock::default(),
                 locks: (0..LOCK_SHARDS).map(|_| Mutex::new(())).collect(),
                 hasher: RandomState::new(),
@@ -206,42 +234,80 @@ impl MemoryStore {
     /// Removes every key whose quota has fully replenished, now.
     pub fn sweep(&self) {
         let limiters: Vec<Arc<Limiter>> = self.read_limiters().values().cloned().collect();
-        sweep(&limiters, self.inner.clock.nanos());
+        sweep(&limiters, self.now());
     }
 
-    /// The decision, synchronously (the layer's path for this store).
-    pub(crate) fn decide(&self, key: &Key, policies: &[Policy], cost: u32) -> Decision {
-        let limiters: Vec<Arc<Limiter>> = policies.iter().map(|p| self.limiter(p)).collect();
-        let shard = self.inner.hasher.hash_one(key) as usize % LOCK_SHARDS;
-        // Every check of a key runs under its shard lock, so undoing the
-        // policies a refused request consumed races with nothing.
-        let guard = self.inner.locks[shard]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let now = self.inner.clock.nanos();
-        let mut evals: Vec<(Option<u64>, Eval)> = Vec::with_capacity(policies.len());
-        let mut allowed = true;
-        for limiter in &limiters {
-            let prev = limiter.tats.read(key);
-            let mut eval = limiter.gcra.eval(prev, now, u64::from(cost));
-            if let (true, Some(n)) = (allowed, NonZeroU32::new(cost)) {
-                // governor makes the decision and writes the state.
-                let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
-                if granted != eval.allowed {
-                    // Our reading of the clock and governor's straddle a boundary.
-                    eval = limiter.gcra.eval(limiter.tats.read(key), now, 0);
-                    eval.allowed = granted;
-                    if !granted {
-                        eval.remaining = 0;
-                        eval.retry = eval.retry.max(1);
-                    }
-                }
+    fn now(&self) -> u64 {
+        u64::try_from(self.inner.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Looks up (or creates) the limiters of a rule's policies.
+    pub(crate) fn prepare(&self, policies: &[Policy]) -> Prepared {
+        let limiters: Arc<[Arc<Limiter>]> = policies.iter().map(|p| self.limiter(p)).collect();
+        if limiters.len() > 1 {
+            for limiter in limiters.iter() {
+                limiter.multi.store(true, Ordering::Relaxed);
             }
-            allowed &= eval.allowed;
-            evals.push((prev, eval));
         }
+        Prepared { limiters }
+    }
+
+    /// The decision, synchronously.
+    pub(crate) fn decide(&self, key: &Key, policies: &[Policy], cost: u32) -> Decision {
+        let prepared = self.prepare(&policies[..policies.len().min(MAX_POLICIES)]);
+        self.decide_prepared(&prepared, key, policies, cost)
+    }
+
+    /// The decision with a rule's limiters already looked up (the layer's
+    /// path).
+    pub(crate) fn decide_prepared(
+        &self,
+        prepared: &Prepared,
+        key: &Key,
+        policies: &[Policy],
+        cost: u32,
+    ) -> Decision {
+        let limiters = &prepared.limiters[..prepared.limiters.len().min(policies.len())];
+        // Checks of a key whose policies are ever checked together run under
+        // the key's lock, so undoing a refused request's charges races with
+        // nothing. Other checks are lock-free.
+        let locked = limiters
+            .iter()
+            .any(|limiter| limiter.multi.load(Ordering::Relaxed));
+        let guard = locked.then(|| {
+            let shard = self.inner.hasher.hash_one(key) as usize % LOCK_SHARDS;
+            self.inner.locks[shard]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        });
+        let now = self.now();
+        Pinned::set(now);
+        let mut evals = [(None, Eval::default()); MAX_POLICIES];
+        let mut allowed = true;
+        for (limiter, slot) in limiters.iter().zip(evals.iter_mut()) {
+            let (prev, eval) = match (allowed, NonZeroU32::new(cost)) {
+                // A cost above the burst never fits: governor would not look.
+                (true, Some(n)) if u64::from(cost) <= limiter.gcra.burst => {
+                    // governor decides and writes the state; PREV is what it
+                    // started from, so the same arithmetic gives the numbers.
+                    PREV.with(|cell| cell.set(None));
+                    let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
+                    let prev = PREV.with(Cell::get);
+                    let mut eval = limiter.gcra.eval(prev, now, u64::from(cost));
+                    eval.allowed = granted;
+                    (prev, eval)
+                }
+                _ => {
+                    let prev = limiter.tats.read(key);
+                    (prev, limiter.gcra.eval(prev, now, u64::from(cost)))
+                }
+            };
+            allowed &= eval.allowed;
+            *slot = (prev, eval);
+        }
+        let evals = &evals[..limiters.len()];
         if !allowed && cost > 0 {
-            for (limiter, (prev, eval)) in limiters.iter().zip(&evals) {
+            for (limiter, (prev, eval)) in limiters.iter().zip(evals) {
                 if !eval.allowed {
                     // Policies after a refusal were never charged.
                     break;
@@ -250,17 +316,17 @@ impl MemoryStore {
             }
         }
         drop(guard);
-        self.maybe_sweep(now, &limiters);
+        self.maybe_sweep(now, limiters);
         let states = policies
             .iter()
             .zip(limiters.iter().zip(evals))
             .map(|(policy, (limiter, (prev, eval)))| {
                 if allowed || !eval.allowed {
-                    state(policy, eval)
+                    state(policy, *eval)
                 } else {
                     // This policy would allow the request but nothing was
                     // consumed: report its unchanged state.
-                    state(policy, limiter.gcra.eval(prev, now, 0))
+                    state(policy, limiter.gcra.eval(*prev, now, 0))
                 }
             })
             .collect();
@@ -277,7 +343,7 @@ impl MemoryStore {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         let limiter = limiters.entry(policy.clone()).or_insert_with(|| {
-            let gcra = limiters_gcra(policy);
+            let gcra = gcra(policy);
             let tats = Tats(Arc::new(TatMap {
                 map: DashMap::new(),
                 len: AtomicUsize::new(0),
@@ -289,11 +355,14 @@ impl MemoryStore {
                 .allow_burst(
                     NonZeroU32::new(policy.quota().burst_size()).unwrap_or(NonZeroU32::MIN),
                 );
-            let governor = RateLimiter::new(quota, tats.clone(), self.inner.clock.for_limiter());
+            // The limiter's start is the pinned reading: the store's origin.
+            Pinned::set(0);
+            let governor = RateLimiter::new(quota, tats.clone(), Pinned);
             Arc::new(Limiter {
                 governor,
                 tats,
                 gcra,
+                multi: AtomicBool::new(false),
             })
         });
         Arc::clone(limiter)
@@ -307,11 +376,13 @@ impl MemoryStore {
     }
 
     fn maybe_sweep(&self, now: u64, limiters: &[Arc<Limiter>]) {
-        let full = limiters
-            .iter()
-            .any(|limiter| limiter.tats.0.full.load(Ordering::Relaxed));
         let due = self.inner.next_sweep.load(Ordering::Relaxed);
-        if (now < due && !full) || self.inner.sweeping.swap(true, Ordering::Acquire) {
+        let full = || {
+            limiters
+                .iter()
+                .any(|limiter| limiter.tats.0.full.load(Ordering::Relaxed))
+        };
+        if (now < due && !full()) || self.inner.sweeping.swap(true, Ordering::Acquire) {
             return;
         }
         let interval = u64::try_from(self.inner.sweep_interval.as_nanos()).unwrap_or(u64::MAX);
@@ -320,9 +391,9 @@ impl MemoryStore {
             .store(now.saturating_add(interval), Ordering::Relaxed);
         let all: Vec<Arc<Limiter>> = self.read_limiters().values().cloned().collect();
         let sweeping = Arc::clone(&self.inner.sweeping);
-        let clock = self.inner.clock.clone();
+        let store = self.clone();
         let job = move || {
-            sweep(&all, clock.nanos());
+            sweep(&all, store.now());
             sweeping.store(false, Ordering::Release);
         };
         match tokio::runtime::Handle::try_current() {
@@ -332,7 +403,7 @@ impl MemoryStore {
     }
 }
 
-fn limiters_gcra(policy: &Policy) -> Gcra {
+fn gcra(policy: &Policy) -> Gcra {
     Gcra {
         t: policy.quota().emission_micros().saturating_mul(1000),
         burst: u64::from(policy.quota().burst_size()),
@@ -350,7 +421,7 @@ fn sweep(limiters: &[Arc<Limiter>], now: u64) {
 }
 
 /// A policy's state from an evaluation in nanoseconds.
-pub(crate) fn state(policy: &Policy, eval: Eval) -> PolicyState {
+fn state(policy: &Policy, eval: Eval) -> PolicyState {
     PolicyState {
         policy: policy.clone(),
         limited: !eval.allowed,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use fred::clients::Pool;
 use fred::interfaces::LuaInterface;
+use fred::types::Key as RedisKey;
 use strata_core::ConfigError;
 use tokio::time::Instant;
 
@@ -25,35 +26,34 @@ use crate::{Decision, Key, Policy, PolicyState};
 /// when the quota has fully replenished.
 const SCRIPT: &str = r"
 local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local now = time[1] * 1000000 + time[2]
 local cost = tonumber(ARGV[1])
+local n = #KEYS
+local tats, news = {}, {}
 local allowed = 1
-local evals = {}
-for i = 1, #KEYS do
+for i = 1, n do
   local t = tonumber(ARGV[2 * i])
-  local tau = t * tonumber(ARGV[2 * i + 1])
-  local stored = redis.call('GET', KEYS[i])
-  local tat = now
-  if stored then tat = math.max(tonumber(stored), now) end
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  if tat < now then tat = now end
   local new = tat + cost * t
-  local ok = new - now <= tau
-  if not ok then allowed = 0 end
-  evals[i] = {ok, t, tau, tat, new}
+  if new - now > t * tonumber(ARGV[2 * i + 1]) then allowed = 0 end
+  tats[i], news[i] = tat, new
 end
 local reply = {allowed}
-for i = 1, #KEYS do
-  local ok, t, tau, tat, new = evals[i][1], evals[i][2], evals[i][3], evals[i][4], evals[i][5]
+for i = 1, n do
+  local t = tonumber(ARGV[2 * i])
+  local tau = t * tonumber(ARGV[2 * i + 1])
+  local tat, new = tats[i], news[i]
+  local j = 4 * i - 2
   if allowed == 1 then
-    if cost > 0 then redis.call('SET', KEYS[i], new, 'PX', math.max(1, math.ceil((new - now) / 1000))) end
-    table.insert(reply, 0)
-    table.insert(reply, math.floor((tau - (new - now)) / t))
-    table.insert(reply, new - now)
-    table.insert(reply, 0)
+    if cost > 0 then
+      redis.call('SET', KEYS[i], string.format('%.0f', new), 'PX', math.max(1, math.ceil((new - now) / 1000)))
+    end
+    reply[j], reply[j + 1], reply[j + 2], reply[j + 3] = 0, math.floor((tau - (new - now)) / t), new - now, 0
+  elseif new - now > tau then
+    reply[j], reply[j + 1], reply[j + 2], reply[j + 3] = 1, math.floor((tau - (tat - now)) / t), tat - now, new - now - tau
   else
-    table.insert(reply, ok and 0 or 1)
-    table.insert(reply, math.floor((tau - (tat - now)) / t))
-    table.insert(reply, tat - now)
-    table.insert(reply, ok and 0 or (new - now - tau))
+    reply[j], reply[j + 1], reply[j + 2], reply[j + 3] = 0, math.floor((tau - (tat - now)) / t), tat - now, 0
   end
 end
 return reply
@@ -199,17 +199,24 @@ impl RedisStore {
         self.fallback.validate()
     }
 
-    fn keys(&self, key: &Key, policies: &[Policy]) -> Vec<String> {
+    fn keys(&self, key: &Key, policies: &[Policy]) -> Vec<RedisKey> {
         policies
             .iter()
-            .map(|policy| format!("{}{{{key}}}:{}", self.prefix, policy.name()))
+            .map(|policy| RedisKey::from(format!("{}{{{key}}}:{}", self.prefix, policy.name())))
             .collect()
     }
 
     /// The decision under the outage policy and deny cache (the layer's path).
     pub(crate) async fn decide(&self, key: &Key, policies: &[Policy], cost: u32) -> Outcome {
         let keys = self.keys(key, policies);
-        let cache_key = (cost > 0).then(|| format!("{}#{cost}", keys.join(" ")));
+        let cache_key = (cost > 0).then(|| {
+            let mut cache_key = format!("{cost}");
+            for k in &keys {
+                cache_key.push(' ');
+                cache_key.push_str(&String::from_utf8_lossy(k.as_bytes()));
+            }
+            cache_key
+        });
         if let Some(decision) = cache_key.as_deref().and_then(|k| self.deny_cache.get(k)) {
             return Outcome::Decided(decision);
         }
@@ -242,7 +249,7 @@ impl RedisStore {
 
     async fn run(
         &self,
-        keys: Vec<String>,
+        keys: Vec<RedisKey>,
         policies: &[Policy],
         cost: u32,
     ) -> Result<Decision, StoreError> {
@@ -264,7 +271,7 @@ impl RedisStore {
     /// `EVALSHA`, loading the script first when its hash is unknown, and
     /// falling back to `EVAL` (which caches it) on `NOSCRIPT`: a failover or
     /// restart empties the script cache and `SCRIPT LOAD` is not replicated.
-    async fn eval(&self, keys: Vec<String>, args: Vec<i64>) -> Result<Vec<i64>, StoreError> {
+    async fn eval(&self, keys: Vec<RedisKey>, args: Vec<i64>) -> Result<Vec<i64>, StoreError> {
         let client = self.pool.next();
         let sha = self
             .shared
@@ -284,9 +291,11 @@ impl RedisStore {
                 sha
             }
         };
-        match client.evalsha(sha, keys.clone(), args.clone()).await {
+        // fred takes the arguments by value; keys share their bytes.
+        let retry_keys = keys.clone();
+        match client.evalsha(sha, keys, args.clone()).await {
             Err(error) if error.details().starts_with("NOSCRIPT") => {
-                client.eval(SCRIPT, keys, args).await.map_err(redis)
+                client.eval(SCRIPT, retry_keys, args).await.map_err(redis)
             }
             reply => reply.map_err(redis),
         }
