@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use smallvec::SmallVec;
+
 use crate::Policy;
 
 /// The outcome of one policy for one request.
@@ -42,12 +44,15 @@ impl PolicyState {
     }
 }
 
+/// Per-policy states, inline for the usual one or two policies.
+pub(crate) type States = SmallVec<[PolicyState; 2]>;
+
 /// The outcome of all policies of a rule for one request: allowed (every
 /// policy consumed) or limited (none did).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub(crate) allowed: bool,
-    pub(crate) states: Vec<PolicyState>,
+    pub(crate) states: States,
 }
 
 impl Decision {

@@ -86,7 +86,10 @@ impl RateHeaders {
         rule: &RuleHeaders,
         decision: &Decision,
         retry: bool,
-    ) -> Self {
+    ) -> Option<Self> {
+        if style == HeaderStyle::None && !retry {
+            return None;
+        }
         let mut headers = Self::default();
         if matches!(style, HeaderStyle::Draft10 | HeaderStyle::Draft10AndLegacy)
             && let Some(policy) = &rule.policy
@@ -117,7 +120,7 @@ impl RateHeaders {
         if retry {
             headers.retry_after = Some(retry_after(decision.retry_after()));
         }
-        headers
+        Some(headers)
     }
 
     /// Adds the headers. `RateLimit` and `RateLimit-Policy` are lists, so

@@ -18,7 +18,7 @@ pub const QUOTA_EXCEEDED: &str = "https://iana.org/assignments/http-problem-type
 #[non_exhaustive]
 pub enum Rejection {
     /// A policy's quota is used up (429).
-    Limited(Decision),
+    Limited(Box<Decision>),
     /// The store is unreachable and the outage policy is
     /// [`OnStoreError::FailClosed`](crate::OnStoreError::FailClosed) (503).
     StoreUnavailable,

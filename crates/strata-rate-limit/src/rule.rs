@@ -8,11 +8,8 @@ use strata_core::ConfigError;
 
 use crate::{Key, KeyBy, Policy};
 
-impl Rule {
-    pub(crate) fn shared_policies(&self) -> &Arc<[Policy]> {
-        &self.policies
-    }
-}
+/// The most policies one rule may have.
+pub(crate) const MAX_POLICIES: usize = 8;
 
 /// A key and the policies enforced on it.
 ///
@@ -57,6 +54,10 @@ impl Rule {
         &self.policies
     }
 
+    pub(crate) fn shared_policies(&self) -> &Arc<[Policy]> {
+        &self.policies
+    }
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         self.key_by.validate()?;
         for (i, policy) in self.policies.iter().enumerate() {
@@ -68,7 +69,7 @@ impl Rule {
                 });
             }
         }
-        if self.policies.len() > 8 {
+        if self.policies.len() > MAX_POLICIES {
             return Err(ConfigError::OutOfRange {
                 name: "rule policies",
                 reason: "at most 8 policies per rule",

@@ -101,18 +101,20 @@ impl Shared {
                             "rate limit exceeded (dry run: request allowed)"
                         );
                     }
-                    Verdict::Pass(Some(RateHeaders::new(
+                    Verdict::Pass(RateHeaders::new(
                         self.headers,
                         &rule.headers,
                         &decision,
                         false,
-                    )))
+                    ))
                 } else {
                     tracing::debug!(retry_after = ?decision.retry_after(), "rate limit exceeded");
                     let headers = RateHeaders::new(self.headers, &rule.headers, &decision, true);
-                    let rejection = Rejection::Limited(decision);
+                    let rejection = Rejection::Limited(Box::new(decision));
                     let mut response = on_rejection.on_rejection(&rejection);
-                    headers.apply(response.headers_mut());
+                    if let Some(headers) = headers {
+                        headers.apply(response.headers_mut());
+                    }
                     response.extensions_mut().insert(rejection);
                     Verdict::Refuse(response)
                 }

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use super::clock::{Pinned, Tick};
 use super::{Store, StoreError};
 use crate::decision::{Eval, Gcra};
+use crate::rule::MAX_POLICIES;
 use crate::{Decision, Key, Policy, PolicyState};
 
 /// Default for [`MemoryStore::max_keys`].
@@ -28,7 +29,6 @@ pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 /// Default for [`MemoryStore::sweep_interval`].
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 const LOCK_SHARDS: usize = 64;
-const MAX_POLICIES: usize = 8;
 
 thread_local! {
     /// The state governor's last evaluation started from (see [`Tats`]).
@@ -438,7 +438,11 @@ impl Store for MemoryStore {
         policies: &[Policy],
         cost: u32,
     ) -> impl Future<Output = Result<Decision, StoreError>> + Send {
-        std::future::ready(Ok(self.decide(key, policies, cost)))
+        std::future::ready(if policies.len() > MAX_POLICIES {
+            Err(StoreError::TooManyPolicies)
+        } else {
+            Ok(self.decide(key, policies, cost))
+        })
     }
 }
 

@@ -20,9 +20,10 @@ pub use self::memory::MemoryStore;
 /// arithmetic and pass one conformance suite: the same sequence of requests
 /// gets the same decisions and the same header values from either.
 pub trait Store: std::fmt::Debug + Send + Sync + 'static {
-    /// Checks a request of `cost` units for `key` against every policy:
-    /// either all policies allow it and all consume `cost`, or the request is
-    /// limited and nothing is consumed. A cost of 0 only reads the state.
+    /// Checks a request of `cost` units for `key` against every policy (at
+    /// most 8): either all policies allow it and all consume `cost`, or the
+    /// request is limited and nothing is consumed. A cost of 0 only reads the
+    /// state.
     fn check(
         &self,
         key: &Key,
@@ -47,6 +48,9 @@ pub enum StoreError {
     /// The store did not answer within its timeout.
     #[error("the rate-limit store did not answer within {0:?}")]
     Timeout(std::time::Duration),
+    /// More policies than a rule may have (8) were passed.
+    #[error("at most {max} policies can be checked together", max = crate::rule::MAX_POLICIES)]
+    TooManyPolicies,
     /// The store answered something this crate did not expect.
     #[error("unexpected reply from the rate-limit store: {0}")]
     Reply(String),

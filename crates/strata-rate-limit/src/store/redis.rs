@@ -29,6 +29,20 @@ local time = redis.call('TIME')
 local now = time[1] * 1000000 + time[2]
 local cost = tonumber(ARGV[1])
 local n = #KEYS
+if n == 1 then
+  local t = tonumber(ARGV[2])
+  local tau = t * tonumber(ARGV[3])
+  local tat = tonumber(redis.call('GET', KEYS[1])) or now
+  if tat < now then tat = now end
+  local new = tat + cost * t
+  if new - now > tau then
+    return {0, 1, math.floor((tau - (tat - now)) / t), tat - now, new - now - tau}
+  end
+  if cost > 0 then
+    redis.call('SET', KEYS[1], string.format('%.0f', new), 'PX', math.max(1, math.ceil((new - now) / 1000)))
+  end
+  return {1, 0, math.floor((tau - (new - now)) / t), new - now, 0}
+end
 local tats, news = {}, {}
 local allowed = 1
 for i = 1, n do
@@ -340,7 +354,12 @@ impl Store for RedisStore {
         cost: u32,
     ) -> impl Future<Output = Result<Decision, StoreError>> + Send {
         let keys = self.keys(key, policies);
-        async move { self.run(keys, policies, cost).await }
+        async move {
+            if policies.len() > crate::rule::MAX_POLICIES {
+                return Err(StoreError::TooManyPolicies);
+            }
+            self.run(keys, policies, cost).await
+        }
     }
 }
 
