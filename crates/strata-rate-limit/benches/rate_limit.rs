@@ -26,7 +26,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 const COUNT: u32 = 1_000_000_000;
 const PERIOD: Duration = Duration::from_secs(3600);
 /// Requests in flight per Redis iteration.
-const IN_FLIGHT: usize = 128;
+const IN_FLIGHT: [usize; 2] = [16, 128];
 
 async fn trivial(_: Request<Body>) -> Result<Response<Body>, Infallible> {
     Ok(Response::new(Body::empty()))
@@ -142,32 +142,33 @@ fn redis(c: &mut Criterion) {
         .prefix("strata-bench:rl:")
         .timeout(Duration::from_secs(1));
     let policies = [Policy::new("bench", Quota::new(COUNT, PERIOD))];
-    let keys: Vec<Key> = (0..IN_FLIGHT)
-        .map(|i| Key::new(format!("client-{i}")))
-        .collect();
-    let counters: Vec<String> = (0..IN_FLIGHT)
-        .map(|i| format!("strata-bench:incr:{i}"))
-        .collect();
-
     let (pool, store, policies) = (&pool, &store, &policies);
-    let mut group = c.benchmark_group("redis");
-    group.throughput(Throughput::Elements(IN_FLIGHT as u64));
-    group.bench_function("raw_incr_round_trip", |b| {
-        b.to_async(&rt).iter(|| {
-            join_all(counters.iter().map(|key| async move {
-                let _: i64 = pool.incr(key).await.expect("INCR");
-            }))
+    for in_flight in IN_FLIGHT {
+        let keys: Vec<Key> = (0..in_flight)
+            .map(|i| Key::new(format!("client-{i}")))
+            .collect();
+        let counters: Vec<String> = (0..in_flight)
+            .map(|i| format!("strata-bench:incr:{i}"))
+            .collect();
+        let mut group = c.benchmark_group(format!("redis/{in_flight}_in_flight"));
+        group.throughput(Throughput::Elements(in_flight as u64));
+        group.bench_function("raw_incr_round_trip", |b| {
+            b.to_async(&rt).iter(|| {
+                join_all(counters.iter().map(|key| async move {
+                    let _: i64 = pool.incr(key).await.expect("INCR");
+                }))
+            });
         });
-    });
-    group.bench_function("strata_decision", |b| {
-        b.to_async(&rt).iter(|| {
-            join_all(keys.iter().map(|key| async move {
-                let decision = store.check(key, policies, 1).await.expect("decision");
-                assert!(decision.is_allowed());
-            }))
+        group.bench_function("strata_decision", |b| {
+            b.to_async(&rt).iter(|| {
+                join_all(keys.iter().map(|key| async move {
+                    let decision = store.check(key, policies, 1).await.expect("decision");
+                    assert!(decision.is_allowed());
+                }))
+            });
         });
-    });
-    group.finish();
+        group.finish();
+    }
 }
 
 /// Resident memory of `MemoryStore` per tracked key (IPv4 keys, one policy).
