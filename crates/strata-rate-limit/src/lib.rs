@@ -85,7 +85,7 @@
 //!   `ClientIpLayer` *outside* this layer when behind a proxy, or every
 //!   client shares the proxy's quota. IPv6 addresses are keyed by their `/64`.
 //! - **Memory.** [`MemoryStore`] holds at most `max_keys` keys per policy
-//!   (default 1,000,000, about 64 bytes each plus key text) and drops fully
+//!   (default 1,000,000, about 70 bytes each plus key text) and drops fully
 //!   replenished keys every 30 s. Each instance counts on its own: N
 //!   instances allow up to N times the quota.
 //! - **Redis.** [`RedisStore`] (feature `redis`) shares the count; a Redis

@@ -2,6 +2,8 @@
 //! [`RedisStore`](crate::RedisStore) (feature `redis`) shared by many.
 
 mod clock;
+#[cfg(feature = "redis")]
+mod deny_cache;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
