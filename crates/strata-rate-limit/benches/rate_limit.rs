@@ -205,10 +205,96 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
+/// The layers side by side on a noisy machine: interleaved rounds, the
+/// fastest round of each kept (interference only ever adds time).
+fn paired_memory_layers() {
+    use std::time::Instant;
+
+    const ROUNDS: usize = 40;
+    const CALLS: u32 = 20_000;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let _guard = rt.enter();
+    let governor = GovernorConfigBuilder::default()
+        .period(PERIOD / COUNT)
+        .burst_size(COUNT)
+        .finish()
+        .expect("valid configuration");
+    let governor_headers = GovernorConfigBuilder::default()
+        .period(PERIOD / COUNT)
+        .burst_size(COUNT)
+        .use_headers()
+        .finish()
+        .expect("valid configuration");
+    type Boxed = tower::util::BoxCloneService<Request<Body>, Response<Body>, Infallible>;
+    let variants: Vec<(&str, Boxed)> = vec![
+        (
+            "baseline_no_layer",
+            Boxed::new(ServiceBuilder::new().service_fn(trivial)),
+        ),
+        (
+            "strata_no_headers",
+            Boxed::new(
+                ServiceBuilder::new()
+                    .layer(strata_layer(HeaderStyle::None))
+                    .service_fn(trivial),
+            ),
+        ),
+        (
+            "tower_governor_no_headers",
+            Boxed::new(
+                ServiceBuilder::new()
+                    .layer(GovernorLayer::new(governor))
+                    .service_fn(trivial),
+            ),
+        ),
+        (
+            "strata_draft10_headers",
+            Boxed::new(
+                ServiceBuilder::new()
+                    .layer(strata_layer(HeaderStyle::Draft10))
+                    .service_fn(trivial),
+            ),
+        ),
+        (
+            "tower_governor_headers",
+            Boxed::new(
+                ServiceBuilder::new()
+                    .layer(GovernorLayer::new(governor_headers))
+                    .service_fn(trivial),
+            ),
+        ),
+    ];
+    for clients in [1_u32, 1024] {
+        let mut best = vec![f64::MAX; variants.len()];
+        for _ in 0..ROUNDS {
+            for ((_, service), best) in variants.iter().zip(best.iter_mut()) {
+                let started = Instant::now();
+                rt.block_on(async {
+                    for n in 0..CALLS {
+                        let response = service.clone().oneshot(request(n % clients)).await;
+                        assert!(response.is_ok_and(|r| r.status().is_success()));
+                    }
+                });
+                let per_call = started.elapsed().as_nanos() as f64 / f64::from(CALLS);
+                *best = best.min(per_call);
+            }
+        }
+        for ((name, _), best) in variants.iter().zip(best) {
+            eprintln!(
+                "paired/{clients}_clients/{name}: {best:.0} ns per request (fastest of {ROUNDS} rounds)"
+            );
+        }
+    }
+}
+
 criterion_group!(benches, memory_layer, redis);
 
 fn main() {
     memory_per_key();
+    paired_memory_layers();
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -26,7 +26,7 @@ pin_project! {
         Inner {
             #[pin]
             future: F,
-            headers: Option<RateHeaders>,
+            headers: Option<Box<RateHeaders>>,
         },
         Ready {
             response: Option<Response<B>>,
@@ -38,7 +38,7 @@ pin_project! {
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    pub(crate) fn inner(future: F, headers: Option<RateHeaders>) -> Self {
+    pub(crate) fn inner(future: F, headers: Option<Box<RateHeaders>>) -> Self {
         Self {
             kind: Kind::Inner { future, headers },
         }

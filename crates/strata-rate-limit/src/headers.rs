@@ -86,7 +86,7 @@ impl RateHeaders {
         rule: &RuleHeaders,
         decision: &Decision,
         retry: bool,
-    ) -> Option<Self> {
+    ) -> Option<Box<Self>> {
         if style == HeaderStyle::None && !retry {
             return None;
         }
@@ -120,13 +120,13 @@ impl RateHeaders {
         if retry {
             headers.retry_after = Some(retry_after(decision.retry_after()));
         }
-        Some(headers)
+        Some(Box::new(headers))
     }
 
     /// Adds the headers. `RateLimit` and `RateLimit-Policy` are lists, so
     /// an inner layer's items are kept and ours appended; the legacy headers
     /// and `Retry-After` are set only when absent.
-    pub(crate) fn apply(self, headers: &mut HeaderMap) {
+    pub(crate) fn apply(self: Box<Self>, headers: &mut HeaderMap) {
         if let Some((policy, state)) = self.draft {
             headers.append(RATELIMIT_POLICY.clone(), policy);
             headers.append(RATELIMIT.clone(), state);

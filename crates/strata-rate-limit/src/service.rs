@@ -75,7 +75,7 @@ pub(crate) enum Outcome {
 /// What to do with the request, decided before the inner service runs.
 pub(crate) enum Verdict<B> {
     /// Call the inner service, then add these headers.
-    Pass(Option<RateHeaders>),
+    Pass(Option<Box<RateHeaders>>),
     /// Answer with this response.
     Refuse(Response<B>),
 }

@@ -20,7 +20,9 @@ use tokio::time::Instant;
 
 use super::clock::{Pinned, Tick};
 use super::{Store, StoreError};
-use crate::decision::{Eval, Gcra};
+use smallvec::SmallVec;
+
+use crate::decision::{Eval, Gcra, States};
 use crate::rule::MAX_POLICIES;
 use crate::{Decision, Key, Policy, PolicyState};
 
@@ -282,9 +284,9 @@ impl MemoryStore {
         });
         let now = self.now();
         Pinned::set(now);
-        let mut evals = [(None, Eval::default()); MAX_POLICIES];
+        let mut evals: SmallVec<[(Option<u64>, Eval); 2]> = SmallVec::new();
         let mut allowed = true;
-        for (limiter, slot) in limiters.iter().zip(evals.iter_mut()) {
+        for limiter in limiters {
             let (prev, eval) = match (allowed, NonZeroU32::new(cost)) {
                 // A cost above the burst never fits: governor would not look.
                 (true, Some(n)) if u64::from(cost) <= limiter.gcra.burst => {
@@ -303,11 +305,10 @@ impl MemoryStore {
                 }
             };
             allowed &= eval.allowed;
-            *slot = (prev, eval);
+            evals.push((prev, eval));
         }
-        let evals = &evals[..limiters.len()];
         if !allowed && cost > 0 {
-            for (limiter, (prev, eval)) in limiters.iter().zip(evals) {
+            for (limiter, (prev, eval)) in limiters.iter().zip(&evals) {
                 if !eval.allowed {
                     // Policies after a refusal were never charged.
                     break;
@@ -317,19 +318,16 @@ impl MemoryStore {
         }
         drop(guard);
         self.maybe_sweep(now, limiters);
-        let states = policies
-            .iter()
-            .zip(limiters.iter().zip(evals))
-            .map(|(policy, (limiter, (prev, eval)))| {
-                if allowed || !eval.allowed {
-                    state(policy, *eval)
-                } else {
-                    // This policy would allow the request but nothing was
-                    // consumed: report its unchanged state.
-                    state(policy, limiter.gcra.eval(*prev, now, 0))
-                }
-            })
-            .collect();
+        let mut states = States::new();
+        for (policy, (limiter, (prev, eval))) in policies.iter().zip(limiters.iter().zip(evals)) {
+            states.push(if allowed || !eval.allowed {
+                state(policy, eval)
+            } else {
+                // This policy would allow the request but nothing was
+                // consumed: report its unchanged state.
+                state(policy, limiter.gcra.eval(prev, now, 0))
+            });
+        }
         Decision { allowed, states }
     }
 
