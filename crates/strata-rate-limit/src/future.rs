@@ -29,7 +29,8 @@ pin_project! {
             headers: Option<Box<RateHeaders>>,
         },
         Ready {
-            response: Option<Response<B>>,
+            // Boxed: refusals are rare, and the future stays small.
+            response: Option<Box<Response<B>>>,
         },
         Boxed {
             future: BoxFuture<B, E>,
@@ -47,7 +48,7 @@ impl<F, B, E> ResponseFuture<F, B, E> {
     pub(crate) fn ready(response: Response<B>) -> Self {
         Self {
             kind: Kind::Ready {
-                response: Some(response),
+                response: Some(Box::new(response)),
             },
         }
     }
@@ -76,7 +77,7 @@ where
                 Poll::Ready(Ok(response))
             }
             KindProj::Ready { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
+                Some(response) => Poll::Ready(Ok(*response)),
                 None => panic!("ResponseFuture polled after completion"),
             },
             KindProj::Boxed { future } => future.as_mut().poll(cx),
