@@ -118,7 +118,7 @@ impl<R> RateLimitBuilder<R> {
     /// and key prefix.
     #[cfg(feature = "redis")]
     pub fn redis(mut self, store: crate::RedisStore) -> Self {
-        self.backend = Backend::Redis(store);
+        self.backend = Backend::Redis(Arc::new(store));
         self
     }
 

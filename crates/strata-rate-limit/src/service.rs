@@ -21,7 +21,7 @@ type PartsFn<T> = Arc<dyn Fn(&Parts) -> T + Send + Sync>;
 pub(crate) enum Backend {
     Memory(MemoryStore),
     #[cfg(feature = "redis")]
-    Redis(crate::RedisStore),
+    Redis(Arc<crate::RedisStore>),
 }
 
 /// A rule with what can be computed before the first request.
@@ -96,7 +96,7 @@ impl Shared {
                 self.record(&decision);
                 if decision.allowed || self.dry_run {
                     if !decision.allowed {
-                        tracing::info!(
+                        tracing::debug!(
                             retry_after = ?decision.retry_after(),
                             "rate limit exceeded (dry run: request allowed)"
                         );
@@ -249,7 +249,7 @@ where
                 // The ready service goes into the future; a fresh clone stays.
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
-                let store = store.clone();
+                let store = Arc::clone(store);
                 let shared = Arc::clone(&self.shared);
                 let on_rejection = self.on_rejection.clone();
                 ResponseFuture::boxed(Box::pin(async move {
