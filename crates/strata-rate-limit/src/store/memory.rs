@@ -13,12 +13,13 @@ use dashmap::DashMap;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::keyed::ShrinkableKeyedStateStore;
-use governor::state::{InMemoryState, NotKeyed, StateStore};
+
 use governor::{Quota as GovernorQuota, RateLimiter};
 use strata_core::ConfigError;
 use tokio::time::Instant;
 
 use super::clock::{Pinned, Tick};
+use super::tats::{PREV, TatMap, Tats};
 use super::{Store, StoreError};
 use smallvec::SmallVec;
 
@@ -31,11 +32,6 @@ pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 /// Default for [`MemoryStore::sweep_interval`].
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 const LOCK_SHARDS: usize = 64;
-
-thread_local! {
-    /// The state governor's last evaluation started from (see [`Tats`]).
-    static PREV: Cell<Option<u64>> = const { Cell::new(None) };
-}
 
 /// Rate-limit state in this process: a `governor` keyed limiter per policy.
 ///
@@ -103,61 +99,6 @@ impl fmt::Debug for Prepared {
         f.debug_struct("Prepared")
             .field("policies", &self.limiters.len())
             .finish()
-    }
-}
-
-/// The keyed state of one policy, shared by its limiter and the store (which
-/// restores it when another policy of the rule refuses).
-#[derive(Clone)]
-struct Tats(Arc<TatMap>);
-
-struct TatMap {
-    map: DashMap<Key, InMemoryState>,
-    len: AtomicUsize,
-    max: usize,
-    full: AtomicBool,
-}
-
-impl StateStore for Tats {
-    type Key = Key;
-
-    fn measure_and_replace<T, F, E>(&self, key: &Key, f: F) -> Result<T, E>
-    where
-        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
-    {
-        // Remember what the decision started from, for the headers.
-        let f = |prev: Option<Nanos>| {
-            PREV.with(|cell| cell.set(prev.map(Nanos::as_u64)));
-            f(prev)
-        };
-        if let Some(state) = self.0.map.get(key) {
-            return state.measure_and_replace(&NotKeyed::NonKey, f);
-        }
-        if self.0.len.load(Ordering::Relaxed) >= self.0.max {
-            // Full: judge as a fresh key, keep nothing, ask for a sweep.
-            self.0.full.store(true, Ordering::Relaxed);
-            return f(None).map(|(outcome, _)| outcome);
-        }
-        self.0.len.fetch_add(1, Ordering::Relaxed);
-        let state = self.0.map.entry(key.clone()).or_default();
-        state.measure_and_replace(&NotKeyed::NonKey, f)
-    }
-}
-
-impl Tats {
-    /// The stored theoretical arrival time, without inserting.
-    fn read(&self, key: &Key) -> Option<u64> {
-        let state = self.0.map.get(key)?;
-        let tat = state.measure_and_replace(&NotKeyed::NonKey, Err::<((), Nanos), _>);
-        tat.err().flatten().map(Nanos::as_u64)
-    }
-
-    /// Puts back `tat` (`None`: a fresh key) if the key is stored.
-    fn restore(&self, key: &Key, tat: Option<u64>) {
-        if let Some(state) = self.0.map.get(key) {
-            let tat = Nanos::new(tat.unwrap_or(0));
-            let _ = state.measure_and_replace(&NotKeyed::NonKey, |_| Ok::<_, ()>(((), tat)));
-        }
     }
 }
 

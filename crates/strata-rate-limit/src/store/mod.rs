@@ -7,6 +7,7 @@ mod deny_cache;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+mod tats;
 
 use std::future::Future;
 
