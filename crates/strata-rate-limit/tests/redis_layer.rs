@@ -375,3 +375,30 @@ async fn metrics_count_decisions_errors_and_fallbacks() {
         assert!(text.contains(line), "missing `{line}` in\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_decisions_carry_the_same_headers_and_problem_as_memory() {
+    let store = RedisStore::new(pool(shared().url()).await)
+        .prefix(unique_prefix("headers"))
+        .timeout(Duration::from_secs(2));
+    let layer = layer(store, Quota::per_minute(3));
+    let send = || {
+        ServiceBuilder::new()
+            .layer(layer.clone())
+            .service_fn(ok)
+            .oneshot(from([192, 0, 2, 1]))
+    };
+    let first = send().await.expect("infallible");
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["ratelimit-policy"], r#""per-ip";q=3;w=60"#);
+    assert_eq!(first.headers()["ratelimit"], r#""per-ip";r=2;t=20"#);
+    send().await.expect("infallible");
+    send().await.expect("infallible");
+    let refused = send().await.expect("infallible");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["ratelimit"], r#""per-ip";r=0;t=60"#);
+    assert_eq!(refused.headers()["retry-after"], "20");
+    let body = body_string(refused.into_body()).await;
+    assert!(body.contains(r#""violated-policies":["per-ip"]"#), "{body}");
+    assert!(body.contains("quota-exceeded"), "{body}");
+}
