@@ -11,6 +11,7 @@
 //! | [`security_headers`] | `strata-security-headers` | helmet-grade headers, CSP nonces and a violation collector, trusted hosts, HTTPS redirects |
 //! | [`health`] | `strata-health` | liveness, readiness and detailed health in `application/health+json`, graceful drain |
 //! | [`metrics`] | `strata-metrics` | Prometheus RED metrics under OpenTelemetry names, bounded cardinality, `/metrics` |
+//! | `rate_limit` | `strata-rate-limit` | GCRA rate limiting, in memory or shared through Redis, tiers, IETF `RateLimit` headers |
 //!
 //! # Example
 //!
@@ -63,3 +64,6 @@ struct ReadmeDoctests;
 #[cfg(feature = "health")]
 #[doc(inline)]
 pub use strata_health as health;
+#[cfg(feature = "rate-limit")]
+#[doc(inline)]
+pub use strata_rate_limit as rate_limit;

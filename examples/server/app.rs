@@ -18,6 +18,7 @@ use tracing::Level;
 
 use crate::config::{AppEnv, Config};
 use crate::items::{self, Catalogue};
+use crate::limits;
 use crate::security;
 
 /// Any start-up error, shown as one line.
@@ -51,7 +52,7 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 ///
 /// Layers, outermost first: client address → metrics → request log →
 /// security headers → body limit → health (answers probes before anything
-/// below can refuse them) → routes (CORS on `/api`).
+/// below can refuse them) → rate limit → routes (CORS on `/api`).
 pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
     let state = AppState {
         catalogue: Catalogue::sample(),
@@ -87,7 +88,8 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                 )
                 .layer(security::headers(config)?)
                 .layer(RequestBodyLimitLayer::new(MAX_BODY))
-                .layer(health),
+                .layer(health)
+                .layer(limits::layer(redis, registry)?),
         );
     Ok(App { router, drain })
 }

@@ -11,6 +11,7 @@
 mod app;
 mod config;
 mod items;
+mod limits;
 mod security;
 
 use std::net::SocketAddr;

@@ -9,6 +9,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::Value;
+use strata::core::redis::fred::interfaces::ClientLike;
 use strata_testkit::{body_bytes, body_string, from_peer, get, request};
 use tower::ServiceExt;
 
@@ -383,4 +384,116 @@ async fn metrics_are_private_in_production() {
     let response = app.clone().oneshot(public).await.expect("infallible");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(send(&app, get("/metrics")).await.status(), StatusCode::OK);
+}
+
+/// Sends `n` requests for `path` from `peer`; the statuses.
+async fn burst(app: &Router, path: &str, peer: [u8; 4], n: usize) -> Vec<StatusCode> {
+    let mut statuses = Vec::with_capacity(n);
+    for _ in 0..n {
+        let request = from_peer(get(path), SocketAddr::from((peer, 1000)));
+        statuses.push(
+            app.clone()
+                .oneshot(request)
+                .await
+                .expect("infallible")
+                .status(),
+        );
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn anonymous_clients_get_60_per_minute_with_headers() {
+    let app = test_app();
+    let response = send(&app, get("/api/items/1")).await;
+    assert_eq!(
+        response.headers()["ratelimit-policy"],
+        r#""anonymous";q=60;w=60"#
+    );
+    let remaining = response.headers()["ratelimit"].to_str().expect("ascii");
+    assert!(
+        remaining.starts_with(r#""anonymous";r=59;t="#),
+        "{remaining}"
+    );
+
+    let statuses = burst(&app, "/api/items/1", [127, 0, 0, 1], 59).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let refused = send(&app, get("/api/items")).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()[CONTENT_TYPE], "application/problem+json");
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+
+    // Another client is not affected; probes and scrapes are never limited.
+    assert_eq!(
+        burst(&app, "/api/items/1", [127, 0, 0, 2], 1).await,
+        [StatusCode::OK]
+    );
+    for path in ["/health/ready", "/metrics"] {
+        let response = send(&app, get(path)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(!response.headers().contains_key("ratelimit"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn signed_in_users_and_admin_get_their_tier() {
+    let app = test_app();
+    for (user, policy) in [
+        ("alice", r#""user";q=300;w=60"#),
+        ("admin", r#""admin";q=1000;w=60"#),
+    ] {
+        let mut request = get("/api/items/1");
+        request
+            .extensions_mut()
+            .insert(crate::limits::UserId(user.to_owned()));
+        let response = send(&app, request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["ratelimit-policy"], policy, "{user}");
+    }
+}
+
+#[tokio::test]
+async fn two_instances_sharing_redis_enforce_one_quota() {
+    let server = strata_testkit::redis::RedisServer::start();
+    let config = Config::from_lookup(|name| (name == "REDIS_URL").then(|| server.url().to_owned()))
+        .expect("config");
+    let builder = config.redis.as_ref().expect("REDIS_URL read");
+    let (pool_a, pool_b) = (
+        builder.connect().await.expect("pool"),
+        builder.connect().await.expect("pool"),
+    );
+    let first = app(&config, Some(&pool_a)).expect("app").router;
+    let second = app(&config, Some(&pool_b)).expect("app").router;
+    // Wait until both pools are connected, so no decision falls back to memory.
+    for pool in [&pool_a, &pool_b] {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while pool.ping::<String>(None).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "Redis unreachable");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    let peer = [198, 51, 100, 20];
+    let mut statuses = burst(&first, "/api/items/1", peer, 30).await;
+    statuses.extend(burst(&second, "/api/items/1", peer, 30).await);
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        burst(&first, "/api/items/1", peer, 1).await,
+        [StatusCode::TOO_MANY_REQUESTS]
+    );
+    assert_eq!(
+        burst(&second, "/api/items/1", peer, 1).await,
+        [StatusCode::TOO_MANY_REQUESTS]
+    );
 }

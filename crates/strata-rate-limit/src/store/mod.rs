@@ -1,0 +1,60 @@
+//! Where rate-limit state lives: [`MemoryStore`] on one instance,
+//! [`RedisStore`](crate::RedisStore) (feature `redis`) shared by many.
+
+mod clock;
+#[cfg(feature = "redis")]
+mod deny_cache;
+pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
+mod tats;
+
+use std::future::Future;
+
+use crate::{Decision, Key, Policy};
+
+pub use self::memory::MemoryStore;
+
+/// A rate-limit backend: checks one request against the policies of its
+/// rule, atomically.
+///
+/// Both implementations ([`MemoryStore`] and
+/// [`RedisStore`](crate::RedisStore)) run GCRA with the same integer
+/// arithmetic and pass one conformance suite: the same sequence of requests
+/// gets the same decisions and the same header values from either.
+pub trait Store: std::fmt::Debug + Send + Sync + 'static {
+    /// Checks a request of `cost` units for `key` against every policy (at
+    /// most 8): either all policies allow it and all consume `cost`, or the
+    /// request is limited and nothing is consumed. A cost of 0 only reads the
+    /// state.
+    fn check(
+        &self,
+        key: &Key,
+        policies: &[Policy],
+        cost: u32,
+    ) -> impl Future<Output = Result<Decision, StoreError>> + Send;
+}
+
+/// A store could not decide.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Redis returned an error, or the command failed or timed out in the
+    /// client.
+    #[cfg(feature = "redis")]
+    #[error("redis: {source}")]
+    Redis {
+        /// The client's error.
+        #[source]
+        source: fred::error::Error,
+    },
+    /// The store did not answer within its timeout.
+    #[error("the rate-limit store did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// More policies than a rule may have (8) were passed.
+    #[error("at most {max} policies can be checked together", max = crate::rule::MAX_POLICIES)]
+    TooManyPolicies,
+    /// The store answered something this crate did not expect.
+    #[error("unexpected reply from the rate-limit store: {0}")]
+    Reply(String),
+}

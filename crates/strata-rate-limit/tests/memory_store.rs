@@ -1,0 +1,13 @@
+//! The conformance suite against `MemoryStore`, on tokio's paused clock.
+
+mod common;
+
+use common::Clock;
+use strata_rate_limit::MemoryStore;
+
+conformance_suite!(
+    MemoryStore::new(),
+    Clock::Paused,
+    flavor = "current_thread",
+    start_paused = true
+);

@@ -1,0 +1,60 @@
+//! Rate-limit tiers (per minute): anonymous clients 60 per IP, signed-in users
+//! 300 per user, the `admin` user 1000. Shared by every instance through Redis
+//! when `REDIS_URL` is set; `/metrics` and `/health/*` are never limited.
+
+use std::fmt;
+
+use axum::http::request::Parts;
+use strata::core::redis::fred::clients::Pool;
+use strata::metrics::prometheus::Registry;
+use strata::rate_limit::{
+    KeyBy, Policy, Quota, RateLimitLayer, RateLimitMetrics, RedisStore, Rule, Tiers,
+};
+
+use crate::app::BoxError;
+
+/// The signed-in user, as the session layer stores it in the request
+/// extensions. Without it a client is anonymous and limited per IP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserId(pub(crate) String);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Probes and scrapes must never be refused.
+fn never_limited(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    path == "/metrics" || path == "/health" || path.starts_with("/health/")
+}
+
+/// The tiers in one layer; Redis-backed (falling back to memory while Redis is
+/// unreachable) when a pool is given.
+pub(crate) fn layer(redis: Option<&Pool>, registry: &Registry) -> Result<RateLimitLayer, BoxError> {
+    let by_user = KeyBy::extension::<UserId>;
+    let tiers = Tiers::new(Rule::new(
+        KeyBy::client_ip(),
+        Policy::new("anonymous", Quota::per_minute(60)),
+    ))
+    .tier(
+        "user",
+        Rule::new(by_user(), Policy::new("user", Quota::per_minute(300))),
+    )
+    .tier(
+        "admin",
+        Rule::new(by_user(), Policy::new("admin", Quota::per_minute(1000))),
+    )
+    .select(|parts: &Parts| {
+        let user = parts.extensions.get::<UserId>()?;
+        Some(if user.0 == "admin" { "admin" } else { "user" })
+    });
+    let mut builder = RateLimitLayer::builder(tiers)
+        .skip_when(never_limited)
+        .metrics(RateLimitMetrics::register(registry)?);
+    if let Some(pool) = redis {
+        builder = builder.redis(RedisStore::new(pool.clone()).prefix("strata:rl:"));
+    }
+    Ok(builder.build()?)
+}
