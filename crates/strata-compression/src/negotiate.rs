@@ -105,13 +105,15 @@ impl Accepted {
 
     /// Picks the coding for a response, offering `offered` in server
     /// preference order: the highest client weight wins, ties go to the
-    /// server's order, and identity wins over a coding the client weights
-    /// lower. Without an `Accept-Encoding` header nothing is compressed.
+    /// server's order. Identity, when the client weights it (by name or
+    /// through `*`), wins over codings it weights lower; when it does not,
+    /// identity is acceptable but comes after any acceptable coding. Without
+    /// an `Accept-Encoding` header nothing is compressed.
     pub(crate) fn negotiate(&self, offered: &[Encoding]) -> Negotiated {
         if !self.present {
             return Negotiated::Identity;
         }
-        let identity = self.identity.or(self.star).unwrap_or(1000);
+        let identity = self.identity.or(self.star).unwrap_or(1);
         let mut best: Option<(Encoding, Weight)> = None;
         for &encoding in offered {
             let weight = self.weight(encoding);
@@ -161,6 +163,7 @@ mod tests {
             (&["gzip, deflate, br, zstd"], &[Zstd, Br, Gzip], Encode(Zstd)),
             (&["gzip;q=1.0, br;q=0.5"], &ALL, Encode(Gzip)),
             (&["br;q=0.001, gzip;q=0.002"], &ALL, Encode(Gzip)),
+            (&["br;q=0.001, gzip;q=0.002, identity;q=0"], &ALL, Encode(Gzip)),
             (&["gzip;q=0, br;q=0"], &ALL, Identity),
             (&["*"], &ALL, Encode(Br)),
             (&["*;q=0.5, br;q=0"], &ALL, Encode(Zstd)),
@@ -170,6 +173,9 @@ mod tests {
             (&["identity;q=0, gzip"], &ALL, Encode(Gzip)),
             (&["identity;q=0, gzip;q=0.1"], &[Br], NotAcceptable),
             (&["gzip;q=0.5, identity"], &ALL, Identity),
+            (&["gzip;q=0.5, *"], &ALL, Encode(Br)),
+            (&["gzip;q=0.5, *;q=0.8"], &ALL, Encode(Br)),
+            (&["gzip;q=0.5, identity;q=0.8, *;q=0"], &ALL, Identity),
             (&["gzip;q=0.5, identity;q=0.5"], &ALL, Encode(Gzip)),
             (&["deflate"], &ALL, Encode(Deflate)),
             (&["gzip"], &[Br, Zstd], Identity),
