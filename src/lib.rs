@@ -8,6 +8,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`core`] | `strata-core` | client IP behind trusted proxies, RFC 9457 problems, the Redis pool |
+//! | [`compression`] | `strata-compression` | response compression (br, zstd, gzip, deflate) and request decompression with a size cap |
 //!
 //! # Example
 //!
@@ -46,6 +47,10 @@
 
 #[doc(inline)]
 pub use strata_core as core;
+
+#[cfg(feature = "compression")]
+#[doc(inline)]
+pub use strata_compression as compression;
 
 /// The README's examples, compiled as doc tests so they stay correct.
 #[cfg(doctest)]

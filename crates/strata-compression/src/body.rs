@@ -150,7 +150,9 @@ where
         return Poll::Ready(None);
     };
     Poll::Ready(match ready!(polled) {
-        Some(Ok(frame)) => Some(Ok(frame.map_data(|mut data| data.copy_to_bytes(data.remaining())))),
+        Some(Ok(frame)) => Some(Ok(
+            frame.map_data(|mut data| data.copy_to_bytes(data.remaining()))
+        )),
         Some(Err(error)) => Some(Err(error.into())),
         None => None,
     })
@@ -294,7 +296,12 @@ where
                 SizeHint::with_exact(data.as_ref().map_or(0, |data| data.len() as u64))
             }
             State::Identity => {
-                let prefix = self.buffered.chunks.iter().map(|c| c.len() as u64).sum::<u64>();
+                let prefix = self
+                    .buffered
+                    .chunks
+                    .iter()
+                    .map(|c| c.len() as u64)
+                    .sum::<u64>();
                 let rest = if self.buffered.ended {
                     SizeHint::with_exact(0)
                 } else if let Some(body) = &self.direct {
@@ -322,7 +329,10 @@ fn emit(enc: &mut Streaming) -> Option<Frame<Bytes>> {
         return None;
     }
     let data = enc.out.take_copy();
-    enc.meter
-        .bytes(enc.encoding, std::mem::take(&mut enc.bytes_in), data.len() as u64);
+    enc.meter.bytes(
+        enc.encoding,
+        std::mem::take(&mut enc.bytes_in),
+        data.len() as u64,
+    );
     Some(Frame::data(data))
 }

@@ -4,9 +4,19 @@
 use std::fmt;
 use std::io;
 
-#[cfg(any(feature = "br", feature = "zstd", feature = "gzip", feature = "deflate"))]
+#[cfg(any(
+    feature = "br",
+    feature = "zstd",
+    feature = "gzip",
+    feature = "deflate"
+))]
 use async_compression::codecs::{Decode, Encode};
-#[cfg(any(feature = "br", feature = "zstd", feature = "gzip", feature = "deflate"))]
+#[cfg(any(
+    feature = "br",
+    feature = "zstd",
+    feature = "gzip",
+    feature = "deflate"
+))]
 use async_compression::core::util::PartialBuffer;
 
 /// A content coding this crate can produce and decode.
@@ -182,13 +192,18 @@ impl Encoder {
     /// is the input length when known.
     #[allow(unused_variables)]
     pub(crate) fn new(encoding: Encoding, level: i32, size_hint: Option<u64>) -> Option<Self> {
-        #[cfg(any(feature = "br", feature = "zstd", feature = "gzip", feature = "deflate"))]
+        #[cfg(any(
+            feature = "br",
+            feature = "zstd",
+            feature = "gzip",
+            feature = "deflate"
+        ))]
         use async_compression::Level;
         match encoding {
             #[cfg(feature = "br")]
             Encoding::Br => {
-                let mut params =
-                    async_compression::brotli::EncoderParams::default().quality(Level::Precise(level));
+                let mut params = async_compression::brotli::EncoderParams::default()
+                    .quality(Level::Precise(level));
                 if let Some(hint) = size_hint.and_then(|hint| usize::try_from(hint).ok()) {
                     params = params.size_hint(hint);
                 }

@@ -7,8 +7,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
 use http::header::{
-    ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,
-    HeaderValue,
+    ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderValue,
 };
 use http::{Response, StatusCode, response::Parts};
 use http_body::Body;
@@ -118,7 +117,10 @@ fn intrinsic_skip(parts: &Parts, config: &Config) -> Option<SkipReason> {
 /// Headers of a response sent compressed.
 fn set_encoded(parts: &mut Parts, encoding: Encoding, length: Option<usize>) {
     let headers = &mut parts.headers;
-    headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding.as_str()));
+    headers.insert(
+        CONTENT_ENCODING,
+        HeaderValue::from_static(encoding.as_str()),
+    );
     headers.remove(ACCEPT_RANGES);
     match length {
         Some(length) => {
@@ -131,7 +133,12 @@ fn set_encoded(parts: &mut Parts, encoding: Encoding, length: Option<usize>) {
     variant_etag(headers, encoding);
 }
 
-fn skipped<B>(config: &Config, reason: SkipReason, mut parts: Parts, body: CompressionBody<B>) -> Response<CompressionBody<B>> {
+fn skipped<B>(
+    config: &Config,
+    reason: SkipReason,
+    mut parts: Parts,
+    body: CompressionBody<B>,
+) -> Response<CompressionBody<B>> {
     config.meter.skipped(reason);
     parts.extensions.insert(reason);
     Response::from_parts(parts, body)
@@ -147,7 +154,9 @@ pub(crate) fn not_acceptable<B>(config: &Config) -> Response<CompressionBody<B>>
     let (mut parts, body) = response.into_parts();
     vary_accept_encoding(&mut parts.headers);
     let length = body.len();
-    parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    parts
+        .headers
+        .insert(CONTENT_LENGTH, HeaderValue::from(length));
     Response::from_parts(parts, CompressionBody::full(body, None))
 }
 
@@ -173,7 +182,10 @@ where
         let info = *this.info;
 
         if config.offered.is_empty() {
-            return Poll::Ready(Ok(Response::from_parts(parts, CompressionBody::passthrough(body))));
+            return Poll::Ready(Ok(Response::from_parts(
+                parts,
+                CompressionBody::passthrough(body),
+            )));
         }
         if parts.status == StatusCode::NOT_MODIFIED {
             // A 304 stands for the GET the client would make: its headers
@@ -322,9 +334,16 @@ fn complete<B>(pending: Pending<B>, config: &Config) -> Response<CompressionBody
     let has_trailers = buffered.trailers.is_some();
     let identity = |mut parts: Parts, buffered: Buffered, reason: SkipReason| {
         if !has_trailers && !parts.headers.contains_key(CONTENT_LENGTH) {
-            parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(buffered.len));
+            parts
+                .headers
+                .insert(CONTENT_LENGTH, HeaderValue::from(buffered.len));
         }
-        skipped(config, reason, parts, CompressionBody::identity(None, buffered))
+        skipped(
+            config,
+            reason,
+            parts,
+            CompressionBody::identity(None, buffered),
+        )
     };
     if buffered.len < config.min_size {
         return identity(parts, buffered, SkipReason::TooSmall);
@@ -344,9 +363,14 @@ fn complete<B>(pending: Pending<B>, config: &Config) -> Response<CompressionBody
     if config.only_if_smaller && out.len() >= buffered.len {
         return identity(parts, buffered, SkipReason::NotSmaller);
     }
-    config.meter.bytes(encoding, buffered.len as u64, out.len() as u64);
+    config
+        .meter
+        .bytes(encoding, buffered.len as u64, out.len() as u64);
     let length = (!has_trailers).then_some(out.len());
     set_encoded(&mut parts, encoding, length);
     parts.extensions.insert(encoding);
-    Response::from_parts(parts, CompressionBody::full(out.into_bytes(), buffered.trailers.take()))
+    Response::from_parts(
+        parts,
+        CompressionBody::full(out.into_bytes(), buffered.trailers.take()),
+    )
 }

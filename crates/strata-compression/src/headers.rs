@@ -9,9 +9,10 @@ use crate::codec::Encoding;
 pub(crate) fn vary_accept_encoding(headers: &mut HeaderMap) {
     let present = headers.get_all(VARY).iter().any(|value| {
         value.to_str().is_ok_and(|value| {
-            value.split(',').map(str::trim).any(|name| {
-                name == "*" || name.eq_ignore_ascii_case("accept-encoding")
-            })
+            value
+                .split(',')
+                .map(str::trim)
+                .any(|name| name == "*" || name.eq_ignore_ascii_case("accept-encoding"))
         })
     });
     if !present {
@@ -145,9 +146,15 @@ mod tests {
     #[test]
     fn no_transform_is_found_among_directives() {
         let mut headers = HeaderMap::new();
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, No-Transform"));
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, No-Transform"),
+        );
         assert!(no_transform(&headers));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        );
         assert!(!no_transform(&headers));
     }
 }

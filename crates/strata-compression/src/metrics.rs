@@ -76,7 +76,8 @@ mod prom {
             for reason in SkipReason::ALL {
                 skipped.with_label_values(&[reason.as_str()]);
             }
-            let per = |vec: &IntCounterVec| Encoding::ALL.map(|e| vec.with_label_values(&[e.as_str()]));
+            let per =
+                |vec: &IntCounterVec| Encoding::ALL.map(|e| vec.with_label_values(&[e.as_str()]));
             Ok(Self {
                 bytes_in: per(&bytes_in),
                 bytes_out: per(&bytes_out),

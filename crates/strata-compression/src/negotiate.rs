@@ -160,10 +160,18 @@ mod tests {
             (&["GZIP"], &ALL, Encode(Gzip)),
             (&["x-gzip"], &ALL, Encode(Gzip)),
             (&["gzip, deflate, br, zstd"], &ALL, Encode(Br)),
-            (&["gzip, deflate, br, zstd"], &[Zstd, Br, Gzip], Encode(Zstd)),
+            (
+                &["gzip, deflate, br, zstd"],
+                &[Zstd, Br, Gzip],
+                Encode(Zstd),
+            ),
             (&["gzip;q=1.0, br;q=0.5"], &ALL, Encode(Gzip)),
             (&["br;q=0.001, gzip;q=0.002"], &ALL, Encode(Gzip)),
-            (&["br;q=0.001, gzip;q=0.002, identity;q=0"], &ALL, Encode(Gzip)),
+            (
+                &["br;q=0.001, gzip;q=0.002, identity;q=0"],
+                &ALL,
+                Encode(Gzip),
+            ),
             (&["gzip;q=0, br;q=0"], &ALL, Identity),
             (&["*"], &ALL, Encode(Br)),
             (&["*;q=0.5, br;q=0"], &ALL, Encode(Zstd)),
@@ -211,10 +219,7 @@ mod tests {
             HeaderValue::from_bytes(b"gzip\xff").expect("opaque header"),
         );
         headers.append(ACCEPT_ENCODING, HeaderValue::from_static("br"));
-        assert_eq!(
-            Accepted::from_headers(&headers).negotiate(&ALL),
-            Encode(Br)
-        );
+        assert_eq!(Accepted::from_headers(&headers).negotiate(&ALL), Encode(Br));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use strata_core::ConfigError;
 /// ```
 /// use strata_compression::ContentTypes;
 ///
-/// let types = ContentTypes::default().add("application/x-ndjson")?;
+/// let types = ContentTypes::default().allow("application/x-ndjson")?;
 /// assert!(types.matches("application/x-ndjson"));
 /// assert!(types.matches("Text/HTML; charset=utf-8"));
 /// assert!(types.matches("application/problem+json"));
@@ -119,7 +119,7 @@ impl ContentTypes {
     /// # Errors
     ///
     /// [`ConfigError::OutOfRange`] when the entry is not one of those forms.
-    pub fn add(mut self, entry: &str) -> Result<Self, ConfigError> {
+    pub fn allow(mut self, entry: &str) -> Result<Self, ConfigError> {
         let pattern = Pattern::parse(entry).ok_or(ConfigError::OutOfRange {
             name: "compressible content type",
             reason: "expected `type/subtype`, `type/*` or `*/*+suffix`",
@@ -151,11 +151,7 @@ impl ContentTypes {
 
 /// The `type/subtype` part of a media type, without parameters.
 pub(crate) fn essence(content_type: &str) -> &str {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
+    content_type.split(';').next().unwrap_or_default().trim()
 }
 
 #[cfg(test)]
@@ -196,11 +192,11 @@ mod tests {
 
     #[test]
     fn invalid_entries_fail_at_build_time() {
-        assert!(ContentTypes::empty().add("json").is_err());
-        assert!(ContentTypes::empty().add("*/*").is_err());
-        assert!(ContentTypes::empty().add("text/ html").is_err());
+        assert!(ContentTypes::empty().allow("json").is_err());
+        assert!(ContentTypes::empty().allow("*/*").is_err());
+        assert!(ContentTypes::empty().allow("text/ html").is_err());
         let types = ContentTypes::empty()
-            .add("application/x-custom")
+            .allow("application/x-custom")
             .expect("valid");
         assert!(types.matches("application/x-custom; v=1"));
         assert!(!types.matches("text/html"));
@@ -208,7 +204,9 @@ mod tests {
 
     #[test]
     fn remove_takes_an_entry_off() {
-        let types = ContentTypes::default().remove("image/svg+xml").remove("*/*+xml");
+        let types = ContentTypes::default()
+            .remove("image/svg+xml")
+            .remove("*/*+xml");
         assert!(!types.matches("image/svg+xml"));
         assert!(types.matches("application/xml"));
     }

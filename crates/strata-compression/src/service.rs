@@ -63,7 +63,9 @@ where
             Accepted::from_headers(request.headers()).negotiate(&self.config.offered)
         };
         let holds_variant = match negotiated {
-            Negotiated::Encode(encoding) => strip_variant_validators(request.headers_mut(), encoding),
+            Negotiated::Encode(encoding) => {
+                strip_variant_validators(request.headers_mut(), encoding)
+            }
             _ => false,
         };
         let info = RequestInfo {

@@ -19,7 +19,9 @@ use tower::{ServiceBuilder, ServiceExt};
 
 /// A handler that reads the whole body and echoes it, with the request's
 /// `Content-Encoding` (if any) in `x-saw-encoding`.
-async fn echo<B>(request: Request<DecompressionBody<B>>) -> Result<Response<Full<Bytes>>, Infallible>
+async fn echo<B>(
+    request: Request<DecompressionBody<B>>,
+) -> Result<Response<Full<Bytes>>, Infallible>
 where
     B: Body + Send,
     B::Error: Into<strata_compression::BoxError>,
@@ -44,9 +46,10 @@ where
 fn post(coding: Option<&str>, body: impl Into<Bytes>) -> Request<Full<Bytes>> {
     let mut request = strata_testkit::request(Method::POST, "/upload", body);
     if let Some(coding) = coding {
-        request
-            .headers_mut()
-            .insert(CONTENT_ENCODING, http::HeaderValue::from_str(coding).expect("value"));
+        request.headers_mut().insert(
+            CONTENT_ENCODING,
+            http::HeaderValue::from_str(coding).expect("value"),
+        );
     }
     request
 }
@@ -64,7 +67,10 @@ async fn decodes_every_codec() {
             .await
             .expect("infallible");
         assert_eq!(response.status(), StatusCode::OK, "{coding}");
-        assert!(!response.headers().contains_key("x-saw-encoding"), "{coding}");
+        assert!(
+            !response.headers().contains_key("x-saw-encoding"),
+            "{coding}"
+        );
         let (body, _) = collect(response.into_body()).await;
         assert_eq!(body, original, "{coding}");
     }
@@ -105,7 +111,8 @@ async fn unknown_or_stacked_codings_are_415_with_accept_encoding() {
         let mut request = post(None, "data");
         request.headers_mut().insert(
             CONTENT_ENCODING,
-            http::HeaderValue::from_bytes(coding.as_bytes()).unwrap_or(http::HeaderValue::from_static("x")),
+            http::HeaderValue::from_bytes(coding.as_bytes())
+                .unwrap_or(http::HeaderValue::from_static("x")),
         );
         let response = ServiceBuilder::new()
             .layer(RequestDecompressionLayer::new())
@@ -113,9 +120,16 @@ async fn unknown_or_stacked_codings_are_415_with_accept_encoding() {
             .oneshot(request)
             .await
             .expect("infallible");
-        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{coding}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{coding}"
+        );
         assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
-        assert_eq!(response.headers()[ACCEPT_ENCODING], "br, zstd, gzip, deflate");
+        assert_eq!(
+            response.headers()[ACCEPT_ENCODING],
+            "br, zstd, gzip, deflate"
+        );
         let (body, _) = collect(response.into_body()).await;
         let doc: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(doc["status"], 415);
@@ -150,7 +164,10 @@ async fn corrupt_bodies_are_400_problem() {
 #[tokio::test]
 async fn the_cap_is_exact() {
     let original = json(10_000);
-    for (cap, status) in [(10_000, StatusCode::OK), (9_999, StatusCode::PAYLOAD_TOO_LARGE)] {
+    for (cap, status) in [
+        (10_000, StatusCode::OK),
+        (9_999, StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
         let response = ServiceBuilder::new()
             .layer(RequestDecompressionLayer::new().max_size(cap))
             .service_fn(echo)
@@ -181,7 +198,8 @@ impl Body for Repeating {
             return Poll::Ready(None);
         }
         self.left -= 1;
-        self.served.fetch_add(self.member.len() as u64, Ordering::Relaxed);
+        self.served
+            .fetch_add(self.member.len() as u64, Ordering::Relaxed);
         Poll::Ready(Some(Ok(Frame::data(self.member.clone()))))
     }
 }
@@ -230,7 +248,10 @@ async fn a_zip_bomb_is_413_and_never_allocates_its_output() {
     assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
     let (body, _) = collect(response.into_body()).await;
     let doc: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    assert_eq!(doc["max_size"], strata_compression::DEFAULT_MAX_DECOMPRESSED_SIZE);
+    assert_eq!(
+        doc["max_size"],
+        strata_compression::DEFAULT_MAX_DECOMPRESSED_SIZE
+    );
 
     // Decoding stopped at the cap: output frames stayed small, the handler
     // saw no more than the cap, and most of the bomb was never even read.
@@ -243,10 +264,12 @@ async fn a_zip_bomb_is_413_and_never_allocates_its_output() {
 async fn a_handler_that_ignores_the_body_error_still_answers_413() {
     let response = ServiceBuilder::new()
         .layer(RequestDecompressionLayer::new().max_size(1000))
-        .service_fn(|request: Request<DecompressionBody<Full<Bytes>>>| async move {
-            let _ = request.into_body().collect().await;
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
-        })
+        .service_fn(
+            |request: Request<DecompressionBody<Full<Bytes>>>| async move {
+                let _ = request.into_body().collect().await;
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+            },
+        )
         .oneshot(post(Some("zstd"), encode("zstd", &json(5000)).await))
         .await
         .expect("infallible");

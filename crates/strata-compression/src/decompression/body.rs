@@ -33,7 +33,11 @@ pub struct DecompressedTooLarge {
 
 impl fmt::Display for DecompressedTooLarge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the decompressed request body exceeds {} bytes", self.limit)
+        write!(
+            f,
+            "the decompressed request body exceeds {} bytes",
+            self.limit
+        )
     }
 }
 
@@ -99,7 +103,11 @@ impl<B> DecompressionBody<B> {
 }
 
 impl Decoding {
-    fn fail(&mut self, outcome: u8, error: BoxError) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn fail(
+        &mut self,
+        outcome: u8,
+        error: BoxError,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.outcome.store(outcome, Ordering::Release);
         self.finished = true;
         self.trailers = None;
@@ -112,7 +120,9 @@ impl Decoding {
             let limit = self.limit;
             return self.fail(TOO_LARGE, Box::new(DecompressedTooLarge { limit }));
         }
-        Poll::Ready(Some(Ok(Frame::data(Bytes::copy_from_slice(&self.out[..written])))))
+        Poll::Ready(Some(Ok(Frame::data(Bytes::copy_from_slice(
+            &self.out[..written],
+        )))))
     }
 }
 
@@ -132,7 +142,7 @@ where
         let Some(d) = this.decoding.as_mut() else {
             return match this.inner.poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(
-                    frame.map_data(|mut data| data.copy_to_bytes(data.remaining())),
+                    frame.map_data(|mut data| data.copy_to_bytes(data.remaining()))
                 ))),
                 Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error.into()))),
                 Poll::Ready(None) => Poll::Ready(None),

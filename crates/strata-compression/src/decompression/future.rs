@@ -97,7 +97,8 @@ pin_project! {
 
 impl<F> fmt::Debug for DecompressionFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DecompressionFuture").finish_non_exhaustive()
+        f.debug_struct("DecompressionFuture")
+            .finish_non_exhaustive()
     }
 }
 
@@ -128,9 +129,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let Some(inner) = this.inner.as_pin_mut() else {
-            let response = this.rejected.take().unwrap_or_else(|| {
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR).into_response()
-            });
+            let response = this
+                .rejected
+                .take()
+                .unwrap_or_else(|| Problem::new(StatusCode::INTERNAL_SERVER_ERROR).into_response());
             return Poll::Ready(Ok(rejection(response)));
         };
         let response = ready!(inner.poll(cx))?;
