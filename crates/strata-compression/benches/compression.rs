@@ -150,7 +150,129 @@ fn raw(coding: &str, level: i32, input: &[u8]) -> usize {
     written
 }
 
+/// Prints ratio and speed of each coding at several levels on 16 KiB and
+/// 256 KiB of JSON and HTML: the measurements behind the default levels.
+/// Levels of one coding run in alternation and report medians, so load
+/// from other processes hits them alike.
+fn level_sweep() {
+    let sweep: [(&str, &[i32]); 3] = [
+        ("gzip", &[1, 4, 5, 6, 9]),
+        ("br", &[1, 3, 4, 5, 6, 9, 11]),
+        ("zstd", &[1, 3, 6, 9, 12]),
+    ];
+    for body in [
+        json(16 * 1024),
+        json(256 * 1024),
+        html(16 * 1024),
+        html(256 * 1024),
+    ] {
+        let kind = if body.starts_with(b"[") {
+            "json"
+        } else {
+            "html"
+        };
+        let size = body.len();
+        for (coding, levels) in sweep {
+            let mut samples = vec![Vec::new(); levels.len()];
+            let start = std::time::Instant::now();
+            while samples[0].len() < 5 || start.elapsed() < Duration::from_secs(2) {
+                for (i, &level) in levels.iter().enumerate() {
+                    let t = std::time::Instant::now();
+                    std::hint::black_box(raw(coding, level, &body));
+                    samples[i].push(t.elapsed());
+                }
+            }
+            for (samples, &level) in samples.into_iter().zip(levels) {
+                let out = raw(coding, level, &body);
+                let mib_s = size as f64 / median(samples).as_secs_f64() / (1024.0 * 1024.0);
+                eprintln!(
+                    "levels {kind}-{}k {coding}-{level}: {:.1}% of input, {mib_s:.0} MiB/s",
+                    size / 1024,
+                    out as f64 * 100.0 / size as f64
+                );
+            }
+        }
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+/// CPU time of this thread (Linux `schedstat`), so time the thread spends
+/// preempted by other processes does not count; wall time elsewhere.
+fn cpu_now() -> Duration {
+    static WALL: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or_else(
+            || WALL.get_or_init(std::time::Instant::now).elapsed(),
+            Duration::from_nanos,
+        )
+}
+
+/// Runs `f` in a batch of about 2 ms and returns the CPU time per call.
+fn per_call(batch: u32, mut f: impl FnMut()) -> Duration {
+    let start = cpu_now();
+    for _ in 0..batch {
+        f();
+    }
+    (cpu_now() - start) / batch
+}
+
+/// strata, tower-http and the raw codec run in alternating batches, timed
+/// in thread CPU time, so load from other processes hits none of them;
+/// prints medians and ratios.
+fn paired(runtime: &tokio::runtime::Runtime, bodies: &[(&str, &'static str, Bytes)], only: &str) {
+    for (coding, level) in CODECS {
+        if !only.is_empty() && only != "1" && only != coding {
+            continue;
+        }
+        for (kind, content_type, body) in bodies {
+            let label = format!("{kind}-{}k", body.len() / 1024);
+            let ours = ServiceBuilder::new()
+                .layer(strata(coding, level))
+                .service(handler(body.clone(), content_type));
+            let theirs = ServiceBuilder::new()
+                .layer(tower_http(level))
+                .service(handler(body.clone(), content_type));
+            let probe = per_call(3, || {
+                runtime.block_on(run(&theirs, coding));
+            });
+            let batch = (2_000_000 / probe.as_nanos().max(1)).clamp(1, 1000) as u32;
+            let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+            let start = std::time::Instant::now();
+            while a.len() < 15 || start.elapsed() < Duration::from_secs(2) {
+                a.push(per_call(batch, || {
+                    runtime.block_on(run(&ours, coding));
+                }));
+                b.push(per_call(batch, || {
+                    runtime.block_on(run(&theirs, coding));
+                }));
+                r.push(per_call(batch, || {
+                    std::hint::black_box(raw(coding, level, body));
+                }));
+            }
+            let (a, b, r) = (median(a), median(b), median(r));
+            eprintln!(
+                "paired {coding}-{level} {label}: strata {:.1} us, tower-http {:.1} us, raw {:.1} us; \
+                 strata/tower-http throughput {:.2}x, strata/raw {:.2}",
+                a.as_secs_f64() * 1e6,
+                b.as_secs_f64() * 1e6,
+                r.as_secs_f64() * 1e6,
+                b.as_secs_f64() / a.as_secs_f64(),
+                r.as_secs_f64() / a.as_secs_f64(),
+            );
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
+    if std::env::var_os("STRATA_LEVEL_SWEEP").is_some() {
+        level_sweep();
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
@@ -162,6 +284,9 @@ fn bench(c: &mut Criterion) {
         ("html", "text/html", html(16 * 1024)),
         ("html", "text/html", html(256 * 1024)),
     ];
+    if let Ok(only) = std::env::var("STRATA_PAIRED") {
+        paired(&runtime, &bodies, &only);
+    }
     for (coding, level) in CODECS {
         let mut group = c.benchmark_group(format!("compression/{coding}-{level}"));
         for (kind, content_type, body) in &bodies {
@@ -216,7 +341,7 @@ fn bench(c: &mut Criterion) {
         sizes.0, sizes.1
     );
     group.bench_function("strata-skips", |b| {
-        b.to_async(&runtime).iter(|| run(&ours, "gzip"))
+        b.to_async(&runtime).iter(|| run(&ours, "gzip"));
     });
     group.bench_function("tower-http-gzip", |b| {
         b.to_async(&runtime).iter(|| run(&theirs, "gzip"));

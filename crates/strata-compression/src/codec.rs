@@ -88,7 +88,7 @@ impl Encoding {
         match self {
             Self::Br => 4,
             Self::Zstd => 3,
-            Self::Gzip | Self::Deflate => 6,
+            Self::Gzip | Self::Deflate => 4,
         }
     }
 

@@ -131,7 +131,7 @@
 //! Put compression inside a response cache, so the cache stores compressed
 //! variants (its key must include the negotiated coding, which `Vary`
 //! announces) and a hit costs no compression. Levels per coding default to
-//! br 4, zstd 3, gzip 6, deflate 6, chosen from the measurements in
+//! br 4, zstd 3, gzip 4, deflate 4, chosen from the measurements in
 //! `docs/compression.md`.
 //!
 //! # Security
