@@ -227,7 +227,15 @@ impl Encoder {
             _ => None,
         }
     }
+}
 
+#[cfg(any(
+    feature = "br",
+    feature = "zstd",
+    feature = "gzip",
+    feature = "deflate"
+))]
+impl Encoder {
     /// Compresses all of `input`, appending what the codec emits to `out`.
     pub(crate) fn encode(&mut self, input: &[u8], out: &mut OutBuf) -> io::Result<()> {
         let mut input = PartialBuffer::new(input);
@@ -312,7 +320,15 @@ impl Decoder {
             _ => None,
         }
     }
+}
 
+#[cfg(any(
+    feature = "br",
+    feature = "zstd",
+    feature = "gzip",
+    feature = "deflate"
+))]
+impl Decoder {
     /// Decodes from `input` into the free space of `out`, at most `out`'s
     /// remaining capacity: the caller bounds memory by the buffer it passes.
     pub(crate) fn decode(&mut self, input: &[u8], out: &mut [u8]) -> io::Result<(Step, usize)> {
@@ -340,5 +356,41 @@ impl Decoder {
     /// Prepares for another member (concatenated gzip members, zstd frames).
     pub(crate) fn reinit(&mut self) -> io::Result<()> {
         with_codec!(self, codec => codec.reinit())
+    }
+}
+
+/// Without any coding compiled in, no encoder or decoder value can exist.
+#[cfg(not(any(
+    feature = "br",
+    feature = "zstd",
+    feature = "gzip",
+    feature = "deflate"
+)))]
+mod none {
+    use super::{Decoder, Encoder, OutBuf, Step};
+    use std::io;
+
+    impl Encoder {
+        pub(crate) fn encode(&mut self, _: &[u8], _: &mut OutBuf) -> io::Result<()> {
+            match *self {}
+        }
+        pub(crate) fn flush(&mut self, _: &mut OutBuf) -> io::Result<()> {
+            match *self {}
+        }
+        pub(crate) fn finish(&mut self, _: &mut OutBuf) -> io::Result<()> {
+            match *self {}
+        }
+    }
+
+    impl Decoder {
+        pub(crate) fn decode(&mut self, _: &[u8], _: &mut [u8]) -> io::Result<(Step, usize)> {
+            match *self {}
+        }
+        pub(crate) fn finish(&mut self, _: &mut [u8]) -> io::Result<(bool, usize)> {
+            match *self {}
+        }
+        pub(crate) fn reinit(&mut self) -> io::Result<()> {
+            match *self {}
+        }
     }
 }

@@ -142,6 +142,16 @@
 //! [`ContentTypes`] list.
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
+// Built without any coding, the layers only pass bodies through.
+#![cfg_attr(
+    not(any(
+        feature = "br",
+        feature = "zstd",
+        feature = "gzip",
+        feature = "deflate"
+    )),
+    allow(unused)
+)]
 
 mod body;
 mod codec;
