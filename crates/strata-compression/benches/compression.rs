@@ -200,31 +200,18 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// CPU time of this thread (Linux `schedstat`), so time the thread spends
-/// preempted by other processes does not count; wall time elsewhere.
-fn cpu_now() -> Duration {
-    static WALL: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or_else(
-            || WALL.get_or_init(std::time::Instant::now).elapsed(),
-            Duration::from_nanos,
-        )
-}
-
-/// Runs `f` in a batch of about 2 ms and returns the CPU time per call.
+/// Runs `f` in a batch of about 2 ms and returns the time per call.
 fn per_call(batch: u32, mut f: impl FnMut()) -> Duration {
-    let start = cpu_now();
+    let start = std::time::Instant::now();
     for _ in 0..batch {
         f();
     }
-    (cpu_now() - start) / batch
+    start.elapsed() / batch
 }
 
-/// strata, tower-http and the raw codec run in alternating batches, timed
-/// in thread CPU time, so load from other processes hits none of them;
-/// prints medians and ratios.
+/// strata, tower-http and the raw codec run in alternating short batches,
+/// so load from other processes hits all three alike; prints medians of
+/// the time per call and their ratios.
 fn paired(runtime: &tokio::runtime::Runtime, bodies: &[(&str, &'static str, Bytes)], only: &str) {
     for (coding, level) in CODECS {
         if !only.is_empty() && only != "1" && only != coding {
@@ -241,10 +228,10 @@ fn paired(runtime: &tokio::runtime::Runtime, bodies: &[(&str, &'static str, Byte
             let probe = per_call(3, || {
                 runtime.block_on(run(&theirs, coding));
             });
-            let batch = (2_000_000 / probe.as_nanos().max(1)).clamp(1, 1000) as u32;
+            let batch = (1_000_000 / probe.as_nanos().max(1)).clamp(1, 1000) as u32;
             let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
             let start = std::time::Instant::now();
-            while a.len() < 15 || start.elapsed() < Duration::from_secs(2) {
+            while a.len() < 25 || start.elapsed() < Duration::from_secs(3) {
                 a.push(per_call(batch, || {
                     runtime.block_on(run(&ours, coding));
                 }));

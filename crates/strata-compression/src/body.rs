@@ -14,6 +14,9 @@ use crate::BoxError;
 use crate::codec::{Encoder, Encoding, OutBuf};
 use crate::metrics::Meter;
 
+/// The most input given to the encoder at once while streaming.
+const SLICE: usize = 32 * 1024;
+
 /// What the layer read from a body before choosing how to send it.
 #[derive(Default)]
 pub(crate) struct Buffered {
@@ -201,6 +204,12 @@ where
                     return Poll::Ready(buffered.trailers.take().map(|t| Ok(Frame::trailers(t))));
                 }
                 let input = match buffered.chunks.pop_front() {
+                    Some(mut chunk) if chunk.len() > SLICE => {
+                        // Large chunks go in slices, so the output buffer
+                        // stays small and in cache.
+                        buffered.chunks.push_front(chunk.split_off(SLICE));
+                        Some(chunk)
+                    }
                     Some(chunk) => Some(chunk),
                     None if buffered.ended => {
                         if let Some(error) = buffered.error.take() {
@@ -211,6 +220,10 @@ where
                     }
                     None => match poll_inner(this.direct.as_mut(), this.boxed, cx) {
                         Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                            Ok(mut data) if data.len() > SLICE => {
+                                buffered.chunks.push_back(data.split_off(SLICE));
+                                Some(data)
+                            }
                             Ok(data) => Some(data),
                             Err(frame) => {
                                 buffered.trailers = frame.into_trailers().ok();

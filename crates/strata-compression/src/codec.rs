@@ -198,6 +198,7 @@ impl Encoder {
             feature = "gzip",
             feature = "deflate"
         ))]
+        #[allow(unused_imports)]
         use async_compression::Level;
         match encoding {
             #[cfg(feature = "br")]
