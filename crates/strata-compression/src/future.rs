@@ -108,10 +108,17 @@ fn intrinsic_skip(parts: &Parts, config: &Config) -> Option<SkipReason> {
     if kind.starts_with("application/grpc") {
         return Some(SkipReason::Grpc);
     }
-    if kind == "text/event-stream" {
-        return (!config.event_stream).then_some(SkipReason::EventStream);
+    let event_stream = kind == "text/event-stream";
+    if event_stream && !config.event_stream {
+        return Some(SkipReason::EventStream);
     }
-    (!config.types.matches(&kind)).then_some(SkipReason::ContentType)
+    if !event_stream && !config.types.matches(&kind) {
+        return Some(SkipReason::ContentType);
+    }
+    match &config.predicate {
+        Some(predicate) if !predicate.allows(parts) => Some(SkipReason::Predicate),
+        _ => None,
+    }
 }
 
 /// Headers of a response sent compressed.

@@ -15,6 +15,22 @@ pub const DEFAULT_MIN_SIZE: usize = 1024;
 /// Default [`CompressionBuilder::buffer_size`]: 64 KiB.
 pub const DEFAULT_BUFFER_SIZE: usize = 64 * 1024;
 
+/// A user condition on responses, see [`CompressionBuilder::compress_when`].
+#[derive(Clone)]
+pub(crate) struct Predicate(Arc<dyn Fn(&http::response::Parts) -> bool + Send + Sync>);
+
+impl Predicate {
+    pub(crate) fn allows(&self, parts: &http::response::Parts) -> bool {
+        (self.0)(parts)
+    }
+}
+
+impl std::fmt::Debug for Predicate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Predicate")
+    }
+}
+
 /// Settings shared by every clone of a layer and its services.
 #[derive(Debug)]
 pub(crate) struct Config {
@@ -26,6 +42,7 @@ pub(crate) struct Config {
     pub(crate) buffer_size: usize,
     pub(crate) only_if_smaller: bool,
     pub(crate) event_stream: bool,
+    pub(crate) predicate: Option<Predicate>,
     pub(crate) meter: Meter,
 }
 
@@ -89,6 +106,7 @@ pub struct CompressionBuilder {
     buffer_size: usize,
     only_if_smaller: bool,
     event_stream: bool,
+    predicate: Option<Predicate>,
     meter: Meter,
 }
 
@@ -103,6 +121,7 @@ impl Default for CompressionBuilder {
             buffer_size: DEFAULT_BUFFER_SIZE,
             only_if_smaller: true,
             event_stream: false,
+            predicate: None,
             meter: Meter::default(),
         }
     }
@@ -191,6 +210,31 @@ impl CompressionBuilder {
         self
     }
 
+    /// A further condition, checked after the built-in rules: a response is
+    /// compressed only if `predicate` returns `true` for its status and
+    /// headers. Others are sent as they are ([`SkipReason::Predicate`]).
+    /// The predicate sees only the response, so it adds no `Vary`.
+    ///
+    /// ```
+    /// use strata_compression::CompressionLayer;
+    ///
+    /// // Leave responses marked by the handler alone.
+    /// let layer = CompressionLayer::builder()
+    ///     .compress_when(|response| !response.headers.contains_key("x-no-compression"))
+    ///     .build()?;
+    /// # let _ = layer;
+    /// # Ok::<(), strata_core::ConfigError>(())
+    /// ```
+    ///
+    /// [`SkipReason::Predicate`]: crate::SkipReason::Predicate
+    pub fn compress_when<F>(mut self, predicate: F) -> Self
+    where
+        F: Fn(&http::response::Parts) -> bool + Send + Sync + 'static,
+    {
+        self.predicate = Some(Predicate(Arc::new(predicate)));
+        self
+    }
+
     /// Counts bytes and skips into Prometheus.
     #[cfg(feature = "prometheus")]
     pub fn metrics(mut self, metrics: crate::CompressionMetrics) -> Self {
@@ -263,6 +307,7 @@ impl CompressionBuilder {
             buffer_size: self.buffer_size,
             only_if_smaller: self.only_if_smaller,
             event_stream: self.event_stream,
+            predicate: self.predicate,
             meter: self.meter,
         }
     }

@@ -31,6 +31,9 @@ pub enum SkipReason {
     EventStream,
     /// gRPC (`application/grpc*`): gRPC compresses its own messages.
     Grpc,
+    /// The [`compress_when`](crate::CompressionBuilder::compress_when)
+    /// predicate returned `false`.
+    Predicate,
     /// The body is smaller than the minimum size (*negotiated*).
     TooSmall,
     /// The compressed form was not smaller than the original (*negotiated*).
@@ -50,13 +53,14 @@ impl SkipReason {
             Self::ContentType => "content_type",
             Self::EventStream => "event_stream",
             Self::Grpc => "grpc",
+            Self::Predicate => "predicate",
             Self::TooSmall => "too_small",
             Self::NotSmaller => "not_smaller",
         }
     }
 
     /// Every reason, for pre-registering metric labels.
-    pub const ALL: [SkipReason; 11] = [
+    pub const ALL: [SkipReason; 12] = [
         Self::NotAccepted,
         Self::Head,
         Self::NoContent,
@@ -66,6 +70,7 @@ impl SkipReason {
         Self::ContentType,
         Self::EventStream,
         Self::Grpc,
+        Self::Predicate,
         Self::TooSmall,
         Self::NotSmaller,
     ];

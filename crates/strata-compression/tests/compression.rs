@@ -822,3 +822,32 @@ async fn metrics_count_bytes_and_skips() {
     );
     assert_eq!(value("strata_compression_skipped_total", "too_small"), 0.0);
 }
+
+#[tokio::test]
+async fn compress_when_can_veto_a_response() {
+    let layer = CompressionLayer::builder()
+        .compress_when(|response| !response.headers.contains_key("x-no-compression"))
+        .build()
+        .expect("valid");
+    let mut vetoed = canned("text/html", json(4096));
+    vetoed
+        .headers_mut()
+        .insert("x-no-compression", http::HeaderValue::from_static("1"));
+    let response = send(
+        layer.clone(),
+        get_with(&[("accept-encoding", "gzip")]),
+        vetoed,
+    )
+    .await;
+    assert_eq!(skip_reason(&response), Some(SkipReason::Predicate));
+    assert!(!response.headers().contains_key(CONTENT_ENCODING));
+    assert!(vary(response.headers()).is_empty());
+
+    let response = send(
+        layer,
+        get_with(&[("accept-encoding", "gzip")]),
+        canned("text/html", json(4096)),
+    )
+    .await;
+    assert_eq!(response.headers()[CONTENT_ENCODING], "gzip");
+}

@@ -275,3 +275,31 @@ async fn a_handler_that_ignores_the_body_error_still_answers_413() {
         .expect("infallible");
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn works_inside_an_axum_router_in_both_directions() {
+    use axum::Router;
+    use axum::routing::post;
+    use strata_compression::CompressionLayer;
+
+    let app: Router = Router::new()
+        .route(
+            "/echo",
+            post(|body: Bytes| async move { ([(CONTENT_TYPE, "application/json")], body) }),
+        )
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new());
+    let original = json(20_000);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/echo")
+        .header(CONTENT_ENCODING, "gzip")
+        .header(ACCEPT_ENCODING, "br;q=0.9, zstd")
+        .body(axum::body::Body::from(encode("gzip", &original).await))
+        .expect("request");
+    let response = app.oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_ENCODING], "zstd");
+    let (body, _) = collect(response.into_body()).await;
+    assert_eq!(common::decode("zstd", &body).await, original);
+}
