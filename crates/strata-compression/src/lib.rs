@@ -69,6 +69,8 @@
 //!   JavaScript, XML, SVG, wasm, ...), it is not gRPC, and it is not
 //!   `text/event-stream` unless [`CompressionBuilder::event_stream`] is on
 //!   (then every event frame is flushed);
+//! - the [`compress_when`](CompressionBuilder::compress_when) predicate, if
+//!   set, allows it;
 //! - the body is at least [`min_size`](CompressionBuilder::min_size) (1 KiB).
 //!   A body of unknown length is buffered up to that size before deciding,
 //!   so a tiny streamed body is sent as it is.
