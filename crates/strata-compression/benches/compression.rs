@@ -232,12 +232,21 @@ fn paired(runtime: &tokio::runtime::Runtime, bodies: &[(&str, &'static str, Byte
             let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
             let start = std::time::Instant::now();
             while a.len() < 25 || start.elapsed() < Duration::from_secs(3) {
-                a.push(per_call(batch, || {
-                    runtime.block_on(run(&ours, coding));
-                }));
+                // Alternate who goes first, so neither gains from order.
+                let ours_first = a.len() % 2 == 0;
+                if ours_first {
+                    a.push(per_call(batch, || {
+                        runtime.block_on(run(&ours, coding));
+                    }));
+                }
                 b.push(per_call(batch, || {
                     runtime.block_on(run(&theirs, coding));
                 }));
+                if !ours_first {
+                    a.push(per_call(batch, || {
+                        runtime.block_on(run(&ours, coding));
+                    }));
+                }
                 r.push(per_call(batch, || {
                     std::hint::black_box(raw(coding, level, body));
                 }));
