@@ -12,6 +12,7 @@
 //! | [`health`] | `strata-health` | liveness, readiness and detailed health in `application/health+json`, graceful drain |
 //! | [`metrics`] | `strata-metrics` | Prometheus RED metrics under OpenTelemetry names, bounded cardinality, `/metrics` |
 //! | `rate_limit` | `strata-rate-limit` | GCRA rate limiting, in memory or shared through Redis, tiers, IETF `RateLimit` headers |
+//! | [`compression`] | `strata-compression` | response compression (br, zstd, gzip, deflate) and request decompression with a size cap |
 //!
 //! # Example
 //!
@@ -56,6 +57,10 @@ pub use strata_metrics as metrics;
 #[cfg(feature = "security-headers")]
 #[doc(inline)]
 pub use strata_security_headers as security_headers;
+
+#[cfg(feature = "compression")]
+#[doc(inline)]
+pub use strata_compression as compression;
 
 /// The README's examples, compiled as doc tests so they stay correct.
 #[cfg(doctest)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
+use strata::compression::{CompressionLayer, CompressionMetrics, RequestDecompressionLayer};
 use strata::core::redis::fred::clients::Pool;
 use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver, Problem, TrustedProxies};
 use strata::health::checks::RedisCheck;
@@ -52,7 +53,8 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 ///
 /// Layers, outermost first: client address → metrics → request log →
 /// security headers → body limit → health (answers probes before anything
-/// below can refuse them) → rate limit → routes (CORS on `/api`).
+/// below can refuse them) → rate limit → compression → request decompression
+/// → routes (CORS on `/api`).
 pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
     let state = AppState {
         catalogue: Catalogue::sample(),
@@ -89,9 +91,18 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                 .layer(security::headers(config)?)
                 .layer(RequestBodyLimitLayer::new(MAX_BODY))
                 .layer(health)
-                .layer(limits::layer(redis, registry)?),
+                .layer(limits::layer(redis, registry)?)
+                .layer(compression(registry)?)
+                .layer(RequestDecompressionLayer::new()),
         );
     Ok(App { router, drain })
+}
+
+/// Response compression with the default codecs and levels, counted in `registry`.
+fn compression(registry: &Registry) -> Result<CompressionLayer, BoxError> {
+    Ok(CompressionLayer::builder()
+        .metrics(CompressionMetrics::new(registry)?)
+        .build()?)
 }
 
 /// `GET /metrics`: open in development; in production only private networks

@@ -497,3 +497,63 @@ async fn two_instances_sharing_redis_enforce_one_quota() {
         [StatusCode::TOO_MANY_REQUESTS]
     );
 }
+
+#[tokio::test]
+async fn item_list_is_compressed_by_q_value_and_round_trips() {
+    use std::io::Read;
+    let app = test_app();
+    let plain = body_bytes(send(&app, get("/api/items")).await.into_body()).await;
+    for (accept, coding) in [
+        ("gzip, deflate, br, zstd", "br"),
+        ("gzip;q=1, br;q=0.5", "gzip"),
+        ("zstd", "zstd"),
+    ] {
+        let mut request = get("/api/items");
+        request
+            .headers_mut()
+            .insert("accept-encoding", HeaderValue::from_static(accept));
+        let response = send(&app, request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-encoding"], coding, "{accept}");
+        let vary: Vec<&str> = response
+            .headers()
+            .get_all("vary")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .filter(|name| name.eq_ignore_ascii_case("accept-encoding"))
+            .collect();
+        assert_eq!(vary.len(), 1, "Vary: Accept-Encoding exactly once");
+        assert_eq!(
+            response.headers()["etag"]
+                .to_str()
+                .ok()
+                .map(|e| e.ends_with(&format!("-{coding}\""))),
+            Some(true)
+        );
+        let compressed = body_bytes(response.into_body()).await;
+        assert!(
+            compressed.len() * 3 < plain.len(),
+            "{coding}: {} bytes",
+            compressed.len()
+        );
+        if coding == "gzip" {
+            let mut decoded = Vec::new();
+            flate2::read::GzDecoder::new(&compressed[..])
+                .read_to_end(&mut decoded)
+                .expect("valid gzip");
+            assert_eq!(decoded, plain);
+        }
+    }
+}
+
+#[tokio::test]
+async fn tiny_responses_are_not_compressed() {
+    let mut request = get("/api/items/1");
+    request
+        .headers_mut()
+        .insert("accept-encoding", HeaderValue::from_static("gzip"));
+    let response = send(&test_app(), request).await;
+    assert!(!response.headers().contains_key("content-encoding"));
+}

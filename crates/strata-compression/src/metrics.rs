@@ -1,0 +1,122 @@
+//! Prometheus counters (feature `prometheus`).
+
+use crate::codec::Encoding;
+use crate::skip::SkipReason;
+
+#[cfg(feature = "prometheus")]
+pub use self::prom::CompressionMetrics;
+
+#[cfg(feature = "prometheus")]
+mod prom {
+    use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+
+    use crate::codec::Encoding;
+    use crate::skip::SkipReason;
+
+    /// Compression counters, registered into a registry you own and shared
+    /// by every clone of the layer.
+    ///
+    /// | metric | labels | meaning |
+    /// |---|---|---|
+    /// | `strata_compression_bytes_in_total` | `encoding` | bytes given to the encoder |
+    /// | `strata_compression_bytes_out_total` | `encoding` | compressed bytes sent |
+    /// | `strata_compression_skipped_total` | `reason` | responses sent uncompressed, by [`SkipReason`] |
+    ///
+    /// Labels come from closed sets (four codings, the [`SkipReason`]s), so
+    /// cardinality is fixed.
+    ///
+    /// ```
+    /// use strata_compression::{CompressionLayer, CompressionMetrics};
+    ///
+    /// let registry = prometheus::Registry::new();
+    /// let metrics = CompressionMetrics::new(&registry)?;
+    /// let layer = CompressionLayer::builder().metrics(metrics).build()?;
+    /// # let _ = layer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct CompressionMetrics {
+        bytes_in: [IntCounter; 4],
+        bytes_out: [IntCounter; 4],
+        skipped: IntCounterVec,
+    }
+
+    impl CompressionMetrics {
+        /// Creates the counters and registers them into `registry`.
+        ///
+        /// # Errors
+        ///
+        /// The registry's error when a collector with the same name is
+        /// already registered.
+        pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+            let bytes_in = IntCounterVec::new(
+                Opts::new(
+                    "strata_compression_bytes_in_total",
+                    "Bytes of response content given to the encoder.",
+                ),
+                &["encoding"],
+            )?;
+            let bytes_out = IntCounterVec::new(
+                Opts::new(
+                    "strata_compression_bytes_out_total",
+                    "Compressed response bytes sent.",
+                ),
+                &["encoding"],
+            )?;
+            let skipped = IntCounterVec::new(
+                Opts::new(
+                    "strata_compression_skipped_total",
+                    "Responses sent without compression, by reason.",
+                ),
+                &["reason"],
+            )?;
+            registry.register(Box::new(bytes_in.clone()))?;
+            registry.register(Box::new(bytes_out.clone()))?;
+            registry.register(Box::new(skipped.clone()))?;
+            for reason in SkipReason::ALL {
+                skipped.with_label_values(&[reason.as_str()]);
+            }
+            let per =
+                |vec: &IntCounterVec| Encoding::ALL.map(|e| vec.with_label_values(&[e.as_str()]));
+            Ok(Self {
+                bytes_in: per(&bytes_in),
+                bytes_out: per(&bytes_out),
+                skipped,
+            })
+        }
+
+        pub(crate) fn bytes(&self, encoding: Encoding, input: u64, output: u64) {
+            self.bytes_in[encoding.index()].inc_by(input);
+            self.bytes_out[encoding.index()].inc_by(output);
+        }
+
+        pub(crate) fn skipped(&self, reason: SkipReason) {
+            self.skipped.with_label_values(&[reason.as_str()]).inc();
+        }
+    }
+}
+
+/// The counters when configured; a no-op otherwise.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Meter {
+    #[cfg(feature = "prometheus")]
+    pub(crate) metrics: Option<CompressionMetrics>,
+}
+
+impl Meter {
+    #[allow(unused_variables)]
+    pub(crate) fn bytes(&self, encoding: Encoding, input: u64, output: u64) {
+        #[cfg(feature = "prometheus")]
+        if let Some(metrics) = &self.metrics {
+            metrics.bytes(encoding, input, output);
+        }
+    }
+
+    #[allow(unused_variables)]
+    pub(crate) fn skipped(&self, reason: SkipReason) {
+        #[cfg(feature = "prometheus")]
+        if let Some(metrics) = &self.metrics {
+            metrics.skipped(reason);
+        }
+    }
+}
