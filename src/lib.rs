@@ -11,7 +11,7 @@
 //! | [`security_headers`] | `strata-security-headers` | helmet-grade headers, CSP nonces and a violation collector, trusted hosts, HTTPS redirects |
 //! | [`health`] | `strata-health` | liveness, readiness and detailed health in `application/health+json`, graceful drain |
 //! | [`metrics`] | `strata-metrics` | Prometheus RED metrics under OpenTelemetry names, bounded cardinality, `/metrics` |
-//! | `rate_limit` | `strata-rate-limit` | GCRA rate limiting, in memory or shared through Redis, tiers, IETF `RateLimit` headers |
+//! | [`rate_limit`] | `strata-rate-limit` | GCRA rate limiting, in memory or shared through Redis, tiers, IETF `RateLimit` headers |
 //! | [`compression`] | `strata-compression` | response compression (br, zstd, gzip, deflate) and request decompression with a size cap |
 //!
 //! # Example
@@ -44,8 +44,13 @@
 //! All on by default (`full`); pick with `default-features = false`.
 //!
 //! - `full`: everything below.
-//! - `axum`: axum extractors in the member crates.
-//! - `redis`: Redis-backed stores and [`core::redis::RedisPoolBuilder`].
+//! - `compression`, `health`, `metrics`, `rate-limit`, `security-headers`: the
+//!   member crate of the same name.
+//! - `axum`: axum extractors and `ConnectInfo` support in the member crates.
+//! - `redis`: Redis-backed stores (rate limit), the Redis health check, and
+//!   [`core::redis::RedisPoolBuilder`].
+//! - `prometheus`: the member crates' collectors, registered into the
+//!   `prometheus::Registry` you pass them (the one `metrics` renders).
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
