@@ -1,8 +1,10 @@
 //! The application: routes and the strata layers in the recommended order.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::request::Parts;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use strata::compression::{CompressionLayer, CompressionMetrics, RequestDecompressionLayer};
@@ -61,6 +63,7 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
     };
     let resolver = ClientIpResolver::new().trusted_proxies(config.trusted_proxies.clone());
     let (metrics_layer, metrics) = MetricsLayer::builder()
+        .route_by(health_route)
         .build_info(
             env!("CARGO_PKG_VERSION"),
             option_env!("GIT_COMMIT").unwrap_or("unknown"),
@@ -97,6 +100,22 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
         );
     Ok(App { router, drain })
 }
+
+/// The health layer answers its paths before axum routes them, so they carry
+/// no `MatchedPath`: name them here rather than count them as unmatched.
+fn health_route(parts: &Parts) -> Option<Cow<'static, str>> {
+    HEALTH_PATHS
+        .iter()
+        .find(|path| **path == parts.uri.path())
+        .map(|path| Cow::Borrowed(*path))
+}
+
+const HEALTH_PATHS: [&str; 4] = [
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/health/detailed",
+];
 
 /// Response compression with the default codecs and levels, counted in `registry`.
 fn compression(registry: &Registry) -> Result<CompressionLayer, BoxError> {

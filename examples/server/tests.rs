@@ -366,6 +366,8 @@ async fn metrics_use_route_templates_and_include_other_layers() {
         line(r#"http_route="/api/items/{id}""#) && line(r#"http_response_status_code="200""#),
         "{text}"
     );
+    assert!(line(r#"http_route="/health""#), "probes are named: {text}");
+    assert!(line(r#"http_route="_UNMATCHED""#), "{text}");
     assert!(!line("/api/items/1"), "a raw path became a label: {text}");
     assert!(!line("/nope/123"), "a raw path became a label: {text}");
     assert!(line("build_info"), "{text}");
