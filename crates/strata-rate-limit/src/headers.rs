@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
-use crate::{Decision, Policy};
+use crate::Policy;
+use crate::decision::Evaluation;
 
 /// Which rate-limit headers responses carry.
 ///
@@ -84,7 +85,8 @@ impl RateHeaders {
     pub(crate) fn new(
         style: HeaderStyle,
         rule: &RuleHeaders,
-        decision: &Decision,
+        policies: &[Policy],
+        decision: &Evaluation,
         retry: bool,
     ) -> Option<Box<Self>> {
         if style == HeaderStyle::None && !retry {
@@ -109,10 +111,11 @@ impl RateHeaders {
             }
         }
         if matches!(style, HeaderStyle::Legacy | HeaderStyle::Draft10AndLegacy)
-            && let Some(s) = decision.tightest()
+            && let Some((i, s)) = decision.tightest()
+            && let Some(policy) = policies.get(i)
         {
             headers.legacy = Some([
-                HeaderValue::from(s.policy.quota().count()),
+                HeaderValue::from(policy.quota().count()),
                 HeaderValue::from(s.remaining),
                 HeaderValue::from(ceil_secs(s.reset)),
             ]);

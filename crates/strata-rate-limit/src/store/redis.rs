@@ -12,8 +12,9 @@ use strata_core::ConfigError;
 
 use super::deny_cache::DenyCache;
 use super::{MemoryStore, Store, StoreError};
+use crate::decision::{Counts, Evaluation};
 use crate::service::Outcome;
-use crate::{Decision, Key, Policy, PolicyState};
+use crate::{Decision, Key, Policy};
 
 /// GCRA over every policy of a rule, atomically, on the server's clock.
 ///
@@ -265,7 +266,7 @@ impl RedisStore {
         keys: Vec<RedisKey>,
         policies: &[Policy],
         cost: u32,
-    ) -> Result<Decision, StoreError> {
+    ) -> Result<Evaluation, StoreError> {
         let mut args: Vec<i64> = Vec::with_capacity(1 + 2 * policies.len());
         args.push(i64::from(cost));
         for policy in policies {
@@ -320,24 +321,22 @@ fn redis(source: fred::error::Error) -> StoreError {
 }
 
 /// Reads the script's reply (microseconds) into a decision.
-fn parse(reply: &[i64], policies: &[Policy]) -> Result<Decision, StoreError> {
+fn parse(reply: &[i64], policies: &[Policy]) -> Result<Evaluation, StoreError> {
     let bad = || StoreError::Reply(format!("{reply:?}"));
     if reply.len() != 1 + 4 * policies.len() {
         return Err(bad());
     }
     let micros = |v: i64| Duration::from_micros(u64::try_from(v).unwrap_or(0));
-    let states = policies
-        .iter()
-        .zip(reply[1..].chunks_exact(4))
-        .map(|(policy, values)| PolicyState {
-            policy: policy.clone(),
+    let states = reply[1..]
+        .chunks_exact(4)
+        .map(|values| Counts {
             limited: values[0] == 1,
             remaining: u64::try_from(values[1]).unwrap_or(0),
             reset: micros(values[2]),
             retry_after: micros(values[3]),
         })
         .collect();
-    Ok(Decision {
+    Ok(Evaluation {
         allowed: reply[0] == 1,
         states,
     })
@@ -357,7 +356,10 @@ impl Store for RedisStore {
             if policies.len() > crate::rule::MAX_POLICIES {
                 return Err(StoreError::TooManyPolicies);
             }
-            self.run(keys, policies, cost).await
+            Ok(self
+                .run(keys, policies, cost)
+                .await?
+                .into_decision(policies))
         }
     }
 }
