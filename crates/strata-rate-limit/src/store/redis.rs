@@ -32,7 +32,9 @@ use crate::{Decision, Key, Policy};
 /// it would run alone: it is allowed when every policy has room
 /// (`max(tat, now) − now + cost·t ≤ t·burst`), and then consumes from every
 /// policy; a refused decision consumes nothing. Each key written is set
-/// once, at the end, with a TTL of the time until its quota is full.
+/// once, at the end, with a TTL of the time until its quota is full (the
+/// number is passed as is: Redis writes an integral value below 10^17 as
+/// its digits, and `tonumber` reads any form back).
 ///
 /// Returns integers only, per decision: `allowed`, then per policy
 /// `max(tat, now) − now` before the decision. The client derives
@@ -86,7 +88,7 @@ while a <= nargs do
 end
 for _, key in ipairs(order) do
   local tat = tats[key]
-  redis.call('SET', key, string.format('%.0f', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
+  redis.call('SET', key, tat, 'PX', math.max(1, math.ceil((tat - now) / 1000)))
 end
 return reply
 ";
