@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use crate::decision::Evaluation;
 use crate::future::ResponseFuture;
-use crate::headers::{RateHeaders, RuleHeaders};
+use crate::headers::{Headers, RuleHeaders};
 use crate::layer::MissingKey;
 use crate::rejection::{OnRejection, Rejection};
 use crate::{HeaderStyle, Key, MemoryStore, Policy, Tiers};
@@ -78,7 +78,7 @@ pub(crate) enum Outcome {
 /// What to do with the request, decided before the inner service runs.
 pub(crate) enum Verdict<B> {
     /// Call the inner service, then add these headers.
-    Pass(Option<Box<RateHeaders>>),
+    Pass(Option<Headers>),
     /// Answer with this response.
     Refuse(Response<B>),
 }
@@ -107,7 +107,7 @@ impl Shared {
                     Verdict::Pass(if self.headers == HeaderStyle::None {
                         None
                     } else {
-                        RateHeaders::new(
+                        Headers::new(
                             self.headers,
                             &rule.headers,
                             &rule.policies,
@@ -117,13 +117,8 @@ impl Shared {
                     })
                 } else {
                     tracing::debug!(retry_after = ?decision.retry_after(), "rate limit exceeded");
-                    let headers = RateHeaders::new(
-                        self.headers,
-                        &rule.headers,
-                        &rule.policies,
-                        &decision,
-                        true,
-                    );
+                    let headers =
+                        Headers::new(self.headers, &rule.headers, &rule.policies, &decision, true);
                     let rejection =
                         Rejection::Limited(Box::new(decision.into_decision(&rule.policies)));
                     let mut response = on_rejection.on_rejection(&rejection);

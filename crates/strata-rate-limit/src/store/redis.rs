@@ -158,6 +158,8 @@ struct SharedState {
     sha: RwLock<Option<String>>,
     healthy: AtomicBool,
     batcher: Arc<Batcher>,
+    /// The pool talks to a Redis Cluster: a batch holds one slot's keys.
+    clustered: bool,
 }
 
 impl RedisStore {
@@ -166,6 +168,7 @@ impl RedisStore {
     /// prefix `strata:rl:`, 50 ms timeout, memory fallback, a deny cache of
     /// 10,000 keys.
     pub fn new(pool: Pool) -> Self {
+        let clustered = pool.next().is_clustered();
         Self {
             pool,
             prefix: Arc::from("strata:rl:"),
@@ -177,6 +180,7 @@ impl RedisStore {
                 sha: RwLock::default(),
                 healthy: AtomicBool::new(true),
                 batcher: Arc::default(),
+                clustered,
             }),
         }
     }
@@ -296,9 +300,7 @@ impl RedisStore {
             rule.push(i64::from(quota.burst_size()));
         }
         let slot = match keys.first() {
-            Some(key) if self.pool.next().is_clustered() => {
-                Some(fred::util::redis_keyslot(key.as_bytes()))
-            }
+            Some(key) if self.shared.clustered => Some(fred::util::redis_keyslot(key.as_bytes())),
             _ => None,
         };
         let (reply, answer) = oneshot::channel();
