@@ -121,6 +121,10 @@ pub const DEFAULT_DENY_CACHE: usize = 10_000;
 /// one cluster slot. They expire when their quota has fully replenished, and
 /// nothing is written for a refused request.
 ///
+/// Decisions pending at the same moment share one script call (up to 64
+/// per call, at most 8 calls in flight per store), each run exactly as it
+/// would run alone; under light load a call carries one decision.
+///
 /// A Redis call is bounded by [`timeout`](Self::timeout); a failure or
 /// timeout applies [`on_error`](Self::on_error). Clients known to be refused
 /// are answered from a local cache until their retry time, without a round
