@@ -158,4 +158,45 @@ mod batched {
         let state = store.check(&key, &policies, 0).await.expect("read");
         assert_eq!(state.policies()[0].remaining(), 0);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn decisions_pending_together_share_script_calls() {
+        use strata_core::redis::fred::types::{ClusterHash, CustomCommand};
+
+        let server = RedisServer::start();
+        let (store, pool) = store_on(server.url(), "batch-calls:".to_owned()).await;
+        let policies = [Policy::new("p", Quota::per_hour(1000))];
+        // Loads the script, then counts from zero.
+        assert!(
+            store
+                .check(&Key::new("warm"), &policies, 1)
+                .await
+                .expect("decision")
+                .is_allowed()
+        );
+        let info = CustomCommand::new_static("CONFIG", ClusterHash::Random, false);
+        let () = pool
+            .custom(info, vec!["RESETSTAT"])
+            .await
+            .expect("CONFIG RESETSTAT");
+        let keys: Vec<Key> = (0..64).map(|i| Key::new(format!("client-{i}"))).collect();
+        // Polled together in one task: all pending before any call leaves.
+        let decisions =
+            futures_util::future::join_all(keys.iter().map(|key| store.check(key, &policies, 1)))
+                .await;
+        assert!(
+            decisions
+                .into_iter()
+                .all(|d| d.expect("decision").is_allowed())
+        );
+        let info = CustomCommand::new_static("INFO", ClusterHash::Random, false);
+        let stats: String = pool.custom(info, vec!["commandstats"]).await.expect("INFO");
+        let calls: usize = stats
+            .lines()
+            .find_map(|line| line.strip_prefix("cmdstat_evalsha:calls="))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|calls| calls.parse().ok())
+            .expect("EVALSHA counted");
+        assert!(calls < 8, "{calls} script calls for 64 decisions");
+    }
 }
