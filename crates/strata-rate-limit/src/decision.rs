@@ -89,6 +89,64 @@ impl Decision {
     }
 }
 
+/// One policy's numbers, without the policy (the layer's hot path names
+/// the policy by its position in the rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Counts {
+    pub(crate) limited: bool,
+    pub(crate) remaining: u64,
+    pub(crate) reset: Duration,
+    pub(crate) retry_after: Duration,
+}
+
+/// A [`Decision`] whose per-policy numbers are in the rule's order, without
+/// a copy of each policy: what the stores compute, turned into a public
+/// `Decision` only when one is handed out (a refusal, [`Store::check`](crate::Store::check)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Evaluation {
+    pub(crate) allowed: bool,
+    pub(crate) states: SmallVec<[Counts; 2]>,
+}
+
+impl Evaluation {
+    /// See [`Decision::retry_after`].
+    pub(crate) fn retry_after(&self) -> Duration {
+        self.states
+            .iter()
+            .filter(|state| state.limited)
+            .map(|state| state.retry_after)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// See [`Decision::tightest`]: the index and numbers of the policy with
+    /// the fewest remaining requests.
+    pub(crate) fn tightest(&self) -> Option<(usize, &Counts)> {
+        self.states
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, state)| (!state.limited, state.remaining))
+    }
+
+    /// The public form, naming each policy of the rule.
+    pub(crate) fn into_decision(self, policies: &[Policy]) -> Decision {
+        Decision {
+            allowed: self.allowed,
+            states: policies
+                .iter()
+                .zip(self.states)
+                .map(|(policy, counts)| PolicyState {
+                    policy: policy.clone(),
+                    limited: counts.limited,
+                    remaining: counts.remaining,
+                    reset: counts.reset,
+                    retry_after: counts.retry_after,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// GCRA in integer time units (nanoseconds in memory, microseconds in the
 /// Redis script, which mirrors this function line by line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

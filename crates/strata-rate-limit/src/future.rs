@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::headers::RateHeaders;
+use crate::headers::Headers;
 
 type BoxFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
 
@@ -26,7 +26,7 @@ pin_project! {
         Inner {
             #[pin]
             future: F,
-            headers: Option<Box<RateHeaders>>,
+            headers: Option<Headers>,
         },
         Ready {
             // Boxed: refusals are rare, and the future stays small.
@@ -39,7 +39,7 @@ pin_project! {
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    pub(crate) fn inner(future: F, headers: Option<Box<RateHeaders>>) -> Self {
+    pub(crate) fn inner(future: F, headers: Option<Headers>) -> Self {
         Self {
             kind: Kind::Inner { future, headers },
         }

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
-use crate::{Decision, Policy};
+use smallvec::SmallVec;
+
+use crate::Policy;
+use crate::decision::Evaluation;
 
 /// Which rate-limit headers responses carry.
 ///
@@ -73,6 +76,15 @@ impl RuleHeaders {
 }
 
 /// Headers computed from a decision, added to the response later.
+#[derive(Debug)]
+pub(crate) enum Headers {
+    /// The usual case, inline: `RateLimit-Policy` and `RateLimit`.
+    Draft(HeaderValue, HeaderValue),
+    /// Anything else (legacy headers, `Retry-After`), boxed: the response
+    /// future stays small.
+    Other(Box<RateHeaders>),
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct RateHeaders {
     draft: Option<(HeaderValue, HeaderValue)>,
@@ -80,39 +92,37 @@ pub(crate) struct RateHeaders {
     retry_after: Option<HeaderValue>,
 }
 
-impl RateHeaders {
+impl Headers {
     pub(crate) fn new(
         style: HeaderStyle,
         rule: &RuleHeaders,
-        decision: &Decision,
+        policies: &[Policy],
+        decision: &Evaluation,
         retry: bool,
-    ) -> Option<Box<Self>> {
+    ) -> Option<Self> {
         if style == HeaderStyle::None && !retry {
             return None;
         }
-        let mut headers = Self::default();
-        if matches!(style, HeaderStyle::Draft10 | HeaderStyle::Draft10AndLegacy)
+        let draft = if matches!(style, HeaderStyle::Draft10 | HeaderStyle::Draft10AndLegacy)
             && let Some(policy) = &rule.policy
         {
-            let mut state = String::with_capacity(32 * decision.states.len());
-            for (i, (s, prefix)) in decision.states.iter().zip(&rule.prefixes).enumerate() {
-                if i > 0 {
-                    state.push_str(", ");
-                }
-                state.push_str(prefix);
-                state.push_str(itoa::Buffer::new().format(s.remaining));
-                state.push_str(";t=");
-                state.push_str(itoa::Buffer::new().format(ceil_secs(s.reset)));
-            }
-            if let Ok(state) = HeaderValue::try_from(state) {
-                headers.draft = Some((policy.clone(), state));
-            }
+            draft_state(rule, decision).map(|state| (policy.clone(), state))
+        } else {
+            None
+        };
+        if style == HeaderStyle::Draft10 && !retry {
+            return draft.map(|(policy, state)| Self::Draft(policy, state));
         }
+        let mut headers = RateHeaders {
+            draft,
+            ..RateHeaders::default()
+        };
         if matches!(style, HeaderStyle::Legacy | HeaderStyle::Draft10AndLegacy)
-            && let Some(s) = decision.tightest()
+            && let Some((i, s)) = decision.tightest()
+            && let Some(policy) = policies.get(i)
         {
             headers.legacy = Some([
-                HeaderValue::from(s.policy.quota().count()),
+                HeaderValue::from(policy.quota().count()),
                 HeaderValue::from(s.remaining),
                 HeaderValue::from(ceil_secs(s.reset)),
             ]);
@@ -120,18 +130,25 @@ impl RateHeaders {
         if retry {
             headers.retry_after = Some(retry_after(decision.retry_after()));
         }
-        Some(Box::new(headers))
+        Some(Self::Other(Box::new(headers)))
     }
 
     /// Adds the headers. `RateLimit` and `RateLimit-Policy` are lists, so
     /// an inner layer's items are kept and ours appended; the legacy headers
     /// and `Retry-After` are set only when absent.
-    pub(crate) fn apply(self: Box<Self>, headers: &mut HeaderMap) {
-        if let Some((policy, state)) = self.draft {
+    pub(crate) fn apply(self, headers: &mut HeaderMap) {
+        let this = match self {
+            Self::Draft(policy, state) => RateHeaders {
+                draft: Some((policy, state)),
+                ..RateHeaders::default()
+            },
+            Self::Other(boxed) => *boxed,
+        };
+        if let Some((policy, state)) = this.draft {
             headers.append(RATELIMIT_POLICY.clone(), policy);
             headers.append(RATELIMIT.clone(), state);
         }
-        if let Some([limit, remaining, reset]) = self.legacy {
+        if let Some([limit, remaining, reset]) = this.legacy {
             for (name, value) in [
                 (&X_LIMIT, limit),
                 (&X_REMAINING, remaining),
@@ -140,10 +157,26 @@ impl RateHeaders {
                 headers.entry(name.clone()).or_insert(value);
             }
         }
-        if let Some(value) = self.retry_after {
+        if let Some(value) = this.retry_after {
             headers.entry(RETRY_AFTER).or_insert(value);
         }
     }
+}
+
+/// The `RateLimit` value, `"<name>";r=<remaining>;t=<reset>` per policy,
+/// written on the stack and copied once into the value.
+fn draft_state(rule: &RuleHeaders, decision: &Evaluation) -> Option<HeaderValue> {
+    let mut buf: SmallVec<[u8; 128]> = SmallVec::new();
+    for (i, (s, prefix)) in decision.states.iter().zip(&rule.prefixes).enumerate() {
+        if i > 0 {
+            buf.extend_from_slice(b", ");
+        }
+        buf.extend_from_slice(prefix.as_bytes());
+        buf.extend_from_slice(itoa::Buffer::new().format(s.remaining).as_bytes());
+        buf.extend_from_slice(b";t=");
+        buf.extend_from_slice(itoa::Buffer::new().format(ceil_secs(s.reset)).as_bytes());
+    }
+    HeaderValue::from_bytes(&buf).ok()
 }
 
 /// `Retry-After` in whole seconds, rounded up, at least 1.

@@ -1,11 +1,12 @@
 //! Who a request is counted against.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use http::HeaderName;
 use http::request::Parts;
+use http::{Extensions, HeaderMap, HeaderName};
 use strata_core::{ClientIp, ClientIpResolver, ConfigError};
 
 /// Longest key, in bytes, a header or identity may produce; a longer value
@@ -26,10 +27,10 @@ pub const MAX_KEY_LEN: usize = 256;
 /// assert_eq!(Key::global().to_string(), "global");
 /// # Ok::<(), std::net::AddrParseError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key(Repr);
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Repr {
     Ip(IpAddr),
     Text(Box<str>),
@@ -55,6 +56,20 @@ impl Key {
     /// The byte length of the key's text form, without allocating it.
     pub(crate) fn is_too_long(&self) -> bool {
         matches!(&self.0, Repr::Text(text) if text.len() > MAX_KEY_LEN)
+    }
+}
+
+/// One write per key (the derived impl makes four for an IPv4 key, and a
+/// keyed hash pays per write). Equal keys write the same bytes; keys of
+/// different kinds may collide, which costs a comparison, not correctness.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match &self.0 {
+            Repr::Ip(IpAddr::V4(ip)) => state.write_u32(ip.to_bits()),
+            Repr::Ip(IpAddr::V6(ip)) => state.write_u128(ip.to_bits()),
+            Repr::Text(text) => state.write(text.as_bytes()),
+            Repr::Global => state.write_u8(0),
+        }
     }
 }
 
@@ -175,31 +190,45 @@ impl KeyBy {
         }
     }
 
+    /// Whether finding the key needs the whole request head (a closure
+    /// taking [`Parts`]), not only its headers and extensions.
+    pub(crate) fn needs_parts(&self) -> bool {
+        matches!(self.0, KeyKind::Custom(_))
+    }
+
     pub(crate) fn extract(&self, parts: &Parts) -> Option<Key> {
-        let key = match &self.0 {
+        match &self.0 {
+            KeyKind::Custom(f) => f(parts).filter(|key| !key.is_too_long()),
+            _ => self.extract_head(&parts.headers, &parts.extensions),
+        }
+    }
+
+    /// The key from the headers and extensions alone; `None` for a
+    /// [`from_fn`](Self::from_fn) key (see [`needs_parts`](Self::needs_parts)).
+    pub(crate) fn extract_head(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<Key> {
+        match &self.0 {
             KeyKind::ClientIp {
                 resolver,
                 v6_prefix,
             } => {
-                let client = parts.extensions.get::<ClientIp>().copied().or_else(|| {
+                let client = extensions.get::<ClientIp>().copied().or_else(|| {
                     resolver
                         .as_deref()
                         .unwrap_or_else(|| default_resolver())
-                        .client_ip_from(&parts.headers, &parts.extensions)
+                        .client_ip_from(headers, extensions)
                 })?;
-                return Some(Key::ip(client.masked(*v6_prefix)));
+                Some(Key::ip(client.masked(*v6_prefix)))
             }
             KeyKind::Header(name) => {
-                let value = parts.headers.get(name)?.to_str().ok()?;
+                let value = headers.get(name)?.to_str().ok()?;
                 if value.is_empty() || value.len() > MAX_KEY_LEN {
                     return None;
                 }
-                Key::new(format!("h:{value}"))
+                Some(Key::new(format!("h:{value}"))).filter(|key| !key.is_too_long())
             }
-            KeyKind::Custom(f) => f(parts)?,
-            KeyKind::Global => return Some(Key::global()),
-        };
-        (!key.is_too_long()).then_some(key)
+            KeyKind::Custom(_) => None,
+            KeyKind::Global => Some(Key::global()),
+        }
     }
 }
 
@@ -223,5 +252,76 @@ impl fmt::Debug for KeyBy {
             KeyKind::Custom(_) => f.write_str("Custom"),
             KeyKind::Global => f.write_str("Global"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    fn parts(header: Option<&str>) -> Parts {
+        let mut builder = http::Request::builder();
+        if let Some(value) = header {
+            builder = builder.header("x-api-key", value);
+        }
+        let mut request = builder.body(()).expect("request");
+        request
+            .extensions_mut()
+            .insert(std::net::SocketAddr::from(([192, 0, 2, 7], 4000)));
+        request.into_parts().0
+    }
+
+    #[test]
+    fn head_and_parts_find_the_same_key() {
+        let name = HeaderName::from_static("x-api-key");
+        let longest = "k".repeat(MAX_KEY_LEN - 2);
+        let too_long = "k".repeat(MAX_KEY_LEN - 1);
+        for header in [
+            None,
+            Some("abc"),
+            Some(longest.as_str()),
+            Some(too_long.as_str()),
+        ] {
+            let parts = parts(header);
+            for key_by in [
+                KeyBy::client_ip(),
+                KeyBy::header(name.clone()),
+                KeyBy::global(),
+            ] {
+                assert!(!key_by.needs_parts());
+                assert_eq!(
+                    key_by.extract(&parts),
+                    key_by.extract_head(&parts.headers, &parts.extensions)
+                );
+            }
+        }
+        let by_header = KeyBy::header(name);
+        // "h:" + value may be at most MAX_KEY_LEN bytes.
+        assert!(by_header.extract(&parts(Some(&longest))).is_some());
+        assert_eq!(by_header.extract(&parts(Some(&too_long))), None);
+        assert!(KeyBy::from_fn(|_| Some(Key::global())).needs_parts());
+    }
+
+    #[test]
+    fn equal_keys_hash_equal_and_kinds_stay_distinct() {
+        let hasher = std::hash::RandomState::new();
+        let v4 = Key::ip("192.0.2.1".parse().expect("ip"));
+        let v6 = Key::ip("2001:db8::".parse().expect("ip"));
+        assert_eq!(hasher.hash_one(&v4), hasher.hash_one(v4.clone()));
+        assert_eq!(hasher.hash_one(&v6), hasher.hash_one(v6.clone()));
+        let keys: HashSet<Key> = [
+            v4,
+            v6,
+            Key::new("ip:192.0.2.1"),
+            Key::new(""),
+            Key::global(),
+            Key::new("global"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(keys.len(), 6);
     }
 }

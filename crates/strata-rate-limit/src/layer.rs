@@ -219,8 +219,10 @@ impl<R> RateLimitBuilder<R> {
                 },
             })
             .collect();
+        let needs_parts = self.skip.is_some() || self.cost.is_some() || self.tiers.needs_parts();
         Ok(RateLimitLayer {
             shared: Arc::new(Shared {
+                needs_parts,
                 tiers: self.tiers,
                 rules,
                 backend: self.backend,

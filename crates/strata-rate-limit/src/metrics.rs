@@ -2,7 +2,8 @@
 
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
-use crate::Decision;
+use crate::Policy;
+use crate::decision::Evaluation;
 
 /// Counters of a rate-limit layer, registered into a `prometheus::Registry`
 /// you supply:
@@ -68,15 +69,15 @@ impl RateLimitMetrics {
         })
     }
 
-    pub(crate) fn record(&self, decision: &Decision, dry_run: bool) {
-        for state in decision.policies() {
-            let outcome = match (state.is_limited(), dry_run) {
+    pub(crate) fn record(&self, policies: &[Policy], decision: &Evaluation, dry_run: bool) {
+        for (policy, state) in policies.iter().zip(&decision.states) {
+            let outcome = match (state.limited, dry_run) {
                 (false, _) => "allowed",
                 (true, false) => "limited",
                 (true, true) => "shadow_limited",
             };
             self.decisions
-                .with_label_values(&[state.policy().name(), outcome])
+                .with_label_values(&[policy.name(), outcome])
                 .inc();
         }
     }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::request::Parts;
+use http::{Extensions, HeaderMap};
 use strata_core::ConfigError;
 
 use crate::{Key, KeyBy, Policy};
@@ -177,6 +178,18 @@ impl Tiers {
                 .map_or(&self.default, |(_, rule)| rule),
         };
         (rule.key_by.extract(parts), index)
+    }
+
+    /// Whether resolving a request needs the whole request head: a
+    /// selector or a key closure, both of which take [`Parts`].
+    pub(crate) fn needs_parts(&self) -> bool {
+        self.select.is_some() || self.rules().any(|rule| rule.key_by.needs_parts())
+    }
+
+    /// [`resolve`](Self::resolve) when [`needs_parts`](Self::needs_parts)
+    /// is `false`: the default rule, keyed from headers and extensions.
+    pub(crate) fn resolve_head(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<Key> {
+        self.default.key_by.extract_head(headers, extensions)
     }
 
     /// The default rule, then the tiers' rules in order.

@@ -8,11 +8,12 @@ use http::request::Parts;
 use http::{Request, Response};
 use tower_service::Service;
 
+use crate::decision::Evaluation;
 use crate::future::ResponseFuture;
-use crate::headers::{RateHeaders, RuleHeaders};
+use crate::headers::{Headers, RuleHeaders};
 use crate::layer::MissingKey;
 use crate::rejection::{OnRejection, Rejection};
-use crate::{Decision, HeaderStyle, Key, MemoryStore, Policy, Tiers};
+use crate::{HeaderStyle, Key, MemoryStore, Policy, Tiers};
 
 type PartsFn<T> = Arc<dyn Fn(&Parts) -> T + Send + Sync>;
 
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     pub(crate) skip: Option<PartsFn<bool>>,
     pub(crate) cost: Option<PartsFn<u32>>,
     pub(crate) missing_key: MissingKey,
+    /// Some setting takes the request's [`Parts`] (see [`Shared::plan_head`]).
+    pub(crate) needs_parts: bool,
     #[cfg(feature = "prometheus")]
     pub(crate) metrics: Option<crate::RateLimitMetrics>,
 }
@@ -63,9 +66,9 @@ impl fmt::Debug for Shared {
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) enum Outcome {
     /// A decision (from the store or the deny cache).
-    Decided(Decision),
+    Decided(Evaluation),
     /// The store failed; the memory fallback decided.
-    Fallback(Decision),
+    Fallback(Evaluation),
     /// The store failed and the policy is to let requests through.
     FailOpen,
     /// The store failed and the policy is to refuse with 503.
@@ -75,7 +78,7 @@ pub(crate) enum Outcome {
 /// What to do with the request, decided before the inner service runs.
 pub(crate) enum Verdict<B> {
     /// Call the inner service, then add these headers.
-    Pass(Option<Box<RateHeaders>>),
+    Pass(Option<Headers>),
     /// Answer with this response.
     Refuse(Response<B>),
 }
@@ -93,7 +96,7 @@ impl Shared {
         }
         match outcome {
             Outcome::Decided(decision) | Outcome::Fallback(decision) => {
-                self.record(&decision);
+                self.record(&rule.policies, &decision);
                 if decision.allowed || self.dry_run {
                     if !decision.allowed {
                         tracing::debug!(
@@ -101,16 +104,23 @@ impl Shared {
                             "rate limit exceeded (dry run: request allowed)"
                         );
                     }
-                    Verdict::Pass(RateHeaders::new(
-                        self.headers,
-                        &rule.headers,
-                        &decision,
-                        false,
-                    ))
+                    Verdict::Pass(if self.headers == HeaderStyle::None {
+                        None
+                    } else {
+                        Headers::new(
+                            self.headers,
+                            &rule.headers,
+                            &rule.policies,
+                            &decision,
+                            false,
+                        )
+                    })
                 } else {
                     tracing::debug!(retry_after = ?decision.retry_after(), "rate limit exceeded");
-                    let headers = RateHeaders::new(self.headers, &rule.headers, &decision, true);
-                    let rejection = Rejection::Limited(Box::new(decision));
+                    let headers =
+                        Headers::new(self.headers, &rule.headers, &rule.policies, &decision, true);
+                    let rejection =
+                        Rejection::Limited(Box::new(decision.into_decision(&rule.policies)));
                     let mut response = on_rejection.on_rejection(&rejection);
                     if let Some(headers) = headers {
                         headers.apply(response.headers_mut());
@@ -142,13 +152,13 @@ impl Shared {
         let _ = fallback;
     }
 
-    fn record(&self, decision: &Decision) {
+    fn record(&self, policies: &[Policy], decision: &Evaluation) {
         #[cfg(feature = "prometheus")]
         if let Some(metrics) = &self.metrics {
-            metrics.record(decision, self.dry_run);
+            metrics.record(policies, decision, self.dry_run);
         }
         #[cfg(not(feature = "prometheus"))]
-        let _ = decision;
+        let _ = (policies, decision);
     }
 
     /// The key, rule index and cost of a request; `None`: let it through.
@@ -157,20 +167,35 @@ impl Shared {
             return None;
         }
         let (key, rule) = self.tiers.resolve(parts);
-        let key = match (key, self.missing_key) {
-            (Some(key), _) => key,
-            (None, MissingKey::Shared) => Key::new("missing"),
+        let key = self.key_or_missing(key, &parts.uri)?;
+        let cost = self.cost.as_ref().map_or(1, |cost| cost(parts));
+        Some((key, rule, cost))
+    }
+
+    /// [`plan`](Self::plan) without splitting the request, when no setting
+    /// needs its [`Parts`] (no skip, cost or selector closure, no key
+    /// closure): the default rule at cost 1.
+    fn plan_head<B>(&self, request: &Request<B>) -> Option<(Key, usize, u32)> {
+        let key = self
+            .tiers
+            .resolve_head(request.headers(), request.extensions());
+        let key = self.key_or_missing(key, request.uri())?;
+        Some((key, 0, 1))
+    }
+
+    fn key_or_missing(&self, key: Option<Key>, uri: &http::Uri) -> Option<Key> {
+        match (key, self.missing_key) {
+            (Some(key), _) => Some(key),
+            (None, MissingKey::Shared) => Some(Key::new("missing")),
             (None, MissingKey::Allow) => {
-                tracing::debug!(uri = %parts.uri, "no rate-limit key for this request");
+                tracing::debug!(uri = %uri, "no rate-limit key for this request");
                 #[cfg(feature = "prometheus")]
                 if let Some(metrics) = &self.metrics {
                     metrics.unkeyed();
                 }
-                return None;
+                None
             }
-        };
-        let cost = self.cost.as_ref().map_or(1, |cost| cost(parts));
-        Some((key, rule, cost))
+        }
     }
 }
 
@@ -219,9 +244,13 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let (parts, body) = request.into_parts();
-        let plan = self.shared.plan(&parts);
-        let request = Request::from_parts(parts, body);
+        let (plan, request) = if self.shared.needs_parts {
+            let (parts, body) = request.into_parts();
+            let plan = self.shared.plan(&parts);
+            (plan, Request::from_parts(parts, body))
+        } else {
+            (self.shared.plan_head(&request), request)
+        };
         let Some((key, index, cost)) = plan else {
             return ResponseFuture::inner(self.inner.call(request), None);
         };

@@ -53,6 +53,7 @@ impl ClientIp {
 
     /// The address masked for use as a key: IPv4 unchanged, IPv6 cut to
     /// `v6_prefix` bits (see [`mask_ipv6`]).
+    #[inline]
     pub fn masked(&self, v6_prefix: u8) -> IpAddr {
         mask_ipv6(self.ip, v6_prefix)
     }
@@ -234,6 +235,14 @@ impl ClientIpResolver {
     /// [`client_ip`](Self::client_ip) from the parts of a request.
     pub fn client_ip_from(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<ClientIp> {
         let peer = peer_ip(extensions)?;
+        if self.trusted.is_empty() {
+            // No proxy is trusted: no header is read (the walk would stop at
+            // the peer). `peer` is already canonical.
+            return Some(ClientIp {
+                ip: peer,
+                source: IpSource::Peer,
+            });
+        }
         Some(match self.walk(peer, headers) {
             Walk::Peer => ClientIp::from_peer(peer),
             Walk::Hop { ip, .. } => ClientIp {
@@ -323,6 +332,7 @@ enum Walk {
 }
 
 /// The peer address recorded by the server, canonicalised.
+#[inline]
 fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
     #[cfg(feature = "axum")]
     {
@@ -366,6 +376,7 @@ fn connection_scheme(extensions: &Extensions, uri: &Uri) -> Scheme {
 /// assert_eq!(strata_core::mask_ipv6(v4, 64), v4);
 /// # Ok::<(), std::net::AddrParseError>(())
 /// ```
+#[inline]
 pub fn mask_ipv6(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => {

@@ -76,6 +76,7 @@ impl TrustedProxies {
     }
 
     /// `true` when no proxy is trusted.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.nets.is_empty()
     }

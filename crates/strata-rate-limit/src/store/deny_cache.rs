@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::Decision;
+use crate::decision::Evaluation;
 
 /// Refused keys and when they may try again, so a client hammering past its
 /// limit costs no round trip. Bounded: when full, expired entries are
 /// dropped; if none are, the new entry is not remembered.
 pub(crate) struct DenyCache {
     max: usize,
-    entries: Mutex<HashMap<String, (Instant, Instant, Decision)>>,
+    entries: Mutex<HashMap<String, (Instant, Instant, Evaluation)>>,
 }
 
 impl DenyCache {
@@ -25,12 +25,12 @@ impl DenyCache {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Instant, Decision)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Instant, Evaluation)>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The cached refusal, its times shortened by the time since.
-    pub(crate) fn get(&self, key: &str) -> Option<Decision> {
+    pub(crate) fn get(&self, key: &str) -> Option<Evaluation> {
         if self.max == 0 {
             return None;
         }
@@ -53,7 +53,7 @@ impl DenyCache {
         Some(decision)
     }
 
-    pub(crate) fn insert(&self, key: String, decision: &Decision) {
+    pub(crate) fn insert(&self, key: String, decision: &Evaluation) {
         let wait = decision.retry_after();
         if self.max == 0 || wait.is_zero() {
             return;

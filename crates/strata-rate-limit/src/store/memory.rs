@@ -23,9 +23,9 @@ use super::tats::{PREV, TatMap, Tats};
 use super::{Store, StoreError};
 use smallvec::SmallVec;
 
-use crate::decision::{Eval, Gcra, States};
+use crate::decision::{Counts, Eval, Evaluation, Gcra};
 use crate::rule::MAX_POLICIES;
-use crate::{Decision, Key, Policy, PolicyState};
+use crate::{Decision, Key, Policy};
 
 /// Default for [`MemoryStore::max_keys`].
 pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
@@ -196,7 +196,7 @@ impl MemoryStore {
     }
 
     /// The decision, synchronously.
-    pub(crate) fn decide(&self, key: &Key, policies: &[Policy], cost: u32) -> Decision {
+    pub(crate) fn decide(&self, key: &Key, policies: &[Policy], cost: u32) -> Evaluation {
         let prepared = self.prepare(&policies[..policies.len().min(MAX_POLICIES)]);
         self.decide_prepared(&prepared, key, policies, cost)
     }
@@ -209,8 +209,31 @@ impl MemoryStore {
         key: &Key,
         policies: &[Policy],
         cost: u32,
-    ) -> Decision {
+    ) -> Evaluation {
         let limiters = &prepared.limiters[..prepared.limiters.len().min(policies.len())];
+        if let [limiter] = limiters
+            && !limiter.multi.load(Ordering::Relaxed)
+            && let Some(n) = NonZeroU32::new(cost)
+            && u64::from(cost) <= limiter.gcra.burst
+        {
+            // The usual case, one policy never checked with another: no
+            // lock, nothing to undo. The same steps as the loop below.
+            let now = self.now();
+            Pinned::set(now);
+            PREV.with(|cell| cell.set(None));
+            let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
+            let mut eval = limiter
+                .gcra
+                .eval(PREV.with(Cell::get), now, u64::from(cost));
+            eval.allowed = granted;
+            self.maybe_sweep(now, limiters);
+            let mut states = SmallVec::new();
+            states.push(counts(eval));
+            return Evaluation {
+                allowed: granted,
+                states,
+            };
+        }
         // Checks of a key whose policies are ever checked together run under
         // the key's lock, so undoing a refused request's charges races with
         // nothing. Other checks are lock-free.
@@ -259,17 +282,20 @@ impl MemoryStore {
         }
         drop(guard);
         self.maybe_sweep(now, limiters);
-        let mut states = States::new();
-        for (policy, (limiter, (prev, eval))) in policies.iter().zip(limiters.iter().zip(evals)) {
-            states.push(if allowed || !eval.allowed {
-                state(policy, eval)
-            } else {
-                // This policy would allow the request but nothing was
-                // consumed: report its unchanged state.
-                state(policy, limiter.gcra.eval(prev, now, 0))
-            });
-        }
-        Decision { allowed, states }
+        let states = limiters
+            .iter()
+            .zip(evals)
+            .map(|(limiter, (prev, eval))| {
+                if allowed || !eval.allowed {
+                    counts(eval)
+                } else {
+                    // This policy would allow the request but nothing was
+                    // consumed: report its unchanged state.
+                    counts(limiter.gcra.eval(prev, now, 0))
+                }
+            })
+            .collect();
+        Evaluation { allowed, states }
     }
 
     fn limiter(&self, policy: &Policy) -> Arc<Limiter> {
@@ -359,10 +385,9 @@ fn sweep(limiters: &[Arc<Limiter>], now: u64) {
     }
 }
 
-/// A policy's state from an evaluation in nanoseconds.
-fn state(policy: &Policy, eval: Eval) -> PolicyState {
-    PolicyState {
-        policy: policy.clone(),
+/// A policy's numbers from an evaluation in nanoseconds.
+fn counts(eval: Eval) -> Counts {
+    Counts {
         limited: !eval.allowed,
         remaining: eval.remaining,
         reset: Duration::from_nanos(eval.reset),
@@ -380,7 +405,7 @@ impl Store for MemoryStore {
         std::future::ready(if policies.len() > MAX_POLICIES {
             Err(StoreError::TooManyPolicies)
         } else {
-            Ok(self.decide(key, policies, cost))
+            Ok(self.decide(key, policies, cost).into_decision(policies))
         })
     }
 }

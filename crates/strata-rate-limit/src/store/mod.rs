@@ -1,6 +1,8 @@
 //! Where rate-limit state lives: [`MemoryStore`] on one instance,
 //! [`RedisStore`](crate::RedisStore) (feature `redis`) shared by many.
 
+#[cfg(feature = "redis")]
+mod batch;
 mod clock;
 #[cfg(feature = "redis")]
 mod deny_cache;
@@ -57,4 +59,19 @@ pub enum StoreError {
     /// The store answered something this crate did not expect.
     #[error("unexpected reply from the rate-limit store: {0}")]
     Reply(String),
+}
+
+impl StoreError {
+    /// The same error, for every decision of a failed batch.
+    #[cfg(feature = "redis")]
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            Self::Redis { source } => Self::Redis {
+                source: source.clone(),
+            },
+            Self::Timeout(timeout) => Self::Timeout(*timeout),
+            Self::TooManyPolicies => Self::TooManyPolicies,
+            Self::Reply(reply) => Self::Reply(reply.clone()),
+        }
+    }
 }

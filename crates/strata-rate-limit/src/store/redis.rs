@@ -6,68 +6,89 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use fred::clients::Pool;
-use fred::interfaces::LuaInterface;
-use fred::types::Key as RedisKey;
+use fred::interfaces::{ClientLike, LuaInterface};
+use fred::types::{ClusterHash, CustomCommand, Key as RedisKey, Value};
+use smallvec::SmallVec;
 use strata_core::ConfigError;
+use tokio::sync::oneshot;
 
+use super::batch::{Batcher, Pending, Reply, SenderSlot};
 use super::deny_cache::DenyCache;
 use super::{MemoryStore, Store, StoreError};
+use crate::decision::{Counts, Evaluation, Gcra};
 use crate::service::Outcome;
-use crate::{Decision, Key, Policy, PolicyState};
+use crate::{Decision, Key, Policy};
 
-/// GCRA over every policy of a rule, atomically, on the server's clock.
+/// GCRA for a batch of decisions, each over every policy of its rule,
+/// atomically, on the server's clock.
 ///
-/// `KEYS[i]`: the state of policy `i` (its theoretical arrival time, in
-/// microseconds). `ARGV[1]`: the cost; `ARGV[2i]`, `ARGV[2i+1]`: policy
-/// `i`'s emission interval (microseconds) and burst. Returns integers only:
-/// `allowed`, then per policy `limited, remaining, reset_us, retry_us`.
-/// Nothing is written unless every policy allows; what is written expires
-/// when the quota has fully replenished.
+/// `KEYS`: the keys of each decision's policies, decision after decision
+/// (the state of a policy: its theoretical arrival time `tat`, in
+/// microseconds). `ARGV`: the number of rules, then per rule its number of
+/// policies `n` and each policy's emission interval `t` (microseconds) and
+/// burst; then per decision the index of its rule and its cost.
+///
+/// Decisions run in order, each seeing the ones before it, each exactly as
+/// it would run alone: it is allowed when every policy has room
+/// (`max(tat, now) − now + cost·t ≤ t·burst`), and then consumes from every
+/// policy; a refused decision consumes nothing. Each key written is set
+/// once, at the end, with a TTL of the time until its quota is full (the
+/// number is passed as is: Redis writes an integral value below 10^17 as
+/// its digits, and `tonumber` reads any form back).
+///
+/// Returns integers only, per decision: `allowed`, then per policy
+/// `max(tat, now) − now` before the decision. The client derives
+/// remaining, reset and retry from those with the same integer GCRA as the
+/// memory store ([`Gcra::eval`]).
 const SCRIPT: &str = r"
 local time = redis.call('TIME')
 local now = time[1] * 1000000 + time[2]
-local cost = tonumber(ARGV[1])
-local n = #KEYS
-if n == 1 then
-  local t = tonumber(ARGV[2])
-  local tau = t * tonumber(ARGV[3])
-  local tat = tonumber(redis.call('GET', KEYS[1])) or now
-  if tat < now then tat = now end
-  local new = tat + cost * t
-  if new - now > tau then
-    return {0, 1, math.floor((tau - (tat - now)) / t), tat - now, new - now - tau}
-  end
-  if cost > 0 then
-    redis.call('SET', KEYS[1], string.format('%.0f', new), 'PX', math.max(1, math.ceil((new - now) / 1000)))
-  end
-  return {1, 0, math.floor((tau - (new - now)) / t), new - now, 0}
+local stored = redis.call('MGET', unpack(KEYS))
+local rules, a = {}, 2
+for s = 1, tonumber(ARGV[1]) do
+  local n = tonumber(ARGV[a])
+  local rule = {}
+  for i = 1, 2 * n do rule[i] = tonumber(ARGV[a + i]) end
+  rules[s] = rule
+  a = a + 1 + 2 * n
 end
-local tats, news = {}, {}
-local allowed = 1
-for i = 1, n do
-  local t = tonumber(ARGV[2 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i])) or now
-  if tat < now then tat = now end
-  local new = tat + cost * t
-  if new - now > t * tonumber(ARGV[2 * i + 1]) then allowed = 0 end
-  tats[i], news[i] = tat, new
-end
-local reply = {allowed}
-for i = 1, n do
-  local t = tonumber(ARGV[2 * i])
-  local tau = t * tonumber(ARGV[2 * i + 1])
-  local tat, new = tats[i], news[i]
-  local j = 4 * i - 2
-  if allowed == 1 then
-    if cost > 0 then
-      redis.call('SET', KEYS[i], string.format('%.0f', new), 'PX', math.max(1, math.ceil((new - now) / 1000)))
+local tats, written, order = {}, {}, {}
+local reply, r, k = {}, 0, 0
+local nargs = #ARGV
+while a <= nargs do
+  local rule, cost = rules[tonumber(ARGV[a])], tonumber(ARGV[a + 1])
+  a = a + 2
+  local n = #rule / 2
+  local allowed = 1
+  for i = 1, n do
+    local key = KEYS[k + i]
+    local tat = tats[key]
+    if tat == nil then
+      tat = tonumber(stored[k + i]) or now
+      if tat < now then tat = now end
+      tats[key] = tat
     end
-    reply[j], reply[j + 1], reply[j + 2], reply[j + 3] = 0, math.floor((tau - (new - now)) / t), new - now, 0
-  elseif new - now > tau then
-    reply[j], reply[j + 1], reply[j + 2], reply[j + 3] = 1, math.floor((tau - (tat - now)) / t), tat - now, new - now - tau
-  else
-    reply[j], reply[j + 1], reply[j + 2], reply[j + 3] = 0, math.floor((tau - (tat - now)) / t), tat - now, 0
+    local t = rule[2 * i - 1]
+    reply[r + 1 + i] = tat - now
+    if tat - now + cost * t > t * rule[2 * i] then allowed = 0 end
   end
+  reply[r + 1] = allowed
+  if allowed == 1 and cost > 0 then
+    for i = 1, n do
+      local key = KEYS[k + i]
+      tats[key] = tats[key] + cost * rule[2 * i - 1]
+      if not written[key] then
+        written[key] = true
+        order[#order + 1] = key
+      end
+    end
+  end
+  r = r + 1 + n
+  k = k + n
+end
+for _, key in ipairs(order) do
+  local tat = tats[key]
+  redis.call('SET', key, tat, 'PX', math.max(1, math.ceil((tat - now) / 1000)))
 end
 return reply
 ";
@@ -99,6 +120,10 @@ pub const DEFAULT_DENY_CACHE: usize = 10_000;
 /// are `<prefix>{<key>}:<policy>`: the hash tag puts a client's policies on
 /// one cluster slot. They expire when their quota has fully replenished, and
 /// nothing is written for a refused request.
+///
+/// Decisions pending at the same moment share one script call (up to 64
+/// per call, at most 8 calls in flight per store), each run exactly as it
+/// would run alone; under light load a call carries one decision.
 ///
 /// A Redis call is bounded by [`timeout`](Self::timeout); a failure or
 /// timeout applies [`on_error`](Self::on_error). Clients known to be refused
@@ -136,6 +161,9 @@ pub struct RedisStore {
 struct SharedState {
     sha: RwLock<Option<String>>,
     healthy: AtomicBool,
+    batcher: Arc<Batcher>,
+    /// The pool talks to a Redis Cluster: a batch holds one slot's keys.
+    clustered: bool,
 }
 
 impl RedisStore {
@@ -144,6 +172,7 @@ impl RedisStore {
     /// prefix `strata:rl:`, 50 ms timeout, memory fallback, a deny cache of
     /// 10,000 keys.
     pub fn new(pool: Pool) -> Self {
+        let clustered = pool.next().is_clustered();
         Self {
             pool,
             prefix: Arc::from("strata:rl:"),
@@ -154,6 +183,8 @@ impl RedisStore {
             shared: Arc::new(SharedState {
                 sha: RwLock::default(),
                 healthy: AtomicBool::new(true),
+                batcher: Arc::default(),
+                clustered,
             }),
         }
     }
@@ -265,26 +296,109 @@ impl RedisStore {
         keys: Vec<RedisKey>,
         policies: &[Policy],
         cost: u32,
-    ) -> Result<Decision, StoreError> {
-        let mut args: Vec<i64> = Vec::with_capacity(1 + 2 * policies.len());
-        args.push(i64::from(cost));
+    ) -> Result<Evaluation, StoreError> {
+        let mut rule = SmallVec::with_capacity(2 * policies.len());
         for policy in policies {
             let quota = policy.quota();
-            args.push(i64::try_from(quota.emission_micros()).unwrap_or(i64::MAX));
-            args.push(i64::from(quota.burst_size()));
+            rule.push(i64::try_from(quota.emission_micros()).unwrap_or(i64::MAX));
+            rule.push(i64::from(quota.burst_size()));
         }
-        let call = self.eval(keys, args);
-        let reply = match tokio::time::timeout(self.timeout, call).await {
-            Ok(reply) => reply?,
+        let slot = match keys.first() {
+            Some(key) if self.shared.clustered => Some(fred::util::redis_keyslot(key.as_bytes())),
+            _ => None,
+        };
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            keys,
+            rule,
+            cost: i64::from(cost),
+            slot,
+            reply,
+        };
+        if self.shared.batcher.push(pending) {
+            let slot = SenderSlot::new(Arc::clone(&self.shared.batcher));
+            drop(tokio::spawn(self.sender().run(slot)));
+        }
+        let reply = match tokio::time::timeout(self.timeout, answer).await {
+            Ok(Ok(reply)) => reply?,
+            Ok(Err(_)) => {
+                return Err(StoreError::Reply(
+                    "the decision was dropped before Redis answered".into(),
+                ));
+            }
             Err(_) => return Err(StoreError::Timeout(self.timeout)),
         };
-        parse(&reply, policies)
+        parse(&reply, policies, cost)
+    }
+
+    fn sender(&self) -> Sender {
+        Sender {
+            pool: self.pool.clone(),
+            shared: Arc::clone(&self.shared),
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// What a sender task needs to run batches.
+#[derive(Clone)]
+struct Sender {
+    pool: Pool,
+    shared: Arc<SharedState>,
+    timeout: Duration,
+}
+
+type BoxFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Sender {
+    /// Sends batches until nothing waits.
+    fn run(self, mut slot: SenderSlot) -> BoxFuture {
+        Box::pin(async move {
+            while let Some((batch, another)) = slot.take() {
+                if another {
+                    let slot = SenderSlot::new(Arc::clone(&self.shared.batcher));
+                    drop(tokio::spawn(self.clone().run(slot)));
+                }
+                self.send(batch).await;
+            }
+        })
+    }
+
+    /// One script call for `batch`, bounded by the store's timeout; every
+    /// decision in it gets its integers or the error.
+    async fn send(&self, batch: Vec<Pending>) {
+        let values = arguments(&batch);
+        let expected: usize = batch.iter().map(Pending::reply_len).sum();
+        let result = match tokio::time::timeout(self.timeout, self.eval(values)).await {
+            Ok(Ok(reply)) if reply.len() == expected => Ok(reply),
+            Ok(Ok(reply)) => Err(StoreError::Reply(format!("{reply:?}"))),
+            Ok(Err(error)) => Err(redis(error)),
+            Err(_) => Err(StoreError::Timeout(self.timeout)),
+        };
+        match result {
+            Ok(reply) => {
+                let mut rest = &reply[..];
+                for pending in batch {
+                    let (mine, after) = rest.split_at(pending.reply_len());
+                    rest = after;
+                    let _ = pending.reply.send(Ok(Reply::from_slice(mine)));
+                }
+            }
+            Err(error) => {
+                for pending in batch {
+                    let _ = pending.reply.send(Err(error.duplicate()));
+                }
+            }
+        }
     }
 
     /// `EVALSHA`, loading the script first when its hash is unknown, and
     /// falling back to `EVAL` (which caches it) on `NOSCRIPT`: a failover or
     /// restart empties the script cache and `SCRIPT LOAD` is not replicated.
-    async fn eval(&self, keys: Vec<RedisKey>, args: Vec<i64>) -> Result<Vec<i64>, StoreError> {
+    ///
+    /// Sent as a plain command so that the connection pipelines it (each
+    /// decision's `NOSCRIPT` is handled on its own, so pipelining is safe).
+    async fn eval(&self, mut values: Vec<Value>) -> Result<Vec<i64>, fred::error::Error> {
         let client = self.pool.next();
         let sha = self
             .shared
@@ -295,7 +409,7 @@ impl RedisStore {
         let sha = match sha {
             Some(sha) => sha,
             None => {
-                let sha: String = client.script_load(SCRIPT).await.map_err(redis)?;
+                let sha: String = client.script_load(SCRIPT).await?;
                 *self
                     .shared
                     .sha
@@ -304,43 +418,104 @@ impl RedisStore {
                 sha
             }
         };
-        // fred takes the arguments by value; keys share their bytes.
-        let retry_keys = keys.clone();
-        match client.evalsha(sha, keys, args.clone()).await {
+        // The first key routes the call in a cluster (all share its slot).
+        let command = |name| CustomCommand::new_static(name, ClusterHash::Offset(2), false);
+        values[0] = Value::from(sha);
+        let retry = values.clone();
+        match client.custom(command("EVALSHA"), values).await {
             Err(error) if error.details().starts_with("NOSCRIPT") => {
-                client.eval(SCRIPT, retry_keys, args).await.map_err(redis)
+                let mut values = retry;
+                values[0] = Value::from(SCRIPT);
+                client.custom(command("EVAL"), values).await
             }
-            reply => reply.map_err(redis),
+            reply => reply,
         }
     }
+}
+
+/// The script call's arguments for `batch`: a placeholder for the script
+/// or its hash, the number of keys, the keys, then `ARGV` (see [`SCRIPT`]).
+fn arguments(batch: &[Pending]) -> Vec<Value> {
+    let n_keys: usize = batch.iter().map(|pending| pending.keys.len()).sum();
+    // Decisions of one rule (usually all of them) share its arguments.
+    let mut rules: SmallVec<[&[i64]; 4]> = SmallVec::new();
+    let mut indices: SmallVec<[i64; 64]> = SmallVec::with_capacity(batch.len());
+    for pending in batch {
+        let index = match rules.iter().position(|rule| *rule == &pending.rule[..]) {
+            Some(index) => index,
+            None => {
+                rules.push(&pending.rule);
+                rules.len() - 1
+            }
+        };
+        indices.push(i64::try_from(index + 1).unwrap_or(i64::MAX));
+    }
+    let n_rules: usize = rules.iter().map(|rule| 1 + rule.len()).sum();
+    let mut values: Vec<Value> = Vec::with_capacity(3 + n_keys + n_rules + 2 * batch.len());
+    values.push(Value::Null); // the script or its hash
+    values.push(Value::Integer(i64::try_from(n_keys).unwrap_or(i64::MAX)));
+    for pending in batch {
+        values.extend(
+            pending
+                .keys
+                .iter()
+                .map(|key| Value::Bytes(key.inner().clone())),
+        );
+    }
+    values.push(Value::Integer(
+        i64::try_from(rules.len()).unwrap_or(i64::MAX),
+    ));
+    for rule in &rules {
+        values.push(Value::Integer(
+            i64::try_from(rule.len() / 2).unwrap_or(i64::MAX),
+        ));
+        values.extend(rule.iter().map(|&arg| Value::Integer(arg)));
+    }
+    for (pending, index) in batch.iter().zip(indices) {
+        values.push(Value::Integer(index));
+        values.push(Value::Integer(pending.cost));
+    }
+    values
 }
 
 fn redis(source: fred::error::Error) -> StoreError {
     StoreError::Redis { source }
 }
 
-/// Reads the script's reply (microseconds) into a decision.
-fn parse(reply: &[i64], policies: &[Policy]) -> Result<Decision, StoreError> {
+/// Reads the script's reply for one decision (`allowed`, then per policy
+/// `max(tat, now) − now` in microseconds) into its numbers, with the same
+/// integer GCRA as the memory store.
+fn parse(reply: &[i64], policies: &[Policy], cost: u32) -> Result<Evaluation, StoreError> {
     let bad = || StoreError::Reply(format!("{reply:?}"));
-    if reply.len() != 1 + 4 * policies.len() {
+    if reply.len() != 1 + policies.len() {
         return Err(bad());
     }
-    let micros = |v: i64| Duration::from_micros(u64::try_from(v).unwrap_or(0));
-    let states = policies
-        .iter()
-        .zip(reply[1..].chunks_exact(4))
-        .map(|(policy, values)| PolicyState {
-            policy: policy.clone(),
-            limited: values[0] == 1,
-            remaining: u64::try_from(values[1]).unwrap_or(0),
-            reset: micros(values[2]),
-            retry_after: micros(values[3]),
-        })
-        .collect();
-    Ok(Decision {
-        allowed: reply[0] == 1,
-        states,
-    })
+    let allowed = reply[0] == 1;
+    let micros = Duration::from_micros;
+    let mut states: SmallVec<[Counts; 2]> = SmallVec::new();
+    for (policy, &since) in policies.iter().zip(&reply[1..]) {
+        let tat = u64::try_from(since).map_err(|_| bad())?;
+        let gcra = Gcra {
+            t: policy.quota().emission_micros(),
+            burst: u64::from(policy.quota().burst_size()),
+        };
+        // Times relative to the server's `now`, taken as 0.
+        let mut eval = gcra.eval(Some(tat), 0, u64::from(cost));
+        if !allowed && eval.allowed {
+            // This policy had room, another refused: nothing was consumed.
+            eval = gcra.eval(Some(tat), 0, 0);
+        }
+        states.push(Counts {
+            limited: !eval.allowed,
+            remaining: eval.remaining,
+            reset: micros(eval.reset),
+            retry_after: micros(eval.retry),
+        });
+    }
+    if allowed != states.iter().all(|state| !state.limited) {
+        return Err(bad());
+    }
+    Ok(Evaluation { allowed, states })
 }
 
 impl Store for RedisStore {
@@ -357,7 +532,10 @@ impl Store for RedisStore {
             if policies.len() > crate::rule::MAX_POLICIES {
                 return Err(StoreError::TooManyPolicies);
             }
-            self.run(keys, policies, cost).await
+            Ok(self
+                .run(keys, policies, cost)
+                .await?
+                .into_decision(policies))
         }
     }
 }
