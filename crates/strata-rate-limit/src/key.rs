@@ -205,6 +205,7 @@ impl KeyBy {
 
     /// The key from the headers and extensions alone; `None` for a
     /// [`from_fn`](Self::from_fn) key (see [`needs_parts`](Self::needs_parts)).
+    #[inline]
     pub(crate) fn extract_head(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<Key> {
         match &self.0 {
             KeyKind::ClientIp {

@@ -188,6 +188,7 @@ impl Tiers {
 
     /// [`resolve`](Self::resolve) when [`needs_parts`](Self::needs_parts)
     /// is `false`: the default rule, keyed from headers and extensions.
+    #[inline]
     pub(crate) fn resolve_head(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<Key> {
         self.default.key_by.extract_head(headers, extensions)
     }

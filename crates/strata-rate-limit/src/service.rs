@@ -183,6 +183,7 @@ impl Shared {
         Some((key, 0, 1))
     }
 
+    #[inline]
     fn key_or_missing(&self, key: Option<Key>, uri: &http::Uri) -> Option<Key> {
         match (key, self.missing_key) {
             (Some(key), _) => Some(key),

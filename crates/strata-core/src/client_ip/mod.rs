@@ -233,6 +233,7 @@ impl ClientIpResolver {
     }
 
     /// [`client_ip`](Self::client_ip) from the parts of a request.
+    #[inline]
     pub fn client_ip_from(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<ClientIp> {
         let peer = peer_ip(extensions)?;
         if self.trusted.is_empty() {

@@ -203,6 +203,7 @@ impl MemoryStore {
 
     /// The decision with a rule's limiters already looked up (the layer's
     /// path).
+    #[inline]
     pub(crate) fn decide_prepared(
         &self,
         prepared: &Prepared,
@@ -234,6 +235,12 @@ impl MemoryStore {
                 states,
             };
         }
+        self.decide_general(limiters, key, cost)
+    }
+
+    /// [`decide_prepared`](Self::decide_prepared) for several policies, a
+    /// policy ever checked with others, or a cost of 0 or above the burst.
+    fn decide_general(&self, limiters: &[Arc<Limiter>], key: &Key, cost: u32) -> Evaluation {
         // Checks of a key whose policies are ever checked together run under
         // the key's lock, so undoing a refused request's charges races with
         // nothing. Other checks are lock-free.
@@ -340,6 +347,7 @@ impl MemoryStore {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    #[inline]
     fn maybe_sweep(&self, now: u64, limiters: &[Arc<Limiter>]) {
         let due = self.inner.next_sweep.load(Ordering::Relaxed);
         let full = || {
@@ -347,7 +355,16 @@ impl MemoryStore {
                 .iter()
                 .any(|limiter| limiter.tats.0.full.load(Ordering::Relaxed))
         };
-        if (now < due && !full()) || self.inner.sweeping.swap(true, Ordering::Acquire) {
+        if now < due && !full() {
+            return;
+        }
+        self.start_sweep(now);
+    }
+
+    /// Runs a sweep on the blocking pool unless one is running.
+    #[cold]
+    fn start_sweep(&self, now: u64) {
+        if self.inner.sweeping.swap(true, Ordering::Acquire) {
             return;
         }
         let interval = u64::try_from(self.inner.sweep_interval.as_nanos()).unwrap_or(u64::MAX);
