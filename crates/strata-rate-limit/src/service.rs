@@ -143,6 +143,17 @@ impl Shared {
         }
     }
 
+    /// Whether an allowed request is passed on as is: no headers to add,
+    /// no metrics to record.
+    #[inline]
+    fn quiet(&self) -> bool {
+        #[cfg(feature = "prometheus")]
+        if self.metrics.is_some() {
+            return false;
+        }
+        self.headers == HeaderStyle::None
+    }
+
     fn record_store_error(&self, fallback: bool) {
         #[cfg(feature = "prometheus")]
         if let Some(metrics) = &self.metrics {
@@ -264,6 +275,11 @@ where
                     Some(prepared) => store.decide_prepared(prepared, &key, &rule.policies, cost),
                     None => store.decide(&key, &rule.policies, cost),
                 };
+                if decision.allowed && self.shared.quiet() {
+                    // What `verdict` would say, without moving the numbers
+                    // through it: nothing to record, no headers.
+                    return ResponseFuture::inner(self.inner.call(request), None);
+                }
                 match self
                     .shared
                     .verdict(rule, Outcome::Decided(decision), &self.on_rejection)
