@@ -3,6 +3,10 @@
 //! and memory per tracked key.
 //!
 //! `cargo bench -p strata-rate-limit --all-features --bench rate_limit`
+//!
+//! `STRATA_BENCH_ONLY=<variant> STRATA_BENCH_CALLS=<n>` runs one in-memory
+//! variant `n` times and exits, for instruction counts under
+//! `valgrind --tool=callgrind` (compare two values of `n` to cancel start-up).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -267,6 +271,20 @@ fn paired_memory_layers() {
             ),
         ),
     ];
+    if let Ok(only) = std::env::var("STRATA_BENCH_ONLY") {
+        let calls: u32 = std::env::var("STRATA_BENCH_CALLS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        let (_, service) = variants.iter().find(|(n, _)| *n == only).expect("variant");
+        rt.block_on(async {
+            for n in 0..calls {
+                let response = service.clone().oneshot(request(n % 1024)).await;
+                assert!(response.is_ok_and(|r| r.status().is_success()));
+            }
+        });
+        std::process::exit(0);
+    }
     for clients in [1_u32, 1024] {
         let mut best = vec![f64::MAX; variants.len()];
         for _ in 0..ROUNDS {
@@ -293,7 +311,9 @@ fn paired_memory_layers() {
 criterion_group!(benches, memory_layer, redis);
 
 fn main() {
-    memory_per_key();
+    if std::env::var("STRATA_BENCH_ONLY").is_err() {
+        memory_per_key();
+    }
     paired_memory_layers();
     benches();
     Criterion::default().configure_from_args().final_summary();

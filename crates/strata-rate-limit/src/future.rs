@@ -70,6 +70,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Inner { future, headers } => {
+                if headers.is_none() {
+                    // Handed through untouched: no copy of the response.
+                    return future.poll(cx);
+                }
                 let mut response = std::task::ready!(future.poll(cx))?;
                 if let Some(headers) = headers.take() {
                     headers.apply(response.headers_mut());

@@ -87,7 +87,9 @@
 //! - **Memory.** [`MemoryStore`] holds at most `max_keys` keys per policy
 //!   (default 1,000,000, about 70 bytes each plus key text) and drops fully
 //!   replenished keys every 30 s. Each instance counts on its own: N
-//!   instances allow up to N times the quota.
+//!   instances allow up to N times the quota. It reads a fast CPU clock by
+//!   default; tests on tokio's paused time choose
+//!   [`MemoryClock::Tokio`] (see [`MemoryStore::clock`]).
 //! - **Redis.** [`RedisStore`] (feature `redis`) shares the count; a Redis
 //!   outage is a policy ([`OnStoreError`]: fall back to memory by default,
 //!   fail open, or fail closed with 503), each call is bounded by a timeout
@@ -123,4 +125,4 @@ pub use self::service::RateLimit;
 pub use self::store::memory::{DEFAULT_MAX_KEYS, DEFAULT_SWEEP_INTERVAL};
 #[cfg(feature = "redis")]
 pub use self::store::redis::{DEFAULT_DENY_CACHE, DEFAULT_TIMEOUT, OnStoreError, RedisStore};
-pub use self::store::{MemoryStore, Store, StoreError};
+pub use self::store::{MemoryClock, MemoryStore, Store, StoreError};

@@ -256,12 +256,16 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let (plan, request) = if self.shared.needs_parts {
+        let mut request = request;
+        // The request is moved only when a setting needs its parts: it is
+        // large, and each move is a copy.
+        let plan = if self.shared.needs_parts {
             let (parts, body) = request.into_parts();
             let plan = self.shared.plan(&parts);
-            (plan, Request::from_parts(parts, body))
+            request = Request::from_parts(parts, body);
+            plan
         } else {
-            (self.shared.plan_head(&request), request)
+            self.shared.plan_head(&request)
         };
         let Some((key, index, cost)) = plan else {
             return ResponseFuture::inner(self.inner.call(request), None);
@@ -271,11 +275,14 @@ where
         };
         match &self.shared.backend {
             Backend::Memory(store) => {
+                let quiet = self.shared.quiet();
                 let decision = match &rule.memory {
-                    Some(prepared) => store.decide_prepared(prepared, &key, &rule.policies, cost),
+                    Some(prepared) => {
+                        store.decide_prepared(prepared, &key, &rule.policies, cost, !quiet)
+                    }
                     None => store.decide(&key, &rule.policies, cost),
                 };
-                if decision.allowed && self.shared.quiet() {
+                if decision.allowed && quiet {
                     // What `verdict` would say, without moving the numbers
                     // through it: nothing to record, no headers.
                     return ResponseFuture::inner(self.inner.call(request), None);

@@ -1,4 +1,5 @@
-//! The layer, end to end, with the in-memory store on tokio's paused clock.
+//! The layer, end to end, with the in-memory store on tokio's paused clock
+//! ([`MemoryClock::Tokio`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,8 +10,8 @@ use http::{HeaderName, Request, Response, StatusCode};
 use http_body_util::Full;
 use strata_core::{ClientIpLayer, ClientIpResolver};
 use strata_rate_limit::{
-    HeaderStyle, KeyBy, MemoryStore, MissingKey, Policy, QUOTA_EXCEEDED, Quota, RateLimitLayer,
-    Rejection, Rule, Tiers,
+    HeaderStyle, KeyBy, MemoryClock, MemoryStore, MissingKey, Policy, QUOTA_EXCEEDED, Quota,
+    RateLimitBuilder, RateLimitLayer, Rejection, Rule, Tiers,
 };
 use strata_testkit::{body_string, from_peer, get};
 use tower::{Service, ServiceBuilder, ServiceExt};
@@ -19,6 +20,15 @@ type Body = Full<Bytes>;
 
 async fn ok(_: Request<Body>) -> Result<Response<Body>, Infallible> {
     Ok(Response::new(Full::new(Bytes::from_static(b"ok"))))
+}
+
+/// A store on tokio's clock, so `advance` refills quotas.
+fn store() -> MemoryStore {
+    MemoryStore::new().clock(MemoryClock::Tokio)
+}
+
+fn builder(tiers: impl Into<Tiers>) -> RateLimitBuilder {
+    RateLimitLayer::builder(tiers).memory(store())
 }
 
 fn per_ip(name: &str, quota: Quota) -> Rule {
@@ -48,7 +58,9 @@ where
 
 #[tokio::test(start_paused = true)]
 async fn allowed_responses_carry_draft10_headers() {
-    let layer = RateLimitLayer::new(per_ip("per-ip", Quota::per_minute(60))).expect("valid");
+    let layer = builder(per_ip("per-ip", Quota::per_minute(60)))
+        .build()
+        .expect("valid");
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     let response = send(&mut service, from([192, 0, 2, 1])).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -63,7 +75,9 @@ async fn allowed_responses_carry_draft10_headers() {
 
 #[tokio::test(start_paused = true)]
 async fn denies_after_burst_with_problem_json_and_retry_after() {
-    let layer = RateLimitLayer::new(per_ip("per-ip", Quota::per_second(2))).expect("valid");
+    let layer = builder(per_ip("per-ip", Quota::per_second(2)))
+        .build()
+        .expect("valid");
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     for _ in 0..2 {
         assert_eq!(
@@ -97,7 +111,7 @@ async fn denies_after_burst_with_problem_json_and_retry_after() {
 async fn retry_after_rounds_sub_second_remainders_up() {
     // One unit per 1.5 s.
     let quota = Quota::new(2, Duration::from_secs(3));
-    let layer = RateLimitLayer::new(per_ip("slow", quota)).expect("valid");
+    let layer = builder(per_ip("slow", quota)).build().expect("valid");
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     send(&mut service, from([192, 0, 2, 1])).await;
     send(&mut service, from([192, 0, 2, 1])).await;
@@ -122,7 +136,7 @@ async fn spoofed_forwarded_for_from_an_untrusted_peer_does_not_change_the_key() 
         Policy::new("per-ip", Quota::per_minute(2)),
     );
     let mut service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(rule).expect("valid"))
+        .layer(builder(rule).build().expect("valid"))
         .service_fn(ok);
     let spoofed = |n: u8| {
         let mut request = from([198, 51, 100, 7]);
@@ -149,7 +163,11 @@ async fn clients_behind_a_trusted_proxy_get_their_own_quota() {
     let resolver = ClientIpResolver::new().trusted_proxies("10.0.0.0/8".parse().expect("cidr"));
     let mut service = ServiceBuilder::new()
         .layer(ClientIpLayer::new(resolver))
-        .layer(RateLimitLayer::new(per_ip("per-ip", Quota::per_minute(1))).expect("valid"))
+        .layer(
+            builder(per_ip("per-ip", Quota::per_minute(1)))
+                .build()
+                .expect("valid"),
+        )
         .service_fn(ok);
     let via_proxy = |client: &str| {
         let mut request = from([10, 0, 0, 1]);
@@ -180,7 +198,7 @@ async fn junk_forwarding_headers_fall_back_to_the_peer() {
         Policy::new("per-ip", Quota::per_minute(1)),
     );
     let mut service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(rule).expect("valid"))
+        .layer(builder(rule).build().expect("valid"))
         .service_fn(ok);
     for (i, junk) in [
         "unknown",
@@ -211,7 +229,9 @@ async fn junk_forwarding_headers_fall_back_to_the_peer() {
 
 #[tokio::test(start_paused = true)]
 async fn a_request_without_peer_address_passes_uncounted_by_default() {
-    let layer = RateLimitLayer::new(per_ip("per-ip", Quota::per_minute(1))).expect("valid");
+    let layer = builder(per_ip("per-ip", Quota::per_minute(1)))
+        .build()
+        .expect("valid");
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     for _ in 0..3 {
         let response = send(&mut service, get("/")).await;
@@ -222,7 +242,7 @@ async fn a_request_without_peer_address_passes_uncounted_by_default() {
 
 #[tokio::test(start_paused = true)]
 async fn requests_without_key_can_share_one_bucket() {
-    let layer = RateLimitLayer::builder(per_ip("per-ip", Quota::per_minute(1)))
+    let layer = builder(per_ip("per-ip", Quota::per_minute(1)))
         .missing_key(MissingKey::Shared)
         .build()
         .expect("valid");
@@ -236,7 +256,9 @@ async fn requests_without_key_can_share_one_bucket() {
 
 #[tokio::test(start_paused = true)]
 async fn ipv6_clients_in_one_prefix_share_a_key() {
-    let layer = RateLimitLayer::new(per_ip("per-ip", Quota::per_minute(1))).expect("valid");
+    let layer = builder(per_ip("per-ip", Quota::per_minute(1)))
+        .build()
+        .expect("valid");
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     let v6 = |ip: &str| from_peer(get("/"), SocketAddr::new(ip.parse().expect("ip"), 1));
     assert_eq!(
@@ -300,7 +322,7 @@ where
 
 #[tokio::test(start_paused = true)]
 async fn tiers_pick_key_and_quota_per_request() {
-    let layer = RateLimitLayer::new(tiers()).expect("valid");
+    let layer = builder(tiers()).build().expect("valid");
     let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
     assert_eq!(allowed_count(&mut service, None, [192, 0, 2, 1]).await, 2);
     // Signed-in users are counted per user, not per address.
@@ -332,7 +354,7 @@ async fn api_key_header_is_a_key() {
         Policy::new("per-key", Quota::per_minute(1)),
     );
     let mut service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(rule).expect("valid"))
+        .layer(builder(rule).build().expect("valid"))
         .service_fn(ok);
     let with_key = |key: &str| {
         let mut request = from([192, 0, 2, 1]);
@@ -357,7 +379,7 @@ async fn api_key_header_is_a_key() {
 
 #[tokio::test(start_paused = true)]
 async fn skipped_requests_are_neither_counted_nor_annotated() {
-    let layer = RateLimitLayer::builder(per_ip("per-ip", Quota::per_minute(1)))
+    let layer = builder(per_ip("per-ip", Quota::per_minute(1)))
         .skip_when(|parts| parts.uri.path().starts_with("/health"))
         .build()
         .expect("valid");
@@ -380,7 +402,7 @@ async fn skipped_requests_are_neither_counted_nor_annotated() {
 
 #[tokio::test(start_paused = true)]
 async fn dry_run_never_refuses_but_reports() {
-    let layer = RateLimitLayer::builder(per_ip("per-ip", Quota::per_minute(1)))
+    let layer = builder(per_ip("per-ip", Quota::per_minute(1)))
         .dry_run(true)
         .build()
         .expect("valid");
@@ -394,7 +416,7 @@ async fn dry_run_never_refuses_but_reports() {
 
 #[tokio::test(start_paused = true)]
 async fn on_rejection_replaces_the_body_and_keeps_the_headers() {
-    let layer = RateLimitLayer::builder(per_ip("per-ip", Quota::per_minute(1)))
+    let layer = builder(per_ip("per-ip", Quota::per_minute(1)))
         .on_rejection(|rejection: &Rejection| {
             let mut response = Response::new(Full::new(Bytes::from("slow down")));
             *response.status_mut() = rejection.status();
@@ -415,7 +437,7 @@ async fn on_rejection_replaces_the_body_and_keeps_the_headers() {
 
 #[tokio::test(start_paused = true)]
 async fn legacy_headers_on_request() {
-    let layer = RateLimitLayer::builder(per_ip("per-ip", Quota::per_minute(10)))
+    let layer = builder(per_ip("per-ip", Quota::per_minute(10)))
         .headers(HeaderStyle::Draft10AndLegacy)
         .build()
         .expect("valid");
@@ -426,7 +448,7 @@ async fn legacy_headers_on_request() {
     assert_eq!(header(&response, "x-ratelimit-reset"), Some("6"));
     assert!(header(&response, "ratelimit").is_some());
 
-    let layer = RateLimitLayer::builder(per_ip("per-ip", Quota::per_minute(10)))
+    let layer = builder(per_ip("per-ip", Quota::per_minute(10)))
         .headers(HeaderStyle::None)
         .build()
         .expect("valid");
@@ -438,8 +460,12 @@ async fn legacy_headers_on_request() {
 
 #[tokio::test(start_paused = true)]
 async fn nested_layers_append_their_policies() {
-    let outer = RateLimitLayer::new(per_ip("global", Quota::per_minute(60))).expect("valid");
-    let inner = RateLimitLayer::new(per_ip("login", Quota::per_minute(5))).expect("valid");
+    let outer = builder(per_ip("global", Quota::per_minute(60)))
+        .build()
+        .expect("valid");
+    let inner = builder(per_ip("login", Quota::per_minute(5)))
+        .build()
+        .expect("valid");
     let mut service = ServiceBuilder::new()
         .layer(outer)
         .layer(inner)
@@ -459,7 +485,7 @@ async fn several_policies_on_one_rule_are_reported_and_enforced_together() {
     let rule = per_ip("per-second", Quota::per_second(10).burst(2))
         .and(Policy::new("per-hour", Quota::per_hour(3)));
     let mut service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(rule).expect("valid"))
+        .layer(builder(rule).build().expect("valid"))
         .service_fn(ok);
     let response = send(&mut service, from([192, 0, 2, 1])).await;
     assert_eq!(
@@ -493,7 +519,7 @@ async fn several_policies_on_one_rule_are_reported_and_enforced_together() {
 
 #[tokio::test(start_paused = true)]
 async fn cost_is_charged_per_request() {
-    let layer = RateLimitLayer::builder(per_ip("units", Quota::per_minute(10)))
+    let layer = builder(per_ip("units", Quota::per_minute(10)))
         .cost(|parts| if parts.uri.path() == "/export" { 5 } else { 1 })
         .build()
         .expect("valid");
@@ -510,9 +536,9 @@ async fn cost_is_charged_per_request() {
 
 #[tokio::test(start_paused = true)]
 async fn layers_sharing_a_memory_store_share_counts() {
-    let store = MemoryStore::new();
+    let store = store();
     let layer = || {
-        RateLimitLayer::builder(per_ip("shared", Quota::per_minute(2)))
+        builder(per_ip("shared", Quota::per_minute(2)))
             .memory(store.clone())
             .build()
             .expect("valid")
@@ -546,8 +572,8 @@ fn invalid_configuration_fails_at_build_time() {
             KeyBy::client_ip().ipv6_prefix(129),
             Policy::new("x", Quota::per_minute(1)),
         )),
-        RateLimitLayer::builder(per_ip("x", Quota::per_minute(1)))
-            .memory(MemoryStore::new().max_keys(0))
+        builder(per_ip("x", Quota::per_minute(1)))
+            .memory(store().max_keys(0))
             .build(),
         RateLimitLayer::new(
             Tiers::new(per_ip("same", Quota::per_minute(1)))
@@ -561,8 +587,8 @@ fn invalid_configuration_fails_at_build_time() {
 
 #[tokio::test(start_paused = true)]
 async fn replenished_keys_are_swept() {
-    let store = MemoryStore::new().sweep_interval(Duration::from_secs(1));
-    let layer = RateLimitLayer::builder(per_ip("per-ip", Quota::per_minute(60)))
+    let store = store().sweep_interval(Duration::from_secs(1));
+    let layer = builder(per_ip("per-ip", Quota::per_minute(60)))
         .memory(store.clone())
         .build()
         .expect("valid");
@@ -589,8 +615,8 @@ async fn replenished_keys_are_swept() {
 
 #[tokio::test(start_paused = true)]
 async fn key_count_is_bounded() {
-    let store = MemoryStore::new().max_keys(10);
-    let layer = RateLimitLayer::builder(per_ip("per-ip", Quota::per_minute(1)))
+    let store = store().max_keys(10);
+    let layer = builder(per_ip("per-ip", Quota::per_minute(1)))
         .memory(store.clone())
         .build()
         .expect("valid");
@@ -620,7 +646,9 @@ async fn works_as_axum_middleware_with_connect_info() {
     use axum::extract::connect_info::MockConnectInfo;
     use axum::routing::get as route;
 
-    let layer = RateLimitLayer::new(per_ip("per-ip", Quota::per_minute(1))).expect("valid");
+    let layer = builder(per_ip("per-ip", Quota::per_minute(1)))
+        .build()
+        .expect("valid");
     let app = Router::new()
         .route("/", route(|| async { "hi" }))
         .layer(layer)

@@ -3,10 +3,10 @@
 mod common;
 
 use common::Clock;
-use strata_rate_limit::MemoryStore;
+use strata_rate_limit::{MemoryClock, MemoryStore};
 
 conformance_suite!(
-    MemoryStore::new(),
+    MemoryStore::new().clock(MemoryClock::Tokio),
     Clock::Paused,
     flavor = "current_thread",
     start_paused = true

@@ -45,6 +45,7 @@ pub(crate) struct Pinned;
 
 impl Pinned {
     /// Pins `now` for the governor calls that follow on this thread.
+    #[inline]
     pub(crate) fn set(now: u64) {
         NOW.with(|cell| cell.set(now));
     }
@@ -53,6 +54,7 @@ impl Pinned {
 impl Clock for Pinned {
     type Instant = Tick;
 
+    #[inline]
     fn now(&self) -> Tick {
         Tick(NOW.with(Cell::get))
     }

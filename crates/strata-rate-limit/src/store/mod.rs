@@ -15,7 +15,7 @@ use std::future::Future;
 
 use crate::{Decision, Key, Policy};
 
-pub use self::memory::MemoryStore;
+pub use self::memory::{MemoryClock, MemoryStore};
 
 /// A rate-limit backend: checks one request against the policies of its
 /// rule, atomically.
