@@ -92,6 +92,39 @@ mod batched {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_weighted_decisions_spend_exactly_the_quota() {
+        let (store, _pool) = store_on(shared().url(), unique_prefix("batch-costs")).await;
+        let store = Arc::new(store);
+        let policies = [Policy::new("p", Quota::per_hour(50))];
+        let key = Key::new("weighted");
+        // Batches of one cost take the specialised loop; mixed ones the
+        // general one. Either way the units granted add up to the quota.
+        let tasks: Vec<_> = (0..120_u32)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                let key = key.clone();
+                let policies = policies.clone();
+                let cost = if i < 60 { 3 } else { 1 + i % 2 };
+                tokio::spawn(async move {
+                    let decision = store.check(&key, &policies, cost).await.expect("decision");
+                    if decision.is_allowed() { cost } else { 0 }
+                })
+            })
+            .collect();
+        let mut granted = 0;
+        for task in tasks {
+            granted += task.await.expect("task");
+        }
+        let state = store.check(&key, &policies, 0).await.expect("read");
+        let remaining = state.policies()[0].remaining();
+        assert_eq!(u64::from(granted) + remaining, 50, "granted {granted}");
+        assert!(
+            remaining < 3,
+            "a cost-1 or cost-2 request still fits: {remaining}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mixed_keys_and_rules_in_one_batch_keep_each_quota() {
         let (store, _pool) = store_on(shared().url(), unique_prefix("batch-mixed")).await;
         let store = Arc::new(store);
