@@ -71,6 +71,7 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
         .pair()?;
     let registry = metrics.registry();
     let (health, drain) = health(config, redis, registry)?;
+    let rate_limit_metrics = limits::metrics(registry)?;
     let api = Router::new()
         .route("/items", get(items::list))
         .route("/items/{id}", get(items::get).put(items::put))
@@ -94,7 +95,7 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                 .layer(security::headers(config)?)
                 .layer(RequestBodyLimitLayer::new(MAX_BODY))
                 .layer(health)
-                .layer(limits::layer(redis, registry)?)
+                .layer(limits::layer(redis, &rate_limit_metrics)?)
                 .layer(compression(registry)?)
                 .layer(RequestDecompressionLayer::new()),
         );

@@ -30,9 +30,18 @@ fn never_limited(parts: &Parts) -> bool {
     path == "/metrics" || path == "/health" || path.starts_with("/health/")
 }
 
+/// The counters every rate-limit layer of the application shares: they can
+/// be registered only once into `registry`.
+pub(crate) fn metrics(registry: &Registry) -> Result<RateLimitMetrics, BoxError> {
+    Ok(RateLimitMetrics::register(registry)?)
+}
+
 /// The tiers in one layer; Redis-backed (falling back to memory while Redis is
 /// unreachable) when a pool is given.
-pub(crate) fn layer(redis: Option<&Pool>, registry: &Registry) -> Result<RateLimitLayer, BoxError> {
+pub(crate) fn layer(
+    redis: Option<&Pool>,
+    metrics: &RateLimitMetrics,
+) -> Result<RateLimitLayer, BoxError> {
     let by_user = KeyBy::extension::<UserId>;
     let tiers = Tiers::new(Rule::new(
         KeyBy::client_ip(),
@@ -52,7 +61,7 @@ pub(crate) fn layer(redis: Option<&Pool>, registry: &Registry) -> Result<RateLim
     });
     let mut builder = RateLimitLayer::builder(tiers)
         .skip_when(never_limited)
-        .metrics(RateLimitMetrics::register(registry)?);
+        .metrics(metrics.clone());
     if let Some(pool) = redis {
         builder = builder.redis(RedisStore::new(pool.clone()).prefix("strata:rl:"));
     }
