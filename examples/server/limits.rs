@@ -1,6 +1,9 @@
 //! Rate-limit tiers (per minute): anonymous clients 60 per IP, signed-in users
 //! 300 per user, the `admin` user 1000. Shared by every instance through Redis
 //! when `REDIS_URL` is set; `/metrics` and `/health/*` are never limited.
+//!
+//! `POST /api/login` also has its own limit, 5 per minute per client IP, on
+//! that route only: a request to it counts against both.
 
 use std::fmt;
 
@@ -64,6 +67,24 @@ pub(crate) fn layer(
         .metrics(metrics.clone());
     if let Some(pool) = redis {
         builder = builder.redis(RedisStore::new(pool.clone()).prefix("strata:rl:"));
+    }
+    Ok(builder.build()?)
+}
+
+/// The limit of `POST /api/login`: 5 per minute per client IP (policy
+/// `login`), for that route only. Redis-backed like the tiers when a pool is
+/// given, under its own key prefix.
+pub(crate) fn login(
+    redis: Option<&Pool>,
+    metrics: &RateLimitMetrics,
+) -> Result<RateLimitLayer, BoxError> {
+    let rule = Rule::new(
+        KeyBy::client_ip(),
+        Policy::new("login", Quota::per_minute(5)),
+    );
+    let mut builder = RateLimitLayer::builder(rule).metrics(metrics.clone());
+    if let Some(pool) = redis {
+        builder = builder.redis(RedisStore::new(pool.clone()).prefix("strata:rl:login:"));
     }
     Ok(builder.build()?)
 }
