@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::request::Parts;
 use axum::http::{Request, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use strata::compression::{CompressionLayer, CompressionMetrics, RequestDecompressionLayer};
 use strata::core::redis::fred::clients::Pool;
 use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver, Problem, TrustedProxies};
@@ -22,6 +22,7 @@ use tracing::Level;
 use crate::config::{AppEnv, Config};
 use crate::items::{self, Catalogue};
 use crate::limits;
+use crate::login;
 use crate::security;
 
 /// Any start-up error, shown as one line.
@@ -56,7 +57,8 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 /// Layers, outermost first: client address → metrics → request log →
 /// security headers → body limit → health (answers probes before anything
 /// below can refuse them) → rate limit → compression → request decompression
-/// → routes (CORS on `/api`).
+/// → routes (CORS on `/api`; `POST /api/login` has its own rate limit
+/// inside the tiers).
 pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
     let state = AppState {
         catalogue: Catalogue::sample(),
@@ -71,9 +73,14 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
         .pair()?;
     let registry = metrics.registry();
     let (health, drain) = health(config, redis, registry)?;
+    let rate_limit_metrics = limits::metrics(registry)?;
     let api = Router::new()
         .route("/items", get(items::list))
         .route("/items/{id}", get(items::get).put(items::put))
+        .route(
+            "/login",
+            post(login::login).route_layer(limits::login(redis, &rate_limit_metrics)?),
+        )
         .layer(security::cors(config));
     let router = Router::new()
         .route("/", get(security::index))
@@ -94,7 +101,7 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                 .layer(security::headers(config)?)
                 .layer(RequestBodyLimitLayer::new(MAX_BODY))
                 .layer(health)
-                .layer(limits::layer(redis, registry)?)
+                .layer(limits::layer(redis, &rate_limit_metrics)?)
                 .layer(compression(registry)?)
                 .layer(RequestDecompressionLayer::new()),
         );

@@ -1,6 +1,9 @@
 //! Rate-limit tiers (per minute): anonymous clients 60 per IP, signed-in users
 //! 300 per user, the `admin` user 1000. Shared by every instance through Redis
 //! when `REDIS_URL` is set; `/metrics` and `/health/*` are never limited.
+//!
+//! `POST /api/login` also has its own limit, 5 per minute per client IP, on
+//! that route only: a request to it counts against both.
 
 use std::fmt;
 
@@ -30,9 +33,18 @@ fn never_limited(parts: &Parts) -> bool {
     path == "/metrics" || path == "/health" || path.starts_with("/health/")
 }
 
+/// The counters every rate-limit layer of the application shares: they can
+/// be registered only once into `registry`.
+pub(crate) fn metrics(registry: &Registry) -> Result<RateLimitMetrics, BoxError> {
+    Ok(RateLimitMetrics::register(registry)?)
+}
+
 /// The tiers in one layer; Redis-backed (falling back to memory while Redis is
 /// unreachable) when a pool is given.
-pub(crate) fn layer(redis: Option<&Pool>, registry: &Registry) -> Result<RateLimitLayer, BoxError> {
+pub(crate) fn layer(
+    redis: Option<&Pool>,
+    metrics: &RateLimitMetrics,
+) -> Result<RateLimitLayer, BoxError> {
     let by_user = KeyBy::extension::<UserId>;
     let tiers = Tiers::new(Rule::new(
         KeyBy::client_ip(),
@@ -52,9 +64,27 @@ pub(crate) fn layer(redis: Option<&Pool>, registry: &Registry) -> Result<RateLim
     });
     let mut builder = RateLimitLayer::builder(tiers)
         .skip_when(never_limited)
-        .metrics(RateLimitMetrics::register(registry)?);
+        .metrics(metrics.clone());
     if let Some(pool) = redis {
         builder = builder.redis(RedisStore::new(pool.clone()).prefix("strata:rl:"));
+    }
+    Ok(builder.build()?)
+}
+
+/// The limit of `POST /api/login`: 5 per minute per client IP (policy
+/// `login`), for that route only. Redis-backed like the tiers when a pool is
+/// given, under its own key prefix.
+pub(crate) fn login(
+    redis: Option<&Pool>,
+    metrics: &RateLimitMetrics,
+) -> Result<RateLimitLayer, BoxError> {
+    let rule = Rule::new(
+        KeyBy::client_ip(),
+        Policy::new("login", Quota::per_minute(5)),
+    );
+    let mut builder = RateLimitLayer::builder(rule).metrics(metrics.clone());
+    if let Some(pool) = redis {
+        builder = builder.redis(RedisStore::new(pool.clone()).prefix("strata:rl:login:"));
     }
     Ok(builder.build()?)
 }

@@ -12,6 +12,7 @@ mod app;
 mod config;
 mod items;
 mod limits;
+mod login;
 mod security;
 
 use std::net::SocketAddr;

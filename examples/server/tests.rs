@@ -9,7 +9,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::Value;
-use strata::core::redis::fred::interfaces::ClientLike;
+use strata::core::redis::fred::interfaces::{ClientLike, KeysInterface};
 use strata_testkit::{body_bytes, body_string, from_peer, get, request};
 use tower::ServiceExt;
 
@@ -558,4 +558,364 @@ async fn tiny_responses_are_not_compressed() {
         .insert("accept-encoding", HeaderValue::from_static("gzip"));
     let response = send(&test_app(), request).await;
     assert!(!response.headers().contains_key("content-encoding"));
+}
+
+/// `POST /api/login` from `peer` with `body` as `content_type` (none when `None`).
+fn login_from(
+    peer: [u8; 4],
+    content_type: Option<&'static str>,
+    body: &str,
+) -> Request<Full<Bytes>> {
+    let mut request = request(Method::POST, "/api/login", body.to_owned());
+    if let Some(content_type) = content_type {
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    from_peer(request, SocketAddr::from((peer, 1000)))
+}
+
+/// A well-formed login from `peer`.
+fn valid_login(peer: [u8; 4]) -> Request<Full<Bytes>> {
+    login_from(peer, Some("application/json"), r#"{"username":"alice"}"#)
+}
+
+/// Sends `n` well-formed logins from `peer` to `app`; the statuses.
+async fn logins(app: &Router, peer: [u8; 4], n: usize) -> Vec<StatusCode> {
+    let mut statuses = Vec::with_capacity(n);
+    for _ in 0..n {
+        let response = app
+            .clone()
+            .oneshot(valid_login(peer))
+            .await
+            .expect("infallible");
+        statuses.push(response.status());
+    }
+    statuses
+}
+
+/// Every value of the (repeatable) header `name`.
+fn all_values(response: &Response, name: &str) -> Vec<String> {
+    response
+        .headers()
+        .get_all(name)
+        .iter()
+        .map(|value| value.to_str().expect("ascii").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn valid_login_is_501_because_there_is_no_session_store() {
+    let response = test_app()
+        .oneshot(valid_login([192, 0, 2, 1]))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+    assert!(!response.headers().contains_key("set-cookie"));
+    assert_eq!(
+        all_values(&response, "ratelimit-policy"),
+        [r#""login";q=5;w=60"#, r#""anonymous";q=60;w=60"#],
+        "the login limit and the tier"
+    );
+    let remaining = all_values(&response, "ratelimit");
+    assert!(
+        remaining[0].starts_with(r#""login";r=4;t="#),
+        "{remaining:?}"
+    );
+    assert!(
+        remaining[1].starts_with(r#""anonymous";r=59;t="#),
+        "{remaining:?}"
+    );
+    let problem = json(response).await;
+    assert_eq!(problem["status"], 501);
+    assert_eq!(
+        problem["detail"],
+        "signing in needs a session store, which this server does not provide"
+    );
+}
+
+#[tokio::test]
+async fn login_rejects_bad_bodies_with_problems() {
+    let app = test_app();
+    let longest = format!(r#"{{"username":"{}"}}"#, "a".repeat(64));
+    let too_long = format!(r#"{{"username":"{}"}}"#, "a".repeat(65));
+    let json_type = Some("application/json");
+    let cases = [
+        (
+            None,
+            r#"{"username":"alice"}"#,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            Some("text/plain"),
+            r#"{"username":"alice"}"#,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (json_type, "{not json", StatusCode::BAD_REQUEST),
+        (json_type, "{}", StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json_type,
+            r#"{"username":42}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json_type,
+            r#"{"username":"alice","password":"x"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json_type,
+            r#"{"username":""}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json_type,
+            r#"{"username":"alice bob"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json_type,
+            r#"{"username":"al/ice"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json_type,
+            r#"{"username":"älice"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (json_type, &too_long, StatusCode::UNPROCESSABLE_ENTITY),
+        (json_type, &longest, StatusCode::NOT_IMPLEMENTED),
+        (
+            json_type,
+            r#"{"username":"Bob_2.x-y"}"#,
+            StatusCode::NOT_IMPLEMENTED,
+        ),
+    ];
+    // One client per case, so the login limit stays out of the way.
+    for (i, (content_type, body, status)) in cases.into_iter().enumerate() {
+        let peer = [192, 0, 2, u8::try_from(i).expect("few cases") + 10];
+        let response = app
+            .clone()
+            .oneshot(login_from(peer, content_type, body))
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), status, "{content_type:?} {body}");
+        assert_eq!(
+            response.headers()[CONTENT_TYPE],
+            "application/problem+json",
+            "{body}"
+        );
+        assert_eq!(json(response).await["status"], status.as_u16(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn sixth_login_in_a_minute_from_one_ip_is_refused() {
+    let app = test_app();
+    let peer = [203, 0, 113, 50];
+    assert_eq!(
+        logins(&app, peer, 5).await,
+        [StatusCode::NOT_IMPLEMENTED; 5]
+    );
+
+    let refused = app
+        .clone()
+        .oneshot(valid_login(peer))
+        .await
+        .expect("infallible");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()[CONTENT_TYPE], "application/problem+json");
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    // One login comes back every 12 s.
+    assert!((1..=12).contains(&retry), "{retry}");
+    let remaining = all_values(&refused, "ratelimit");
+    assert!(
+        remaining[0].starts_with(r#""login";r=0;t="#),
+        "{remaining:?}"
+    );
+    let problem = json(refused).await;
+    assert_eq!(problem["type"], strata::rate_limit::QUOTA_EXCEEDED);
+    assert_eq!(problem["status"], 429);
+    assert_eq!(problem["violated-policies"], serde_json::json!(["login"]));
+
+    // Another client still has its five.
+    let other = [203, 0, 113, 51];
+    assert_eq!(
+        logins(&app, other, 5).await,
+        [StatusCode::NOT_IMPLEMENTED; 5]
+    );
+    assert_eq!(
+        logins(&app, other, 1).await,
+        [StatusCode::TOO_MANY_REQUESTS]
+    );
+
+    // Both layers count into the one set of rate-limit series.
+    let text = body_string(send(&app, get("/metrics")).await.into_body()).await;
+    let count = |labels: &str| {
+        text.lines()
+            .find(|line| {
+                line.starts_with(&format!("strata_rate_limit_decisions_total{{{labels}}}"))
+            })
+            .and_then(|line| line.rsplit(' ').next())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        count(r#"outcome="allowed",policy="login""#).as_deref(),
+        Some("10"),
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"outcome="limited",policy="login""#).as_deref(),
+        Some("2"),
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"outcome="allowed",policy="anonymous""#).as_deref(),
+        Some("12"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_logins_count_against_the_login_limit() {
+    let app = test_app();
+    let peer = [203, 0, 113, 60];
+    let json_type = Some("application/json");
+    let junk = [
+        (
+            None,
+            r#"{"username":"alice"}"#,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (json_type, "{not json", StatusCode::BAD_REQUEST),
+        (
+            json_type,
+            r#"{"username":""}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json_type,
+            r#"{"username":"no spaces"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (json_type, "{}", StatusCode::UNPROCESSABLE_ENTITY),
+    ];
+    for (content_type, body, status) in junk {
+        let response = app
+            .clone()
+            .oneshot(login_from(peer, content_type, body))
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), status, "{body}");
+        assert_eq!(
+            all_values(&response, "ratelimit-policy")[0],
+            r#""login";q=5;w=60"#
+        );
+    }
+    // The limit is spent: a well-formed login is refused, and so is more junk.
+    assert_eq!(logins(&app, peer, 1).await, [StatusCode::TOO_MANY_REQUESTS]);
+    let response = app
+        .clone()
+        .oneshot(login_from(peer, json_type, "{not json"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn login_limit_leaves_item_reads_to_the_anonymous_tier() {
+    let app = test_app();
+    // Logins spent: item reads still pass, under the tier alone, which
+    // counted all six logins (the tier runs before the login limit).
+    let peer = [203, 0, 113, 70];
+    assert_eq!(
+        logins(&app, peer, 6).await[5],
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let response = app
+        .clone()
+        .oneshot(from_peer(
+            get("/api/items/1"),
+            SocketAddr::from((peer, 1000)),
+        ))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        all_values(&response, "ratelimit-policy"),
+        [r#""anonymous";q=60;w=60"#]
+    );
+    let remaining = all_values(&response, "ratelimit");
+    assert_eq!(remaining.len(), 1, "{remaining:?}");
+    assert!(
+        remaining[0].starts_with(r#""anonymous";r=53;t="#),
+        "{remaining:?}"
+    );
+
+    // Item reads do not spend logins.
+    let reader = [203, 0, 113, 71];
+    let statuses = burst(&app, "/api/items/1", reader, 20).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        logins(&app, reader, 5).await,
+        [StatusCode::NOT_IMPLEMENTED; 5]
+    );
+}
+
+#[tokio::test]
+async fn two_instances_sharing_redis_share_the_login_limit() {
+    let server = strata_testkit::redis::RedisServer::start();
+    let config = Config::from_lookup(|name| (name == "REDIS_URL").then(|| server.url().to_owned()))
+        .expect("config");
+    let builder = config.redis.as_ref().expect("REDIS_URL read");
+    let (pool_a, pool_b) = (
+        builder.connect().await.expect("pool"),
+        builder.connect().await.expect("pool"),
+    );
+    let first = app(&config, Some(&pool_a)).expect("app").router;
+    let second = app(&config, Some(&pool_b)).expect("app").router;
+    // Wait until both pools are connected, so no decision falls back to memory.
+    for pool in [&pool_a, &pool_b] {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while pool.ping::<String>(None).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "Redis unreachable");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    let peer = [198, 51, 100, 30];
+    let mut statuses = logins(&first, peer, 3).await;
+    statuses.extend(logins(&second, peer, 2).await);
+    assert_eq!(statuses, [StatusCode::NOT_IMPLEMENTED; 5]);
+    // Each instance alone has seen fewer than five.
+    assert_eq!(
+        logins(&first, peer, 1).await,
+        [StatusCode::TOO_MANY_REQUESTS]
+    );
+    assert_eq!(
+        logins(&second, peer, 1).await,
+        [StatusCode::TOO_MANY_REQUESTS]
+    );
+    // The count lives under the login prefix, apart from the tiers'.
+    let exists = |key: &'static str| {
+        let pool = pool_a.clone();
+        async move { pool.exists::<u32, _>(key).await.expect("EXISTS") }
+    };
+    assert_eq!(exists("strata:rl:login:{ip:198.51.100.30}:login").await, 1);
+    assert_eq!(exists("strata:rl:{ip:198.51.100.30}:anonymous").await, 1);
+    assert_eq!(exists("strata:rl:{ip:198.51.100.30}:login").await, 0);
+
+    let other = [198, 51, 100, 31];
+    assert_eq!(
+        logins(&second, other, 1).await,
+        [StatusCode::NOT_IMPLEMENTED]
+    );
 }
