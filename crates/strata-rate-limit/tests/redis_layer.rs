@@ -11,6 +11,7 @@ use http_body_util::Full;
 use strata_core::redis::RedisPoolBuilder;
 use strata_core::redis::fred::clients::Pool;
 use strata_core::redis::fred::prelude::*;
+use strata_core::redis::fred::types::{ClusterHash, CustomCommand};
 use strata_rate_limit::{
     KeyBy, OnStoreError, Policy, Quota, RateLimitLayer, RedisStore, Rule, Store,
 };
@@ -228,7 +229,11 @@ async fn timed(layer: &RateLimitLayer, request: Request<Body>) -> Response<Body>
 /// After a restart, requests are counted in Redis again.
 async fn assert_recovers(server: &RedisServer, layer: &RateLimitLayer) {
     server.restart();
-    let check = pool(server.url()).await;
+    assert_counted_in_redis(&pool(server.url()).await, layer).await;
+}
+
+/// Requests are counted in Redis (within 15 s).
+async fn assert_counted_in_redis(check: &Pool, layer: &RateLimitLayer) {
     let deadline = Instant::now() + Duration::from_secs(15);
     for n in 1_u8.. {
         // A fresh client each time, so fallback counts never refuse it.
@@ -304,6 +309,47 @@ async fn outage_fails_closed_with_503_within_the_timeout() {
         assert!(body.contains(r#""status":503"#), "{body}");
     }
     assert_recovers(&server, &layer).await;
+}
+
+/// Redis accepts commands and does not answer (`CLIENT PAUSE`), and the
+/// pool's own timeout is long: the store's deadline alone bounds every
+/// request, queued ones included (far more than one batch's worth).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_server_costs_no_request_more_than_the_timeout() {
+    let server = RedisServer::start();
+    let slow_pool = RedisPoolBuilder::from_url(server.url())
+        .expect("valid url")
+        .command_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .expect("pool");
+    wait_for_ping(&slow_pool).await;
+    let store = RedisStore::new(slow_pool).timeout(TIMEOUT);
+    warm_up(&store).await;
+    let layer = layer(store, Quota::per_minute(3));
+    let admin = pool(server.url()).await;
+    let () = admin
+        .custom(
+            CustomCommand::new_static("CLIENT", ClusterHash::FirstKey, false),
+            vec!["PAUSE", "1500", "ALL"],
+        )
+        .await
+        .expect("CLIENT PAUSE");
+    let requests = (0..600_u32).map(|n| {
+        let layer = layer.clone();
+        tokio::spawn(async move {
+            let [_, _, c, d] = n.to_be_bytes();
+            let response = timed(&layer, from([198, 51, c, d])).await;
+            // Each a fresh client: the memory fallback lets it through.
+            assert_eq!(response.status(), StatusCode::OK);
+        })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        request.await.expect("request within the timeout");
+    }
+    // Once the pause ends, requests are counted in Redis again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_counted_in_redis(&admin, &layer).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -91,6 +91,52 @@ mod batched {
         );
     }
 
+    /// Polls `future` once.
+    async fn poll_once<F: Future + Unpin>(future: &mut F) {
+        tokio::select! {
+            biased;
+            _ = future => panic!("finished on its first poll"),
+            () = std::future::ready(()) => {}
+        }
+    }
+
+    /// The decision that leads a batch is cancelled (its request dropped)
+    /// before it sends, and again while its call is in flight: the decision
+    /// that queued behind it is still answered, and counted once.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_cancelled_leader_leaves_no_decision_waiting() {
+        let (store, _pool) = store_on(shared().url(), unique_prefix("batch-cancel")).await;
+        let policies = [Policy::new("p", Quota::per_hour(10))];
+        for (round, in_flight) in [(0, false), (1, true)] {
+            let (first, second) = (
+                Key::new(format!("lead-{round}")),
+                Key::new(format!("wait-{round}")),
+            );
+            let mut leader = Box::pin(store.check(&first, &policies, 1));
+            let mut waiting = Box::pin(store.check(&second, &policies, 1));
+            poll_once(&mut leader).await; // queued; yields before taking
+            poll_once(&mut waiting).await; // queued behind it
+            if in_flight {
+                poll_once(&mut leader).await; // took both; the call is out
+            }
+            drop(leader);
+            let decision = tokio::time::timeout(Duration::from_secs(5), waiting)
+                .await
+                .expect("answered")
+                .expect("decision");
+            assert!(decision.is_allowed(), "round {round}");
+            assert_eq!(decision.policies()[0].remaining(), 9, "round {round}");
+            // The cancelled leader's own decision was sent at most once.
+            let state = store.check(&first, &policies, 0).await.expect("read");
+            let remaining = state.policies()[0].remaining();
+            if in_flight {
+                assert_eq!(remaining, 9, "sent with the batch");
+            } else {
+                assert!(remaining >= 9, "round {round}: {remaining}");
+            }
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_weighted_decisions_spend_exactly_the_quota() {
         let (store, _pool) = store_on(shared().url(), unique_prefix("batch-costs")).await;

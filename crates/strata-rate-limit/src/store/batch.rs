@@ -1,20 +1,28 @@
 //! Decisions pending at the same moment, sent to Redis as one script call.
 //!
-//! Every decision is queued. A sender task takes what is queued (up to
+//! Every decision is queued. A sender takes what is queued (up to
 //! [`MAX_BATCH`] decisions, all of one cluster slot) and runs the script
 //! once for all of them; at most [`MAX_SENDERS`] such calls are in flight,
-//! and a sender that finishes takes what queued meanwhile. Under light load
+//! and a sender that finishes takes what queued meanwhile. The decision
+//! that finds no sender free to start one is itself the first sender (see
+//! `Lead` in the Redis store); further senders are tasks. Under light load
 //! a batch holds one decision; under load, a script call carries many.
+//!
+//! Each decision carries its deadline: a sender answers it with a timeout
+//! once that has passed, and bounds each call by the earliest deadline in
+//! its batch, so no caller needs a timer of its own.
 //!
 //! The script runs a batch's decisions one after the other, each exactly
 //! as it would run alone (all of its policies or none, nothing written on a
 //! refusal), so batching changes how decisions travel, not what they are.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use fred::types::Key as RedisKey;
 use smallvec::SmallVec;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use super::StoreError;
 
@@ -36,6 +44,11 @@ pub(crate) struct Pending {
     pub(crate) cost: i64,
     /// The hash slot of its keys (they share one), in cluster mode.
     pub(crate) slot: Option<u16>,
+    /// When the caller stops waiting: it is answered with a timeout then,
+    /// by the sender (one timer per script call, none per decision).
+    pub(crate) deadline: Instant,
+    /// The store's timeout, for the error.
+    pub(crate) timeout: Duration,
     pub(crate) reply: oneshot::Sender<Result<Reply, StoreError>>,
 }
 
@@ -114,8 +127,25 @@ impl SenderSlot {
             self.started = true;
             queue.starting = false;
         }
-        // Decisions whose caller gave up (timed out) are not sent.
-        queue.pending.retain(|pending| !pending.reply.is_closed());
+        // Decisions whose caller is gone are not sent; those past their
+        // deadline are answered with a timeout.
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        queue.pending.retain_mut(|pending| {
+            if pending.reply.is_closed() {
+                return false;
+            }
+            if pending.deadline <= now {
+                let (reply, _) = oneshot::channel();
+                let timeout = pending.timeout;
+                expired.push((std::mem::replace(&mut pending.reply, reply), timeout));
+                return false;
+            }
+            true
+        });
+        for (reply, timeout) in expired {
+            let _ = reply.send(Err(StoreError::Timeout(timeout)));
+        }
         let Some(first_slot) = queue.pending.first().map(|pending| pending.slot) else {
             // Counted out under the same lock a `push` takes: a decision
             // queued after this finds the place free and starts a sender.
@@ -169,6 +199,8 @@ mod tests {
             rule: SmallVec::from_slice(&[1000, 10]),
             cost: 1,
             slot,
+            deadline: Instant::now() + Duration::from_secs(60),
+            timeout: Duration::from_secs(60),
             reply,
         };
         (pending, answer)

@@ -343,20 +343,23 @@ impl RedisStore {
             rule,
             cost: i64::from(cost),
             slot,
+            deadline: tokio::time::Instant::now() + self.timeout,
+            timeout: self.timeout,
             reply,
         };
         if self.shared.batcher.push(pending) {
             let slot = SenderSlot::new(Arc::clone(&self.shared.batcher));
-            drop(tokio::spawn(self.sender().run(slot)));
+            Lead::new(self.sender(), slot).run().await;
         }
-        let reply = match tokio::time::timeout(self.timeout, answer).await {
-            Ok(Ok(reply)) => reply?,
-            Ok(Err(_)) => {
+        // No timer here: the sender answers by the deadline (a timeout when
+        // Redis is late), or drops the reply if its runtime goes away.
+        let reply = match answer.await {
+            Ok(reply) => reply?,
+            Err(_) => {
                 return Err(StoreError::Reply(
                     "the decision was dropped before Redis answered".into(),
                 ));
             }
-            Err(_) => return Err(StoreError::Timeout(self.timeout)),
         };
         parse(&reply, policies, cost)
     }
@@ -380,25 +383,107 @@ struct Sender {
 
 type BoxFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// The decision whose arrival claimed a sender's place sends the first
+/// batch itself, so light load spawns no task and wakes no other thread.
+/// It yields once first, so that decisions made at the same moment join
+/// its batch. What queues meanwhile is handed to a task; if the decision is
+/// dropped while leading (its request cancelled), its call and place move
+/// to a task, so no decision is ever left waiting.
+struct Lead {
+    sender: Sender,
+    slot: Option<SenderSlot>,
+    call: Option<BoxFuture>,
+}
+
+impl Lead {
+    fn new(sender: Sender, slot: SenderSlot) -> Self {
+        Self {
+            sender,
+            slot: Some(slot),
+            call: None,
+        }
+    }
+
+    async fn run(mut self) {
+        tokio::task::yield_now().await;
+        let Some(slot) = self.slot.as_mut() else {
+            return;
+        };
+        let Some((batch, another)) = slot.take() else {
+            // Nothing waits (the place was given back by `take`).
+            self.slot = None;
+            return;
+        };
+        if another {
+            self.sender.spawn_another();
+        }
+        let call = self.call.insert(self.sender.clone().send_owned(batch));
+        call.await;
+        self.call = None;
+        if let Some(mut slot) = self.slot.take()
+            && let Some(next) = slot.take()
+        {
+            drop(tokio::spawn(self.sender.clone().run(slot, Some(next))));
+        }
+    }
+}
+
+impl Drop for Lead {
+    fn drop(&mut self) {
+        let Some(slot) = self.slot.take() else {
+            return;
+        };
+        let call = self.call.take();
+        let sender = self.sender.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            drop(runtime.spawn(async move {
+                if let Some(call) = call {
+                    call.await;
+                }
+                sender.run(slot, None).await;
+            }));
+        }
+    }
+}
+
 impl Sender {
-    /// Sends batches until nothing waits.
-    fn run(self, mut slot: SenderSlot) -> BoxFuture {
+    /// Sends `first`, then batches until nothing waits.
+    fn run(self, mut slot: SenderSlot, first: Option<(Vec<Pending>, bool)>) -> BoxFuture {
         Box::pin(async move {
-            while let Some((batch, another)) = slot.take() {
+            let mut next = first.or_else(|| slot.take());
+            while let Some((batch, another)) = next {
                 if another {
-                    let slot = SenderSlot::new(Arc::clone(&self.shared.batcher));
-                    drop(tokio::spawn(self.clone().run(slot)));
+                    self.spawn_another();
                 }
                 self.send(batch).await;
+                next = slot.take();
             }
         })
+    }
+
+    /// Starts another sender for the decisions one batch did not take.
+    fn spawn_another(&self) {
+        let slot = SenderSlot::new(Arc::clone(&self.shared.batcher));
+        drop(tokio::spawn(self.clone().run(slot, None)));
+    }
+
+    /// [`send`](Self::send) as an owned future, which can move to a task.
+    fn send_owned(self, batch: Vec<Pending>) -> BoxFuture {
+        Box::pin(async move { self.send(batch).await })
     }
 
     /// One script call for `batch`, bounded by the store's timeout; every
     /// decision in it gets its integers or the error.
     async fn send(&self, batch: Vec<Pending>) {
         let expected: usize = batch.iter().map(Pending::reply_len).sum();
-        let result = match tokio::time::timeout(self.timeout, self.eval(&batch)).await {
+        // The earliest caller's deadline bounds the call (every decision in
+        // the batch gets the same answer).
+        let deadline = batch
+            .iter()
+            .map(|pending| pending.deadline)
+            .min()
+            .unwrap_or_else(|| tokio::time::Instant::now() + self.timeout);
+        let result = match tokio::time::timeout_at(deadline, self.eval(&batch)).await {
             Ok(Ok(reply)) if reply.len() == expected => Ok(reply),
             Ok(Ok(reply)) => Err(StoreError::Reply(format!("{reply:?}"))),
             Ok(Err(error)) => Err(redis(error)),
