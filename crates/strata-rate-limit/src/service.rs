@@ -275,18 +275,18 @@ where
         };
         match &self.shared.backend {
             Backend::Memory(store) => {
-                let quiet = self.shared.quiet();
-                let decision = match &rule.memory {
-                    Some(prepared) => {
-                        store.decide_prepared(prepared, &key, &rule.policies, cost, !quiet)
-                    }
-                    None => store.decide(&key, &rule.policies, cost),
-                };
-                if decision.allowed && quiet {
-                    // What `verdict` would say, without moving the numbers
-                    // through it: nothing to record, no headers.
+                if let Some(prepared) = &rule.memory
+                    && self.shared.quiet()
+                    && store.allow_quietly(prepared, &key, cost)
+                {
+                    // What `verdict` would say for an allowed request with
+                    // nothing to record and no headers.
                     return ResponseFuture::inner(self.inner.call(request), None);
                 }
+                let decision = match &rule.memory {
+                    Some(prepared) => store.decide_prepared(prepared, &key, &rule.policies, cost),
+                    None => store.decide(&key, &rule.policies, cost),
+                };
                 match self
                     .shared
                     .verdict(rule, Outcome::Decided(decision), &self.on_rejection)

@@ -270,12 +270,11 @@ impl MemoryStore {
     /// The decision, synchronously.
     pub(crate) fn decide(&self, key: &Key, policies: &[Policy], cost: u32) -> Evaluation {
         let prepared = self.prepare(&policies[..policies.len().min(MAX_POLICIES)]);
-        self.decide_prepared(&prepared, key, policies, cost, true)
+        self.decide_prepared(&prepared, key, policies, cost)
     }
 
     /// The decision with a rule's limiters already looked up (the layer's
-    /// path). Without `counts`, an allowed request of the usual case comes
-    /// back with no per-policy numbers (nothing would read them).
+    /// path).
     #[inline]
     pub(crate) fn decide_prepared(
         &self,
@@ -283,7 +282,6 @@ impl MemoryStore {
         key: &Key,
         policies: &[Policy],
         cost: u32,
-        counts: bool,
     ) -> Evaluation {
         let limiters = &prepared.limiters[..prepared.limiters.len().min(policies.len())];
         if let [limiter] = limiters
@@ -297,21 +295,43 @@ impl MemoryStore {
             Pinned::set(now);
             PREV.with(|cell| cell.set(None));
             let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
+            let mut eval = limiter
+                .gcra
+                .eval(PREV.with(Cell::get), now, u64::from(cost));
+            eval.allowed = granted;
             self.maybe_sweep(now, limiters);
             let mut states = SmallVec::new();
-            if counts || !granted {
-                let mut eval = limiter
-                    .gcra
-                    .eval(PREV.with(Cell::get), now, u64::from(cost));
-                eval.allowed = granted;
-                states.push(self::counts(eval));
-            }
+            states.push(counts(eval));
             return Evaluation {
                 allowed: granted,
                 states,
             };
         }
         self.decide_general(limiters, key, cost)
+    }
+
+    /// Whether the request is allowed, when nothing will read the numbers
+    /// (no headers, no metrics): the usual case of
+    /// [`decide_prepared`](Self::decide_prepared) with nothing but a `bool`
+    /// to return. `false` also means "not the usual case": the caller then
+    /// decides in full (a refusal consumed nothing, so deciding again is
+    /// sound).
+    #[inline]
+    pub(crate) fn allow_quietly(&self, prepared: &Prepared, key: &Key, cost: u32) -> bool {
+        let [limiter] = &prepared.limiters[..] else {
+            return false;
+        };
+        let Some(n) = NonZeroU32::new(cost) else {
+            return false;
+        };
+        if limiter.multi.load(Ordering::Relaxed) || u64::from(cost) > limiter.gcra.burst {
+            return false;
+        }
+        let now = self.now();
+        Pinned::set(now);
+        let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
+        self.maybe_sweep(now, &prepared.limiters);
+        granted
     }
 
     /// [`decide_prepared`](Self::decide_prepared) for several policies, a
