@@ -4,7 +4,7 @@
 //! [`MAX_BATCH`] decisions, all of one cluster slot) and runs the script
 //! once for all of them; at most [`MAX_SENDERS`] such calls are in flight,
 //! and a sender that finishes takes what queued meanwhile. The decision
-//! that finds no sender free to start one is itself the first sender (see
+//! whose arrival starts a sender is that sender for its first batch (see
 //! `Lead` in the Redis store); further senders are tasks. Under light load
 //! a batch holds one decision; under load, a script call carries many.
 //!
