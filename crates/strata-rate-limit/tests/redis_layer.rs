@@ -13,7 +13,7 @@ use strata_core::redis::fred::clients::Pool;
 use strata_core::redis::fred::prelude::*;
 use strata_core::redis::fred::types::{ClusterHash, CustomCommand};
 use strata_rate_limit::{
-    KeyBy, OnStoreError, Policy, Quota, RateLimitLayer, RedisStore, Rule, Store,
+    KeyBy, OnStoreError, Policy, Quota, RateLimitLayer, RedisStore, Rule, Store, StoreError,
 };
 use strata_testkit::redis::{RedisServer, shared, unique_prefix};
 use strata_testkit::{body_string, from_peer, get};
@@ -243,12 +243,13 @@ async fn assert_counted_in_redis(check: &Pool, layer: &RateLimitLayer) {
             .oneshot(from([203, 0, 113, n]))
             .await
             .expect("infallible");
-        assert_eq!(response.status(), StatusCode::OK);
+        // Until the pool has reconnected, a fail-closed store still refuses.
         let stored: Option<String> = check
             .get(format!("strata:rl:{{ip:203.0.113.{n}}}:per-ip"))
             .await
             .expect("GET");
         if stored.is_some() {
+            assert_eq!(response.status(), StatusCode::OK, "counted in Redis");
             return;
         }
         assert!(Instant::now() < deadline, "the store did not recover");
@@ -279,6 +280,40 @@ async fn outage_falls_back_to_memory_within_the_timeout() {
         ]
     );
     assert_recovers(&server, &layer).await;
+}
+
+/// Once the pool knows the connection is down, decisions do not wait for a
+/// timeout at all: the store says it is disconnected at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_outage_is_answered_without_waiting() {
+    let server = RedisServer::start();
+    let pool = pool(server.url()).await;
+    let store = RedisStore::new(pool).timeout(TIMEOUT);
+    warm_up(&store).await;
+    server.stop();
+    let policies = [Policy::new("p", Quota::per_minute(3))];
+    let key = strata_rate_limit::Key::new("down");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let started = Instant::now();
+        let result = store.check(&key, &policies, 1).await;
+        if matches!(result, Err(StoreError::Disconnected)) {
+            assert!(started.elapsed() < TIMEOUT, "{:?}", started.elapsed());
+            break;
+        }
+        assert!(result.is_err(), "Redis is down: {result:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the pool never noticed the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while store.check(&key, &policies, 1).await.is_err() {
+        assert!(Instant::now() < deadline, "the store did not recover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,6 +53,11 @@ pub enum StoreError {
     /// The store did not answer within its timeout.
     #[error("the rate-limit store did not answer within {0:?}")]
     Timeout(std::time::Duration),
+    /// No connection to Redis is up (the pool is reconnecting): the store
+    /// did not try, so the request did not wait.
+    #[cfg(feature = "redis")]
+    #[error("no connection to redis is up (reconnecting)")]
+    Disconnected,
     /// More policies than a rule may have (8) were passed.
     #[error("at most {max} policies can be checked together", max = crate::rule::MAX_POLICIES)]
     TooManyPolicies,
@@ -70,6 +75,7 @@ impl StoreError {
                 source: source.clone(),
             },
             Self::Timeout(timeout) => Self::Timeout(*timeout),
+            Self::Disconnected => Self::Disconnected,
             Self::TooManyPolicies => Self::TooManyPolicies,
             Self::Reply(reply) => Self::Reply(reply.clone()),
         }

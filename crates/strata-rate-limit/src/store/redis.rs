@@ -296,13 +296,45 @@ impl RedisStore {
         }
         match self.run(keys, policies, cost).await {
             Ok(decision) => {
-                if !self.shared.healthy.swap(true, Ordering::Relaxed) {
-                    tracing::info!("rate-limit store reachable again");
-                }
                 if let (false, Some(cache_key)) = (decision.allowed, cache_key) {
                     self.deny_cache.insert(cache_key, &decision);
                 }
                 Outcome::Decided(decision)
+            }
+            Err(_) => match self.on_error {
+                OnStoreError::Fallback => {
+                    Outcome::Fallback(self.fallback.decide(key, policies, cost))
+                }
+                OnStoreError::FailOpen => Outcome::FailOpen,
+                OnStoreError::FailClosed => Outcome::FailClosed,
+            },
+        }
+    }
+
+    /// [`call`](Self::call), keeping track of the store's health: after a
+    /// failure, while the pool has no connection up, Redis is not tried
+    /// (the pool reconnects on its own; the first decision after that tries
+    /// again). Logs the first failure and the recovery.
+    async fn run(
+        &self,
+        keys: Vec<RedisKey>,
+        policies: &[Policy],
+        cost: u32,
+    ) -> Result<Evaluation, StoreError> {
+        let result = if !self.shared.healthy.load(Ordering::Relaxed)
+            && !self.pool.next_connected().is_connected()
+        {
+            // Known to be down: answer now rather than queue a command
+            // that can only time out.
+            Err(StoreError::Disconnected)
+        } else {
+            self.call(keys, policies, cost).await
+        };
+        match &result {
+            Ok(_) => {
+                if !self.shared.healthy.swap(true, Ordering::Relaxed) {
+                    tracing::info!("rate-limit store reachable again");
+                }
             }
             Err(error) => {
                 if self.shared.healthy.swap(false, Ordering::Relaxed) {
@@ -310,18 +342,13 @@ impl RedisStore {
                 } else {
                     tracing::debug!(%error, "rate-limit store failed");
                 }
-                match self.on_error {
-                    OnStoreError::Fallback => {
-                        Outcome::Fallback(self.fallback.decide(key, policies, cost))
-                    }
-                    OnStoreError::FailOpen => Outcome::FailOpen,
-                    OnStoreError::FailClosed => Outcome::FailClosed,
-                }
             }
         }
+        result
     }
 
-    async fn run(
+    /// One decision through the batch queue and the script.
+    async fn call(
         &self,
         keys: Vec<RedisKey>,
         policies: &[Policy],
@@ -513,7 +540,7 @@ impl Sender {
     /// Sent as a plain command so that the connection pipelines it (each
     /// decision's `NOSCRIPT` is handled on its own, so pipelining is safe).
     async fn eval(&self, batch: &[Pending]) -> Result<Vec<i64>, fred::error::Error> {
-        let client = self.pool.next();
+        let client = self.pool.next_connected();
         let sha = self
             .shared
             .sha
