@@ -156,7 +156,10 @@ pub const DEFAULT_DENY_CACHE: usize = 10_000;
 /// would run alone; under light load a call carries one decision.
 ///
 /// A Redis call is bounded by [`timeout`](Self::timeout); a failure or
-/// timeout applies [`on_error`](Self::on_error). Clients known to be refused
+/// timeout applies [`on_error`](Self::on_error). After a failure, while the
+/// pool has no connection up, Redis is not tried
+/// ([`StoreError::Disconnected`]), so a known outage costs no timeout; the
+/// pool reconnects on its own. Clients known to be refused
 /// are answered from a local cache until their retry time, without a round
 /// trip.
 ///
