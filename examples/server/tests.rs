@@ -462,8 +462,14 @@ async fn signed_in_users_and_admin_get_their_tier() {
     }
 }
 
-#[tokio::test]
-async fn two_instances_sharing_redis_enforce_one_quota() {
+/// Two app instances on one private redis-server, each with its own pool
+/// (returned with the server, which must outlive the test), both connected.
+async fn two_instances_on_one_redis() -> (
+    strata_testkit::redis::RedisServer,
+    Router,
+    Router,
+    strata::core::redis::fred::clients::Pool,
+) {
     let server = strata_testkit::redis::RedisServer::start();
     let config = Config::from_lookup(|name| (name == "REDIS_URL").then(|| server.url().to_owned()))
         .expect("config");
@@ -482,6 +488,12 @@ async fn two_instances_sharing_redis_enforce_one_quota() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
+    (server, first, second, pool_a)
+}
+
+#[tokio::test]
+async fn two_instances_sharing_redis_enforce_one_quota() {
+    let (_server, first, second, _pool) = two_instances_on_one_redis().await;
 
     let peer = [198, 51, 100, 20];
     let mut statuses = burst(&first, "/api/items/1", peer, 30).await;
@@ -872,24 +884,7 @@ async fn login_limit_leaves_item_reads_to_the_anonymous_tier() {
 
 #[tokio::test]
 async fn two_instances_sharing_redis_share_the_login_limit() {
-    let server = strata_testkit::redis::RedisServer::start();
-    let config = Config::from_lookup(|name| (name == "REDIS_URL").then(|| server.url().to_owned()))
-        .expect("config");
-    let builder = config.redis.as_ref().expect("REDIS_URL read");
-    let (pool_a, pool_b) = (
-        builder.connect().await.expect("pool"),
-        builder.connect().await.expect("pool"),
-    );
-    let first = app(&config, Some(&pool_a)).expect("app").router;
-    let second = app(&config, Some(&pool_b)).expect("app").router;
-    // Wait until both pools are connected, so no decision falls back to memory.
-    for pool in [&pool_a, &pool_b] {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        while pool.ping::<String>(None).await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "Redis unreachable");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
+    let (_server, first, second, pool_a) = two_instances_on_one_redis().await;
 
     let peer = [198, 51, 100, 30];
     let mut statuses = logins(&first, peer, 3).await;

@@ -458,6 +458,33 @@ async fn legacy_headers_on_request() {
     assert!(header(&response, "x-ratelimit-limit").is_none());
 }
 
+/// Without headers (and metrics) an allowed request takes the store's
+/// shortest path; the quota is enforced and refills all the same.
+#[tokio::test(start_paused = true)]
+async fn headers_off_still_enforces_and_refills() {
+    let layer = builder(per_ip("per-ip", Quota::per_minute(2)))
+        .headers(HeaderStyle::None)
+        .build()
+        .expect("valid");
+    let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
+    for _ in 0..2 {
+        let response = send(&mut service, from([192, 0, 2, 1])).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let refused = send(&mut service, from([192, 0, 2, 1])).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&refused, "retry-after"), Some("30"));
+    assert!(header(&refused, "ratelimit").is_none());
+    // Another client is counted on its own.
+    let other = send(&mut service, from([192, 0, 2, 2])).await;
+    assert_eq!(other.status(), StatusCode::OK);
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let refilled = send(&mut service, from([192, 0, 2, 1])).await;
+    assert_eq!(refilled.status(), StatusCode::OK);
+    let again = send(&mut service, from([192, 0, 2, 1])).await;
+    assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
 #[tokio::test(start_paused = true)]
 async fn nested_layers_append_their_policies() {
     let outer = builder(per_ip("global", Quota::per_minute(60)))

@@ -129,22 +129,13 @@ impl SenderSlot {
         }
         // Decisions whose caller is gone are not sent; those past their
         // deadline are answered with a timeout.
+        queue.pending.retain(|pending| !pending.reply.is_closed());
         let now = Instant::now();
-        let mut expired = Vec::new();
-        queue.pending.retain_mut(|pending| {
-            if pending.reply.is_closed() {
-                return false;
-            }
-            if pending.deadline <= now {
-                let (reply, _) = oneshot::channel();
-                let timeout = pending.timeout;
-                expired.push((std::mem::replace(&mut pending.reply, reply), timeout));
-                return false;
-            }
-            true
-        });
-        for (reply, timeout) in expired {
-            let _ = reply.send(Err(StoreError::Timeout(timeout)));
+        for late in queue
+            .pending
+            .extract_if(.., |pending| pending.deadline <= now)
+        {
+            let _ = late.reply.send(Err(StoreError::Timeout(late.timeout)));
         }
         let Some(first_slot) = queue.pending.first().map(|pending| pending.slot) else {
             // Counted out under the same lock a `push` takes: a decision
@@ -283,6 +274,23 @@ mod tests {
         let mut slot = SenderSlot::new(Arc::clone(&batcher));
         assert_eq!(slot.take().map(|(batch, _)| batch.len()), Some(1));
         drop(kept);
+    }
+
+    #[test]
+    fn decisions_past_their_deadline_are_answered_not_sent() {
+        let batcher = Arc::new(Batcher::default());
+        let (mut late, mut late_answer) = pending(None);
+        late.deadline = Instant::now();
+        late.timeout = Duration::from_millis(50);
+        let (on_time, _answer) = pending(None);
+        batcher.push(late);
+        batcher.push(on_time);
+        let mut slot = SenderSlot::new(Arc::clone(&batcher));
+        assert_eq!(slot.take().map(|(batch, _)| batch.len()), Some(1));
+        assert!(matches!(
+            late_answer.try_recv(),
+            Ok(Err(StoreError::Timeout(timeout))) if timeout == Duration::from_millis(50)
+        ));
     }
 
     #[test]

@@ -284,13 +284,8 @@ impl MemoryStore {
         cost: u32,
     ) -> Evaluation {
         let limiters = &prepared.limiters[..prepared.limiters.len().min(policies.len())];
-        if let [limiter] = limiters
-            && !limiter.multi.load(Ordering::Relaxed)
-            && let Some(n) = NonZeroU32::new(cost)
-            && u64::from(cost) <= limiter.gcra.burst
-        {
-            // The usual case, one policy never checked with another: no
-            // lock, nothing to undo. The same steps as the loop below.
+        if let Some((limiter, n)) = usual(limiters, cost) {
+            // The same steps as the loop below, without lock or undo.
             let now = self.now();
             Pinned::set(now);
             PREV.with(|cell| cell.set(None));
@@ -318,15 +313,9 @@ impl MemoryStore {
     /// sound).
     #[inline]
     pub(crate) fn allow_quietly(&self, prepared: &Prepared, key: &Key, cost: u32) -> bool {
-        let [limiter] = &prepared.limiters[..] else {
+        let Some((limiter, n)) = usual(&prepared.limiters, cost) else {
             return false;
         };
-        let Some(n) = NonZeroU32::new(cost) else {
-            return false;
-        };
-        if limiter.multi.load(Ordering::Relaxed) || u64::from(cost) > limiter.gcra.burst {
-            return false;
-        }
         let now = self.now();
         Pinned::set(now);
         let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
@@ -479,6 +468,18 @@ impl MemoryStore {
             Err(_) => job(),
         }
     }
+}
+
+/// The usual case: one policy, never checked with another (no lock,
+/// nothing to undo), a cost of at least 1 that fits the burst.
+#[inline]
+fn usual(limiters: &[Arc<Limiter>], cost: u32) -> Option<(&Limiter, NonZeroU32)> {
+    let [limiter] = limiters else {
+        return None;
+    };
+    let n = NonZeroU32::new(cost)?;
+    (!limiter.multi.load(Ordering::Relaxed) && u64::from(cost) <= limiter.gcra.burst)
+        .then_some((limiter, n))
 }
 
 fn gcra(policy: &Policy) -> Gcra {

@@ -22,7 +22,8 @@ thread_local! {
 pub(crate) struct Tats(pub(crate) Arc<TatMap>);
 
 /// The per-key map. Its hasher is hashbrown's default (`foldhash`, seeded
-/// per process): SipHash would cost a fifth of an allowed request.
+/// per process): with it a lookup takes about 105 instructions against
+/// about 170 with SipHash (callgrind, `docs/rate-limit.md`).
 pub(crate) type KeyMap = DashMap<Key, InMemoryState, foldhash::fast::RandomState>;
 
 pub(crate) struct TatMap {
