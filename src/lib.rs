@@ -52,7 +52,7 @@
 //! - `prometheus`: the member crates' collectors, registered into the
 //!   `prometheus::Registry` you pass them (the one `metrics` renders).
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(inline)]
 pub use strata_core as core;

@@ -143,7 +143,7 @@
 //! responses with `Cache-Control: no-transform` or a narrower
 //! [`ContentTypes`] list.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Built without any coding, the layers only pass bodies through.
 #![cfg_attr(
     not(any(

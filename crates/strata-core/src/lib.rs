@@ -43,7 +43,7 @@
 //! itself are never used. Configure the one header your proxies write
 //! ([`ForwardedHeader`]); a header they pass through untouched is the client's.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client_ip;
 mod error;

@@ -103,7 +103,7 @@
 //! [background round](HealthBuilder::refresh_every), whatever the probe rate;
 //! metric label values are the check keys, fixed at build time.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod check;

@@ -89,7 +89,7 @@
 //! ([`MetricsExporter::allow_ips`], [`MetricsExporter::bearer_token`]).
 //! `docs/ops/` holds a Grafana dashboard and alert rules for these metrics.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod app;
 mod body;

@@ -96,7 +96,7 @@
 //!   (50 ms by default), and keys known to be refused are answered locally
 //!   until their retry time.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod decision;
 mod future;

@@ -105,7 +105,7 @@
 //! [`ClientIpLayer`](strata_core::ClientIpLayer), or put that layer outside
 //! them: they read the [`Scheme`](strata_core::Scheme) it stores.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod collector;
 mod config;
