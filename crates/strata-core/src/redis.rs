@@ -8,7 +8,7 @@
 //! | setting | default | why |
 //! |---|---|---|
 //! | [`command_timeout`](RedisPoolBuilder::command_timeout) | 50 ms | a command never holds a request longer; layers then apply their outage policy |
-//! | [`reconnect_backoff`](RedisPoolBuilder::reconnect_backoff) | 100 ms doubling to 5 s, forever, with jitter | recovery is automatic and a flapping server is not hammered |
+//! | [`reconnect_backoff`](RedisPoolBuilder::reconnect_backoff) | first attempt at once, then 100 ms doubling to 5 s, forever, with jitter | recovery is automatic and a flapping server is not hammered |
 //! | [`fail_fast`](RedisPoolBuilder::fail_fast) | `false` | the service starts while Redis is down and connects when it comes back |
 //! | [`max_command_buffer`](RedisPoolBuilder::max_command_buffer) | 4096 per connection | queued commands are bounded; beyond it commands fail at once |
 //! | [`connection_timeout`](RedisPoolBuilder::connection_timeout) | 1 s | a black-holed address is retried instead of waited on |
@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 pub use fred;
-use fred::clients::Pool;
+use fred::clients::{Client, Pool};
 use fred::interfaces::ClientLike;
 use fred::types::Builder;
 use fred::types::config::{Config, ReconnectPolicy, UnresponsiveConfig};
@@ -155,7 +155,16 @@ impl RedisPoolBuilder {
     }
 
     /// Builds the pool without connecting it.
+    ///
+    /// Prefer [`connect`](Self::connect): a pool connected through `fred`'s
+    /// own `connect_pool()` makes its first attempt only after the reconnect
+    /// backoff's minimum delay (and its jitter), so commands sent in the
+    /// first moments time out even with Redis up.
     pub fn build(&self) -> Result<Pool, ConfigError> {
+        self.build_with(self.config.fail_fast)
+    }
+
+    fn build_with(&self, fail_fast: bool) -> Result<Pool, ConfigError> {
         self.validate()?;
         let policy = ReconnectPolicy::new_exponential(
             0,
@@ -163,7 +172,9 @@ impl RedisPoolBuilder {
             millis(self.reconnect_max),
             2,
         );
-        let mut builder = Builder::from_config(self.config.clone());
+        let mut config = self.config.clone();
+        config.fail_fast = fail_fast;
+        let mut builder = Builder::from_config(config);
         builder
             .set_policy(policy)
             .with_performance_config(|perf| {
@@ -189,20 +200,38 @@ impl RedisPoolBuilder {
             .map_err(|source| ConfigError::Redis { source })
     }
 
-    /// Builds the pool and starts connecting it in the background. Returns at
-    /// once, whether or not Redis is reachable; commands sent before the first
-    /// connection succeeds wait in the buffer until the command timeout.
+    /// Builds the pool and starts connecting it. Each connection's first
+    /// attempt starts at once; `connect` returns without waiting for it,
+    /// whether or not Redis is reachable. Commands sent before the first
+    /// connection is up wait in the buffer until the command timeout; wait
+    /// for it with `fred`'s `wait_for_connect()` (under a timeout) where a
+    /// service should not start before Redis is there.
+    ///
+    /// A failed first attempt is retried in the background, after the
+    /// [reconnect backoff](Self::reconnect_backoff)'s minimum, doubling to
+    /// its maximum, until one succeeds; after that, a lost connection is
+    /// reconnected by `fred` under the same backoff. This spawns one small
+    /// task per pooled connection on the current tokio runtime.
     ///
     /// With [`fail_fast(true)`](Self::fail_fast) it instead waits for the
     /// first connection and returns its error.
     pub async fn connect(&self) -> Result<Pool, ConfigError> {
-        let pool = self.build()?;
+        // fred's own first attempt (without fail_fast) sleeps the reconnect
+        // delay first; with fail_fast it connects at once and ends its task
+        // on failure, so the retries of a failed first attempt are ours.
+        let pool = self.build_with(true)?;
         if self.config.fail_fast {
             pool.init()
                 .await
                 .map_err(|source| ConfigError::Redis { source })?;
         } else {
-            drop(pool.connect_pool());
+            for client in pool.clients() {
+                tokio::spawn(keep_connecting(
+                    client.clone(),
+                    self.reconnect_min,
+                    self.reconnect_max,
+                ));
+            }
         }
         Ok(pool)
     }
@@ -248,6 +277,24 @@ impl RedisPoolBuilder {
         match checks.into_iter().find(|(_, ok, _)| !ok) {
             Some((name, _, reason)) => Err(ConfigError::OutOfRange { name, reason }),
             None => Ok(()),
+        }
+    }
+}
+
+/// Runs `client`'s connection task, starting it again after a failed first
+/// attempt (backoff from `min` doubling to `max`). Returns when the client
+/// quits.
+async fn keep_connecting(client: Client, min: Duration, max: Duration) {
+    let mut delay = min;
+    loop {
+        match client.connect().await {
+            // The client quit, or its task is gone with the runtime.
+            Ok(Ok(())) | Err(_) => return,
+            Ok(Err(error)) => {
+                tracing::debug!(%error, retry_in = ?delay, "Redis connection attempt failed");
+                tokio::time::sleep(delay).await;
+                delay = delay.saturating_mul(2).min(max);
+            }
         }
     }
 }
