@@ -14,7 +14,9 @@ use axum::routing::{get, post};
 use http::StatusCode;
 use http::request::Parts;
 use strata_core::ConfigError;
-use strata_rate_limit::{KeyBy, Policy, Quota, RateLimitLayer, Rule, Tiers};
+use strata_rate_limit::{
+    KeyBy, MemoryClock, MemoryStore, Policy, Quota, RateLimitLayer, Rule, Tiers,
+};
 use tower::ServiceExt;
 
 /// The signed-in user, as a session layer would put it in the extensions.
@@ -50,13 +52,18 @@ fn rate_limits() -> Result<(RateLimitLayer, RateLimitLayer), ConfigError> {
         let user = parts.extensions.get::<UserId>()?;
         Some(if user.0 == "admin" { "admin" } else { "user" })
     });
+    // The tests pause tokio's clock: the stores must read it.
+    let paused = || MemoryStore::new().clock(MemoryClock::Tokio);
     let api = RateLimitLayer::builder(tiers)
+        .memory(paused())
         .skip_when(never_limited)
         .build()?;
-    let login = RateLimitLayer::new(Rule::new(
+    let login = RateLimitLayer::builder(Rule::new(
         KeyBy::client_ip(),
         Policy::new("login", Quota::per_minute(5)),
-    ))?;
+    ))
+    .memory(paused())
+    .build()?;
     Ok((api, login))
 }
 

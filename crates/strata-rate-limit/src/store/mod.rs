@@ -6,6 +6,8 @@ mod batch;
 mod clock;
 #[cfg(feature = "redis")]
 mod deny_cache;
+#[cfg(feature = "redis")]
+mod link;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;

@@ -1,7 +1,6 @@
 //! The Redis backend: one Lua script, run with `EVALSHA`.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use tokio::sync::oneshot;
 
 use super::batch::{Batcher, Pending, Reply, SenderSlot};
 use super::deny_cache::DenyCache;
+use super::link::{Link, Route};
 use super::{MemoryStore, Store, StoreError};
 use crate::decision::{Counts, Evaluation, Gcra};
 use crate::service::Outcome;
@@ -190,10 +190,9 @@ pub struct RedisStore {
     shared: Arc<SharedState>,
 }
 
-#[derive(Default)]
 struct SharedState {
     sha: RwLock<Option<String>>,
-    healthy: AtomicBool,
+    link: Link,
     batcher: Arc<Batcher>,
     /// The pool talks to a Redis Cluster: a batch holds one slot's keys.
     clustered: bool,
@@ -206,6 +205,7 @@ impl RedisStore {
     /// 10,000 keys.
     pub fn new(pool: Pool) -> Self {
         let clustered = pool.next().is_clustered();
+        let link = Link::new(&pool);
         Self {
             pool,
             prefix: Arc::from("strata:rl:"),
@@ -215,7 +215,7 @@ impl RedisStore {
             deny_cache: Arc::new(DenyCache::new(DEFAULT_DENY_CACHE)),
             shared: Arc::new(SharedState {
                 sha: RwLock::default(),
-                healthy: AtomicBool::new(true),
+                link,
                 batcher: Arc::default(),
                 clustered,
             }),
@@ -314,33 +314,32 @@ impl RedisStore {
         }
     }
 
-    /// [`call`](Self::call), keeping track of the store's health: after a
-    /// failure, while the pool has no connection up, Redis is not tried
-    /// (the pool reconnects on its own; the first decision after that tries
-    /// again). Logs the first failure and the recovery.
+    /// [`call`](Self::call), keeping track of the connection (see
+    /// [`Link`]): once Redis is known to be down, while the pool has no
+    /// connection up, Redis is not tried (the pool reconnects on its own;
+    /// the first decision after that tries again). Logs the failure that
+    /// marks Redis down and the recovery.
     async fn run(
         &self,
         keys: Vec<RedisKey>,
         policies: &[Policy],
         cost: u32,
     ) -> Result<Evaluation, StoreError> {
-        let result = if !self.shared.healthy.load(Ordering::Relaxed)
-            && !self.pool.next_connected().is_connected()
-        {
+        let link = &self.shared.link;
+        let result = match link.route(&self.pool) {
             // Known to be down: answer now rather than queue a command
             // that can only time out.
-            Err(StoreError::Disconnected)
-        } else {
-            self.call(keys, policies, cost).await
+            Route::Skip => Err(StoreError::Disconnected),
+            Route::Send => self.call(keys, policies, cost).await,
         };
         match &result {
             Ok(_) => {
-                if !self.shared.healthy.swap(true, Ordering::Relaxed) {
+                if link.succeeded() {
                     tracing::info!("rate-limit store reachable again");
                 }
             }
             Err(error) => {
-                if self.shared.healthy.swap(false, Ordering::Relaxed) {
+                if link.failed() {
                     tracing::warn!(%error, policy = ?self.on_error, "rate-limit store failed");
                 } else {
                     tracing::debug!(%error, "rate-limit store failed");
