@@ -6,7 +6,9 @@ use std::time::Duration;
 use http::request::Parts;
 
 use crate::endpoint::Details;
-use crate::layer::{DEFAULT_CACHE_TTL, DEFAULT_REFRESH_EVERY, DEFAULT_TIMEOUT};
+use crate::layer::{
+    DEFAULT_CACHE_TTL, DEFAULT_FAILURE_TTL, DEFAULT_REFRESH_EVERY, DEFAULT_TIMEOUT,
+};
 use crate::state::{Meta, Route, Shared, Slot};
 use crate::{BuildError, Check, Drain, Endpoint, HealthLayer, Registration, ShowDetails};
 
@@ -18,6 +20,7 @@ use crate::{BuildError, Check, Drain, Endpoint, HealthLayer, Registration, ShowD
 /// | routes | `/health` summary, `/health/live`, `/health/ready`, `/health/detailed` ([`base_path`](Self::base_path), [`route`](Self::route), [`aliases`](Self::aliases)) |
 /// | [`timeout`](Self::timeout) | 1 s per check run |
 /// | [`cache_ttl`](Self::cache_ttl) | 5 s |
+/// | [`failure_ttl`](Self::failure_ttl) | 1 s |
 /// | [`refresh_every`](Self::refresh_every) | 30 s, in the background |
 /// | [`show_details`](Self::show_details) | to everyone |
 /// | system section (feature `system`) | on, disk of `/` |
@@ -29,6 +32,7 @@ pub struct HealthBuilder {
     groups: Vec<(Cow<'static, str>, Vec<Cow<'static, str>>)>,
     timeout: Duration,
     cache_ttl: Duration,
+    failure_ttl: Duration,
     refresh_every: Option<Duration>,
     details: Details,
     meta: Meta,
@@ -55,6 +59,7 @@ impl HealthBuilder {
             groups: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             cache_ttl: DEFAULT_CACHE_TTL,
+            failure_ttl: DEFAULT_FAILURE_TTL,
             refresh_every: Some(DEFAULT_REFRESH_EVERY),
             details: Details::Always,
             meta: Meta::default(),
@@ -150,6 +155,16 @@ impl HealthBuilder {
     /// one run among concurrent probes.
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
         self.cache_ttl = ttl;
+        self
+    }
+
+    /// How long a result that is not `pass` (a check that warns or fails) is
+    /// served before the check runs again: a dependency that was briefly
+    /// away (still connecting at start, say) does not show as failing for a
+    /// whole [`cache_ttl`](Self::cache_ttl) once it is back. Default 1 s;
+    /// the shorter of this and the cache TTL applies.
+    pub fn failure_ttl(mut self, ttl: Duration) -> Self {
+        self.failure_ttl = ttl;
         self
     }
 
@@ -296,6 +311,7 @@ impl HealthBuilder {
             meta: self.meta,
             details: self.details,
             ttl: self.cache_ttl,
+            failure_ttl: self.failure_ttl.min(self.cache_ttl),
             refresh_every: self.refresh_every,
             background: AtomicBool::new(false),
             drain: drain.clone(),

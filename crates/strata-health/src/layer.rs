@@ -10,6 +10,8 @@ use crate::{Drain, Health, HealthBuilder};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Default time a check result is served from the cache.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Default for [`HealthBuilder::failure_ttl`](crate::HealthBuilder::failure_ttl).
+pub const DEFAULT_FAILURE_TTL: Duration = Duration::from_secs(1);
 /// Default interval of the background refresh.
 pub const DEFAULT_REFRESH_EVERY: Duration = Duration::from_secs(30);
 

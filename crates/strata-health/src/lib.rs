@@ -136,7 +136,9 @@ pub use self::error::BuildError;
 #[doc(inline)]
 pub use self::future::ResponseFuture;
 #[doc(inline)]
-pub use self::layer::{DEFAULT_CACHE_TTL, DEFAULT_REFRESH_EVERY, DEFAULT_TIMEOUT, HealthLayer};
+pub use self::layer::{
+    DEFAULT_CACHE_TTL, DEFAULT_FAILURE_TTL, DEFAULT_REFRESH_EVERY, DEFAULT_TIMEOUT, HealthLayer,
+};
 #[doc(inline)]
 pub use self::observation::{IntoObservation, Observation};
 #[doc(inline)]

@@ -97,6 +97,8 @@ pub(crate) struct Shared {
     pub(crate) summaries: crate::report::Summaries,
     pub(crate) details: Details,
     pub(crate) ttl: Duration,
+    /// The TTL of a result that is not `pass` (at most `ttl`).
+    pub(crate) failure_ttl: Duration,
     pub(crate) refresh_every: Option<Duration>,
     pub(crate) background: AtomicBool,
     pub(crate) drain: Drain,
@@ -111,14 +113,15 @@ impl Shared {
         self.routes.iter().position(|route| route.path == path)
     }
 
-    /// The result of check `index` if younger than the TTL (and not
-    /// `force`d); otherwise the refresh in flight, started if there is none.
+    /// The result of check `index` if younger than its TTL (the failure TTL
+    /// unless it passed) and not `force`d; otherwise the refresh in flight,
+    /// started if there is none.
     pub(crate) fn lookup(self: &Arc<Self>, index: usize, force: bool) -> Lookup {
         let slot = &self.slots[index];
         let mut state = slot.lock();
         if !force
             && let Some(run) = &state.last
-            && run.at.elapsed() < self.ttl
+            && run.at.elapsed() < self.ttl_of(run)
         {
             return Lookup::Fresh(Arc::clone(run));
         }
@@ -136,6 +139,14 @@ impl Shared {
         drop(state);
         runtime.spawn(Arc::clone(self).refresh(index, tx));
         Lookup::Waiting(rx)
+    }
+
+    fn ttl_of(&self, run: &Run) -> Duration {
+        if run.observation.status() == Status::Pass {
+            self.ttl
+        } else {
+            self.failure_ttl
+        }
     }
 
     /// Runs check `index` once under its timeout and publishes the result.

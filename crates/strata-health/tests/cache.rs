@@ -238,3 +238,48 @@ async fn background_refresh_starts_with_the_first_probe_when_built_outside_a_run
     tokio::time::sleep(Duration::from_secs(31)).await;
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
+
+/// A failing result is served for the failure TTL (1 s) only, not the cache
+/// TTL (5 s): a dependency back after a short outage shows as passing
+/// within a second; a passing result keeps the full TTL.
+#[tokio::test(start_paused = true)]
+async fn a_failed_check_is_retried_after_the_failure_ttl() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let check = {
+        let runs = Arc::clone(&runs);
+        check_fn(move || {
+            // Fails on its first run only (a client still connecting).
+            let first = runs.fetch_add(1, Ordering::SeqCst) == 0;
+            async move { if first { Status::Fail } else { Status::Pass } }
+        })
+    };
+    let layer = HealthLayer::builder()
+        .refresh_every(None)
+        .check("redis", check)
+        .build()
+        .expect("valid");
+    let service = service(layer);
+    let (code, _) = probe(service.clone(), "/health/ready").await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+    tokio::time::advance(Duration::from_millis(500)).await;
+    let (code, _) = probe(service.clone(), "/health/ready").await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "served from cache");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+    tokio::time::advance(Duration::from_millis(600)).await;
+    let (code, _) = probe(service.clone(), "/health/ready").await;
+    assert_eq!(
+        code,
+        StatusCode::OK,
+        "the failure was not retried after 1 s"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+
+    // The pass is cached for the whole 5 s TTL.
+    tokio::time::advance(Duration::from_secs(4)).await;
+    probe(service.clone(), "/health/ready").await;
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    tokio::time::advance(Duration::from_millis(1100)).await;
+    probe(service, "/health/ready").await;
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+}
