@@ -79,7 +79,11 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
         .route("/items/{id}", get(items::get).put(items::put))
         .route(
             "/login",
-            post(login::login).route_layer(limits::login(redis, &rate_limit_metrics)?),
+            post(login::login).route_layer(limits::login(
+                redis,
+                config.rate_limit_clock,
+                &rate_limit_metrics,
+            )?),
         )
         .layer(security::cors(config));
     let router = Router::new()
@@ -101,7 +105,11 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                 .layer(security::headers(config)?)
                 .layer(RequestBodyLimitLayer::new(MAX_BODY))
                 .layer(health)
-                .layer(limits::layer(redis, &rate_limit_metrics)?)
+                .layer(limits::layer(
+                    redis,
+                    config.rate_limit_clock,
+                    &rate_limit_metrics,
+                )?)
                 .layer(compression(registry)?)
                 .layer(RequestDecompressionLayer::new()),
         );

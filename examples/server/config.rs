@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::http::{HeaderValue, Uri};
 use strata::core::TrustedProxies;
 use strata::core::redis::RedisPoolBuilder;
+use strata::rate_limit::MemoryClock;
 
 /// `development` or `production`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,10 @@ pub(crate) struct Config {
     /// Origins allowed to call `/api` from a browser (CORS).
     pub(crate) cors_origins: Vec<HeaderValue>,
     pub(crate) log_filter: String,
+    /// The clock of the in-memory rate-limit stores: the fast CPU clock;
+    /// tests that pause tokio's clock choose `MemoryClock::Tokio`. Not read
+    /// from the environment.
+    pub(crate) rate_limit_clock: MemoryClock,
 }
 
 /// A variable with an unusable value: one line, naming the variable.
@@ -129,6 +134,7 @@ impl Config {
             trusted_proxies,
             cors_origins,
             log_filter,
+            rate_limit_clock: MemoryClock::Fast,
         })
     }
 }

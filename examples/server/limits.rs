@@ -11,7 +11,8 @@ use axum::http::request::Parts;
 use strata::core::redis::fred::clients::Pool;
 use strata::metrics::prometheus::Registry;
 use strata::rate_limit::{
-    KeyBy, Policy, Quota, RateLimitLayer, RateLimitMetrics, RedisStore, Rule, Tiers,
+    KeyBy, MemoryClock, MemoryStore, Policy, Quota, RateLimitLayer, RateLimitMetrics, RedisStore,
+    Rule, Tiers,
 };
 
 use crate::app::BoxError;
@@ -33,6 +34,11 @@ fn never_limited(parts: &Parts) -> bool {
     path == "/metrics" || path == "/health" || path.starts_with("/health/")
 }
 
+/// An in-memory store (or a Redis store's fallback) on `clock`.
+fn memory(clock: MemoryClock) -> MemoryStore {
+    MemoryStore::new().clock(clock)
+}
+
 /// The counters every rate-limit layer of the application shares: they can
 /// be registered only once into `registry`.
 pub(crate) fn metrics(registry: &Registry) -> Result<RateLimitMetrics, BoxError> {
@@ -43,6 +49,7 @@ pub(crate) fn metrics(registry: &Registry) -> Result<RateLimitMetrics, BoxError>
 /// unreachable) when a pool is given.
 pub(crate) fn layer(
     redis: Option<&Pool>,
+    clock: MemoryClock,
     metrics: &RateLimitMetrics,
 ) -> Result<RateLimitLayer, BoxError> {
     let by_user = KeyBy::extension::<UserId>;
@@ -63,10 +70,15 @@ pub(crate) fn layer(
         Some(if user.0 == "admin" { "admin" } else { "user" })
     });
     let mut builder = RateLimitLayer::builder(tiers)
+        .memory(memory(clock))
         .skip_when(never_limited)
         .metrics(metrics.clone());
     if let Some(pool) = redis {
-        builder = builder.redis(RedisStore::new(pool.clone()).prefix("strata:rl:"));
+        builder = builder.redis(
+            RedisStore::new(pool.clone())
+                .prefix("strata:rl:")
+                .fallback(memory(clock)),
+        );
     }
     Ok(builder.build()?)
 }
@@ -76,15 +88,22 @@ pub(crate) fn layer(
 /// given, under its own key prefix.
 pub(crate) fn login(
     redis: Option<&Pool>,
+    clock: MemoryClock,
     metrics: &RateLimitMetrics,
 ) -> Result<RateLimitLayer, BoxError> {
     let rule = Rule::new(
         KeyBy::client_ip(),
         Policy::new("login", Quota::per_minute(5)),
     );
-    let mut builder = RateLimitLayer::builder(rule).metrics(metrics.clone());
+    let mut builder = RateLimitLayer::builder(rule)
+        .memory(memory(clock))
+        .metrics(metrics.clone());
     if let Some(pool) = redis {
-        builder = builder.redis(RedisStore::new(pool.clone()).prefix("strata:rl:login:"));
+        builder = builder.redis(
+            RedisStore::new(pool.clone())
+                .prefix("strata:rl:login:")
+                .fallback(memory(clock)),
+        );
     }
     Ok(builder.build()?)
 }
