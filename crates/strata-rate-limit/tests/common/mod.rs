@@ -33,12 +33,22 @@ fn remaining(decision: &Decision) -> Vec<u64> {
     decision.policies().iter().map(|s| s.remaining()).collect()
 }
 
-/// Four at once, then one per 200 ms.
+impl Clock {
+    /// How much longer than on the paused clock a unit takes to refill: on
+    /// the real clock (Redis reads the server's), long enough that a slow
+    /// or loaded machine never sees a refill in the middle of a burst.
+    fn scale(self) -> u32 {
+        match self {
+            Self::Paused => 1,
+            Self::Real => 10,
+        }
+    }
+}
+
+/// Four at once, then one per 200 ms (2 s on the real clock).
 pub async fn burst_then_refill<S: Store>(store: &S, clock: Clock) {
-    let policies = [Policy::new(
-        "burst",
-        Quota::new(4, Duration::from_millis(800)),
-    )];
+    let unit = Duration::from_millis(200) * clock.scale();
+    let policies = [Policy::new("burst", Quota::new(4, unit * 4))];
     let key = Key::new("burst-client");
     for expected in [3, 2, 1, 0] {
         let decision = check(store, &key, &policies, 1).await;
@@ -50,34 +60,38 @@ pub async fn burst_then_refill<S: Store>(store: &S, clock: Clock) {
     assert_eq!(remaining(&refused), [0]);
     let retry = refused.retry_after();
     assert!(
-        retry > Duration::ZERO && retry <= Duration::from_millis(200),
+        retry > Duration::ZERO && retry <= unit,
         "retry after {retry:?}"
     );
     assert!(refused.policies()[0].is_limited());
 
-    clock.advance(Duration::from_millis(210)).await;
+    clock.advance(unit + unit / 20).await;
     let refilled = check(store, &key, &policies, 1).await;
     assert!(
         refilled.is_allowed(),
-        "one unit did not refill after 200 ms"
+        "one unit did not refill after {unit:?}"
     );
     assert_eq!(remaining(&refilled), [0]);
     assert!(!check(store, &key, &policies, 1).await.is_allowed());
 }
 
-/// A refusal reports the wait until the next unit, not more and not 0.
+/// A refusal reports the wait until the next unit, not more and not 0: the
+/// unit's 60 s less the time since the first request (none on the paused
+/// clock).
 pub async fn retry_after_is_the_wait_for_the_next_unit<S: Store>(store: &S) {
     let policies = [Policy::new("slow", Quota::per_minute(1))];
     let key = Key::new("slow-client");
+    let started = tokio::time::Instant::now();
     let first = check(store, &key, &policies, 1).await;
     assert!(first.is_allowed());
     assert_eq!(first.policies()[0].reset().as_secs_f64().ceil(), 60.0);
     let refused = check(store, &key, &policies, 1).await;
+    let elapsed = started.elapsed();
     assert!(!refused.is_allowed());
     let retry = refused.retry_after();
     assert!(
-        retry > Duration::from_secs(59) && retry <= Duration::from_secs(60),
-        "{retry:?}"
+        retry + elapsed >= Duration::from_secs(60) && retry <= Duration::from_secs(60),
+        "{retry:?} after {elapsed:?}"
     );
 }
 
@@ -129,14 +143,20 @@ pub async fn multi_policy_is_atomic<S: Store>(store: &S) {
 pub async fn cost_consumes_units<S: Store>(store: &S) {
     let policies = [Policy::new("weighted", Quota::per_minute(5))];
     let key = Key::new("weighted-client");
+    let started = tokio::time::Instant::now();
     let first = check(store, &key, &policies, 3).await;
     assert!(first.is_allowed());
     assert_eq!(remaining(&first), [2]);
     let refused = check(store, &key, &policies, 3).await;
     assert!(!refused.is_allowed());
     assert_eq!(remaining(&refused), [2], "a refused request consumed units");
-    assert!(refused.retry_after() > Duration::from_secs(11));
-    assert!(refused.retry_after() <= Duration::from_secs(12));
+    // One unit missing, 12 s each, less the time since the first request.
+    let retry = refused.retry_after();
+    assert!(
+        retry + started.elapsed() >= Duration::from_secs(12) - Duration::from_millis(1)
+            && retry <= Duration::from_secs(12),
+        "{retry:?}"
+    );
     assert!(check(store, &key, &policies, 2).await.is_allowed());
     assert!(
         !check(store, &Key::new("huge"), &policies, 6)
