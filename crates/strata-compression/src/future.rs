@@ -5,14 +5,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Buf, Bytes};
+use bytes::Buf;
 use http::header::{
     ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderValue,
 };
 use http::{Response, StatusCode, response::Parts};
 use http_body::Body;
 use pin_project_lite::pin_project;
-use strata_core::Problem;
 
 use crate::BoxError;
 use crate::body::{Buffered, CompressionBody, Streaming};
@@ -46,7 +45,7 @@ pin_project! {
     /// The future of [`Compression`](crate::Compression).
     pub struct ResponseFuture<F, B> {
         #[pin]
-        inner: Option<F>,
+        inner: F,
         info: RequestInfo,
         config: Arc<Config>,
         pending: Option<Pending<B>>,
@@ -62,7 +61,7 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn new(inner: Option<F>, info: RequestInfo, config: Arc<Config>) -> Self {
+    pub(crate) fn new(inner: F, info: RequestInfo, config: Arc<Config>) -> Self {
         Self {
             inner,
             info,
@@ -151,22 +150,6 @@ fn skipped<B>(
     Response::from_parts(parts, body)
 }
 
-/// The 406 answer when the client accepts nothing the layer can send.
-pub(crate) fn not_acceptable<B>(config: &Config) -> Response<CompressionBody<B>> {
-    let offered: Vec<&str> = config.offered.iter().map(|e| e.as_str()).collect();
-    let response = Problem::new(StatusCode::NOT_ACCEPTABLE)
-        .detail("Accept-Encoding rules out every content coding this server can send")
-        .extension("available", offered)
-        .into_response::<Bytes>();
-    let (mut parts, body) = response.into_parts();
-    vary_accept_encoding(&mut parts.headers);
-    let length = body.len();
-    parts
-        .headers
-        .insert(CONTENT_LENGTH, HeaderValue::from(length));
-    Response::from_parts(parts, CompressionBody::full(body, None))
-}
-
 impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
@@ -181,10 +164,7 @@ where
         if let Some(pending) = this.pending.take() {
             return poll_buffer(pending, this.pending, config, cx).map(Ok);
         }
-        let Some(inner) = this.inner.as_pin_mut() else {
-            return Poll::Ready(Ok(not_acceptable(config)));
-        };
-        let response = ready!(inner.poll(cx))?;
+        let response = ready!(this.inner.poll(cx))?;
         let (mut parts, body) = response.into_parts();
         let info = *this.info;
 
@@ -208,7 +188,10 @@ where
             let body = CompressionBody::passthrough(body);
             return Poll::Ready(Ok(skipped(config, reason, parts, body)));
         }
-        // From here on the outcome depends on Accept-Encoding.
+        // From here on the outcome depends on Accept-Encoding. A client that
+        // rules out identity and accepts no offered coding gets the content
+        // as it is (RFC 9110, section 12.5.3 lets the server do so): a 406
+        // would break clients for no benefit.
         vary_accept_encoding(&mut parts.headers);
         let Negotiated::Encode(encoding) = info.negotiated else {
             let body = CompressionBody::passthrough(body);

@@ -4,6 +4,7 @@ use http::header::{CACHE_CONTROL, ETAG, IF_MATCH, IF_NONE_MATCH, VARY};
 use http::{HeaderMap, HeaderValue};
 
 use crate::codec::Encoding;
+use crate::etag::{self, Element};
 
 /// Appends `Vary: Accept-Encoding` unless a `Vary` already names it (or `*`).
 pub(crate) fn vary_accept_encoding(headers: &mut HeaderMap) {
@@ -49,12 +50,17 @@ pub(crate) fn variant_etag(headers: &mut HeaderMap, encoding: Encoding) {
     }
 }
 
-/// Rewrites `If-None-Match` and `If-Match` entries naming the `encoding`
-/// variant (`"tag-br"`) back to the inner service's tag (`"tag"`), so the
-/// handler's own comparison works. Returns whether any entry was rewritten,
-/// that is, whether the client holds the compressed variant.
+/// Rewrites `If-None-Match` and `If-Match` entity-tags naming the `encoding`
+/// variant (`"tag-br"`, weak or strong) back to the inner service's tag
+/// (`"tag"`), so the handler's own comparison works. Returns whether any tag
+/// was rewritten, that is, whether the client holds the compressed variant.
+///
+/// Values are read with the entity-tag grammar ([`crate::etag`]): a tag may
+/// contain commas. A value that does not parse, or `*`, is left as it is, so
+/// the handler sees what the client sent and nothing malformed turns into a
+/// match.
 pub(crate) fn strip_variant_validators(headers: &mut HeaderMap, encoding: Encoding) -> bool {
-    let suffix = format!("-{}\"", encoding.as_str());
+    let suffix = format!("-{}", encoding.as_str());
     let mut stripped = false;
     for name in [IF_NONE_MATCH, IF_MATCH] {
         if !headers.contains_key(&name) {
@@ -63,26 +69,31 @@ pub(crate) fn strip_variant_validators(headers: &mut HeaderMap, encoding: Encodi
         let mut rewritten = Vec::new();
         let mut changed = false;
         for value in headers.get_all(&name) {
-            let Ok(text) = value.to_str() else {
+            let bytes = value.as_bytes();
+            let Some(mut elements) = etag::parse(bytes) else {
                 rewritten.push(value.clone());
                 continue;
             };
-            let entries: Vec<String> = text
-                .split(',')
-                .map(|entry| {
-                    let entry = entry.trim();
-                    match entry.strip_suffix(suffix.as_str()) {
-                        Some(base) if entry.len() > suffix.len() && base.contains('"') => {
-                            changed = true;
-                            format!("{base}\"")
-                        }
-                        _ => entry.to_owned(),
-                    }
-                })
-                .collect();
-            match HeaderValue::from_str(&entries.join(", ")) {
-                Ok(value) => rewritten.push(value),
-                Err(_) => rewritten.push(value.clone()),
+            let mut here = false;
+            for element in &mut elements {
+                if let Element::Tag { opaque, .. } = element
+                    && let Some(base) = opaque.strip_suffix(suffix.as_bytes())
+                {
+                    *opaque = base;
+                    here = true;
+                }
+            }
+            let new = if here {
+                HeaderValue::from_bytes(&etag::render(&elements, bytes.len())).ok()
+            } else {
+                None
+            };
+            match new {
+                Some(new) => {
+                    changed = true;
+                    rewritten.push(new);
+                }
+                None => rewritten.push(value.clone()),
             }
         }
         if changed {
@@ -141,6 +152,45 @@ mod tests {
         headers.insert(IF_NONE_MATCH, HeaderValue::from_static("\"a\""));
         assert!(!strip_variant_validators(&mut headers, Encoding::Gzip));
         assert_eq!(headers[IF_NONE_MATCH], "\"a\"");
+    }
+
+    #[test]
+    fn validators_are_read_as_entity_tags_not_split_on_commas() {
+        // (If-None-Match sent, rewritten while negotiating gzip or None).
+        let cases: &[(&str, Option<&str>)] = &[
+            ("\"a,b-gzip\"", Some("\"a,b\"")),
+            ("\"x\", \"a,b-gzip\"", Some("\"x\", \"a,b\"")),
+            ("W/\"a,b-gzip\",\"c-gzip\"", Some("W/\"a,b\", \"c\"")),
+            ("\"-gzip\"", Some("\"\"")),
+            ("\"a,-gzip\"", Some("\"a,\"")),
+            // A comma inside a tag does not end it: this tag names no variant.
+            ("\"a-gzip,b\"", None),
+            ("\"a-br\", \"b\"", None),
+            ("*", None),
+            // Junk: the whole value is left alone.
+            ("\"a-gzip\", junk", None),
+            ("\"a-gzip\" \"b\"", None),
+            ("\"a-gzip", None),
+            ("\"a-gzip\", *", None),
+        ];
+        for (sent, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert(IF_NONE_MATCH, HeaderValue::from_static(sent));
+            headers.insert(IF_MATCH, HeaderValue::from_static(sent));
+            let stripped = strip_variant_validators(&mut headers, Encoding::Gzip);
+            assert_eq!(stripped, expected.is_some(), "{sent:?}");
+            let now = expected.unwrap_or(sent);
+            assert_eq!(headers[IF_NONE_MATCH], now, "{sent:?}");
+            assert_eq!(headers[IF_MATCH], now, "{sent:?}");
+        }
+
+        // Every field line is read on its own; untouched lines are kept.
+        let mut headers = HeaderMap::new();
+        headers.append(IF_NONE_MATCH, HeaderValue::from_static("junk"));
+        headers.append(IF_NONE_MATCH, HeaderValue::from_static("\"p,q-gzip\""));
+        assert!(strip_variant_validators(&mut headers, Encoding::Gzip));
+        let values: Vec<_> = headers.get_all(IF_NONE_MATCH).iter().collect();
+        assert_eq!(values, ["junk", "\"p,q\""]);
     }
 
     #[test]

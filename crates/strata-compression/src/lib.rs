@@ -52,7 +52,7 @@
 //!
 //! let app: Router = Router::new()
 //!     .route("/api/items", post(|body: String| async move { body }))
-//!     .layer(RequestDecompressionLayer::new())
+//!     .layer(RequestDecompressionLayer::builder().max_size(64 * 1024).build().expect("cap"))
 //!     .layer(CompressionLayer::new());
 //! ```
 //!
@@ -84,8 +84,10 @@
 //! deflate). Identity is used when the client weights it (by name or `*`)
 //! above every coding. Without `Accept-Encoding`, nothing is compressed.
 //! When the client rules out identity (`identity;q=0`, or `*;q=0` without
-//! identity) and accepts no offered coding, the answer is **406**
-//! problem+json and the inner service is not called.
+//! identity) and accepts no offered coding, the response is sent as it is
+//! ([`SkipReason::NotAccepted`], with `Vary`), as RFC 9110 section 12.5.3
+//! allows: never a 406. The inner service is always called, whatever
+//! `Accept-Encoding` says, so a handler's side effects always happen.
 //!
 //! # Headers
 //!
@@ -98,7 +100,9 @@
 //!   Weak ETags are kept. In requests, `If-None-Match` and `If-Match` entries
 //!   naming the negotiated variant (`"abc-br"` while negotiating br) are
 //!   rewritten to `"abc"` before the inner service sees them, so its own
-//!   conditional logic works; a 304 then carries the variant's tag.
+//!   conditional logic works; a 304 then carries the variant's tag. These
+//!   lists are read as entity-tags (a tag may contain a comma); a value
+//!   that does not parse is passed on untouched.
 //! - `Vary: Accept-Encoding` is appended, once (never when a `Vary` already
 //!   names it or is `*`), on every response whose form depends on
 //!   negotiation: compressed, not accepted, too small or not smaller, and
@@ -121,6 +125,14 @@
 //! See [`RequestDecompressionLayer`]: unknown codings get **415** with
 //! `Accept-Encoding`, a decoded body past the cap (default 8 MiB) gets
 //! **413**, decoded 32 KiB at a time so a zip bomb never allocates its output.
+//!
+//! A body limit outside decompression (tower-http's `RequestBodyLimitLayer`,
+//! a proxy's) bounds the **encoded** bytes; the decompression cap bounds the
+//! **decoded** bytes the handler reads. Set the cap to the application's
+//! body limit with
+//! [`RequestDecompressionLayer::builder().max_size(..)`](RequestDecompressionBuilder::max_size):
+//! otherwise a few kilobytes of gzip under a 64 KiB limit decode to
+//! megabytes.
 //!
 //! # Feature flags
 //!
@@ -158,6 +170,7 @@
 mod body;
 mod codec;
 mod decompression;
+mod etag;
 mod future;
 mod headers;
 mod layer;
@@ -177,7 +190,8 @@ pub use self::codec::Encoding;
 #[doc(inline)]
 pub use self::decompression::{
     DEFAULT_MAX_DECOMPRESSED_SIZE, DecompressedTooLarge, DecompressionBody, DecompressionFuture,
-    DecompressionResponseBody, RequestDecompression, RequestDecompressionLayer,
+    DecompressionResponseBody, RequestDecompression, RequestDecompressionBuilder,
+    RequestDecompressionLayer,
 };
 #[doc(inline)]
 pub use self::future::ResponseFuture;

@@ -73,10 +73,9 @@ where
             head: request.method() == Method::HEAD,
             holds_variant,
         };
-        let inner = match negotiated {
-            Negotiated::NotAcceptable => None,
-            _ => Some(self.inner.call(request)),
-        };
+        // Always called: Accept-Encoding only shapes the response, it never
+        // skips the handler (and its side effects).
+        let inner = self.inner.call(request);
         ResponseFuture::new(inner, info, Arc::clone(&self.config))
     }
 }

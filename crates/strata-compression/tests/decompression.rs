@@ -54,6 +54,13 @@ fn post(coding: Option<&str>, body: impl Into<Bytes>) -> Request<Full<Bytes>> {
     request
 }
 
+fn capped(max_size: u64) -> RequestDecompressionLayer {
+    RequestDecompressionLayer::builder()
+        .max_size(max_size)
+        .build()
+        .expect("valid cap")
+}
+
 #[tokio::test]
 async fn decodes_every_codec() {
     let original = json(100 * 1024);
@@ -136,7 +143,13 @@ async fn unknown_or_stacked_codings_are_415_with_accept_encoding() {
     }
 
     let response = ServiceBuilder::new()
-        .layer(RequestDecompressionLayer::new().no_br().no_zstd())
+        .layer(
+            RequestDecompressionLayer::builder()
+                .no_br()
+                .no_zstd()
+                .build()
+                .expect("valid"),
+        )
         .service_fn(echo)
         .oneshot(post(Some("br"), encode("br", b"x").await))
         .await
@@ -169,7 +182,7 @@ async fn the_cap_is_exact() {
         (9_999, StatusCode::PAYLOAD_TOO_LARGE),
     ] {
         let response = ServiceBuilder::new()
-            .layer(RequestDecompressionLayer::new().max_size(cap))
+            .layer(capped(cap))
             .service_fn(echo)
             .oneshot(post(Some("gzip"), encode("gzip", &original).await))
             .await
@@ -263,7 +276,7 @@ async fn a_zip_bomb_is_413_and_never_allocates_its_output() {
 #[tokio::test]
 async fn a_handler_that_ignores_the_body_error_still_answers_413() {
     let response = ServiceBuilder::new()
-        .layer(RequestDecompressionLayer::new().max_size(1000))
+        .layer(capped(1000))
         .service_fn(
             |request: Request<DecompressionBody<Full<Bytes>>>| async move {
                 let _ = request.into_body().collect().await;
@@ -302,4 +315,90 @@ async fn works_inside_an_axum_router_in_both_directions() {
     assert_eq!(response.headers()[CONTENT_ENCODING], "zstd");
     let (body, _) = collect(response.into_body()).await;
     assert_eq!(common::decode("zstd", &body).await, original);
+}
+
+#[test]
+fn a_zero_cap_is_refused_at_build() {
+    let error = RequestDecompressionLayer::builder()
+        .max_size(0)
+        .build()
+        .expect_err("a zero cap");
+    assert!(
+        matches!(
+            error,
+            strata_core::ConfigError::OutOfRange {
+                name: "max_size",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(capped(1).max_size(), 1);
+    assert_eq!(
+        RequestDecompressionLayer::new().max_size(),
+        strata_compression::DEFAULT_MAX_DECOMPRESSED_SIZE
+    );
+}
+
+#[tokio::test]
+async fn the_cap_bounds_decoded_bytes_behind_an_encoded_body_limit() {
+    use axum::Router;
+    use axum::routing::post;
+    use tower_http::limit::RequestBodyLimitLayer;
+
+    // The application's wiring: a 64 KiB body limit outside decompression
+    // counts encoded bytes; the decompression cap, set to the same limit,
+    // counts the decoded ones.
+    const LIMIT: usize = 64 * 1024;
+    let stored = Arc::new(AtomicU64::new(0));
+    let counter = stored.clone();
+    let app = Router::new().route(
+        "/upload",
+        post(move |body: Bytes| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(body.len() as u64, Ordering::Relaxed);
+                "stored"
+            }
+        }),
+    );
+    let service = ServiceBuilder::new()
+        .layer(RequestBodyLimitLayer::new(LIMIT))
+        .layer(capped(LIMIT as u64))
+        .service(app);
+
+    // 4 MiB of JSON in a few KiB of gzip: under the body limit on the wire.
+    let repeated = r#"{"id":1,"name":"item"},"#.repeat((4 << 20) / 23);
+    let encoded = encode("gzip", repeated.as_bytes()).await;
+    assert!(encoded.len() < LIMIT, "{} encoded bytes", encoded.len());
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/upload")
+        .header(CONTENT_ENCODING, "gzip")
+        .header(CONTENT_LENGTH, encoded.len().to_string())
+        .body(axum::body::Body::from(encoded))
+        .expect("request");
+    let response = service.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+    let (body, _) = collect(response.into_body()).await;
+    let doc: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(doc["max_size"], LIMIT as u64);
+    assert_eq!(
+        stored.load(Ordering::Relaxed),
+        0,
+        "the handler stored nothing"
+    );
+
+    // A body that decodes within the cap is stored.
+    let original = json(LIMIT);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/upload")
+        .header(CONTENT_ENCODING, "gzip")
+        .body(axum::body::Body::from(encode("gzip", &original).await))
+        .expect("request");
+    let response = service.oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(stored.load(Ordering::Relaxed), LIMIT as u64);
 }

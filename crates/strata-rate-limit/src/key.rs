@@ -17,7 +17,11 @@ pub const MAX_KEY_LEN: usize = 256;
 /// identity, or one global bucket.
 ///
 /// Keys made by different [`KeyBy`] kinds never collide: header values are
-/// prefixed `h:`, extension identities `id:`.
+/// prefixed `h:`, extension identities `id:`. Keys of different kinds never
+/// share a bucket either, in any store: `Key::new("global")` is not
+/// [`Key::global()`](Self::global), and `Key::new("ip:192.0.2.1")` is not
+/// the address (see `RedisStore` for the Redis key
+/// format), although their `Display` forms are equal.
 ///
 /// ```
 /// use strata_rate_limit::Key;
@@ -51,6 +55,36 @@ impl Key {
     /// The one key every request shares.
     pub fn global() -> Self {
         Self(Repr::Global)
+    }
+
+    /// Appends the key's form in a Redis key: `ip:<address>`, `global`, or
+    /// `t:<text>` with `%`, `{` and `}` escaped as `%25`, `%7B` and `%7D`.
+    /// The forms are distinct for distinct keys (a text key cannot forge an
+    /// address or the global key), and never contain a brace, so the hash
+    /// tag around them stays whole.
+    pub(crate) fn write_redis(&self, out: &mut String) {
+        use fmt::Write as _;
+        match &self.0 {
+            Repr::Ip(ip) => {
+                let _ = write!(out, "ip:{ip}");
+            }
+            Repr::Global => out.push_str("global"),
+            Repr::Text(text) => {
+                out.push_str("t:");
+                if !text.contains(['%', '{', '}']) {
+                    out.push_str(text);
+                    return;
+                }
+                for c in text.chars() {
+                    match c {
+                        '%' => out.push_str("%25"),
+                        '{' => out.push_str("%7B"),
+                        '}' => out.push_str("%7D"),
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
     }
 
     /// The byte length of the key's text form, without allocating it.

@@ -129,8 +129,12 @@ impl<R> RateLimitBuilder<R> {
     }
 
     /// Shadow mode: decide, send headers and count metrics, but never refuse
-    /// (a would-be refusal is logged and counted as `shadow_limited`).
-    /// Default `false`.
+    /// (a would-be refusal is logged and counted as `shadow_limited`). Not
+    /// even a store outage refuses: under [`OnStoreError::FailClosed`] a dry
+    /// run lets the request through, without headers, as `FailOpen` would
+    /// (the store error is still counted). Default `false`.
+    ///
+    /// [`OnStoreError::FailClosed`]: crate::OnStoreError::FailClosed
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
         self

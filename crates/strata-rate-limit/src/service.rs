@@ -130,6 +130,11 @@ impl Shared {
                 }
             }
             Outcome::FailOpen => Verdict::Pass(None),
+            Outcome::FailClosed if self.dry_run => {
+                // Dry run never refuses, not even when the store is down.
+                tracing::debug!("rate limit store unavailable (dry run: request allowed)");
+                Verdict::Pass(None)
+            }
             Outcome::FailClosed => {
                 let rejection = Rejection::StoreUnavailable;
                 let mut response = on_rejection.on_rejection(&rejection);

@@ -89,7 +89,7 @@ impl<B> DecompressionBody<B> {
             decoding: Some(Box::new(Decoding {
                 decoder,
                 input: Bytes::new(),
-                out: vec![0; CHUNK].into_boxed_slice(),
+                out: vec![0; buffer_len(limit)].into_boxed_slice(),
                 total: 0,
                 limit,
                 outcome,
@@ -102,7 +102,20 @@ impl<B> DecompressionBody<B> {
     }
 }
 
+/// The output buffer: one chunk, or one byte past the cap when that is less.
+fn buffer_len(limit: u64) -> usize {
+    usize::try_from(limit.saturating_add(1)).map_or(CHUNK, |n| n.min(CHUNK))
+}
+
 impl Decoding {
+    /// The output space for the next step: one chunk, or one byte past the
+    /// cap, whichever is less, so the decoder never produces more than
+    /// `limit + 1` bytes in all, however small the cap.
+    fn room(&self) -> usize {
+        let left = self.limit.saturating_sub(self.total).saturating_add(1);
+        usize::try_from(left).map_or(CHUNK, |left| left.min(CHUNK))
+    }
+
     fn fail(
         &mut self,
         outcome: u8,
@@ -179,7 +192,8 @@ where
                     }
                     d.member_ended = false;
                 }
-                let (step, written) = match d.decoder.decode(&d.input, &mut d.out) {
+                let room = d.room();
+                let (step, written) = match d.decoder.decode(&d.input, &mut d.out[..room]) {
                     Ok(result) => result,
                     Err(error) => return d.fail(INVALID, error.into()),
                 };
@@ -199,7 +213,8 @@ where
                 d.finished = true;
                 continue;
             }
-            let (step, written) = match d.decoder.decode(&[], &mut d.out) {
+            let room = d.room();
+            let (step, written) = match d.decoder.decode(&[], &mut d.out[..room]) {
                 Ok(result) => result,
                 Err(error) => return d.fail(INVALID, error.into()),
             };
@@ -210,7 +225,8 @@ where
             if step.ended {
                 continue;
             }
-            match d.decoder.finish(&mut d.out) {
+            let room = d.room();
+            match d.decoder.finish(&mut d.out[..room]) {
                 Ok((done, written)) => {
                     d.member_ended = done;
                     if written > 0 {
@@ -237,5 +253,49 @@ where
             None => self.inner.size_hint(),
             Some(_) => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(all(test, feature = "gzip"))]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+
+    use super::{DecompressedTooLarge, DecompressionBody, TOO_LARGE};
+    use crate::codec::{Decoder, Encoder, Encoding, OutBuf};
+
+    fn gzip(input: &[u8]) -> Bytes {
+        let mut encoder = Encoder::new(Encoding::Gzip, 4, None).expect("gzip");
+        let mut out = OutBuf::with_capacity(1024);
+        encoder.encode(input, &mut out).expect("encode");
+        encoder.finish(&mut out).expect("finish");
+        out.into_bytes()
+    }
+
+    #[tokio::test]
+    async fn decoding_stops_one_byte_past_a_small_cap() {
+        // About 1 KiB of gzip that decodes to 1 MiB, under a 100-byte cap.
+        let encoded = gzip(&vec![b'a'; 1 << 20]);
+        assert!(encoded.len() < 4096);
+        let outcome = Arc::new(AtomicU8::new(super::OK));
+        let decoder = Decoder::new(Encoding::Gzip).expect("gzip");
+        let mut body =
+            DecompressionBody::decode(Full::new(encoded), decoder, 100, Arc::clone(&outcome));
+        let mut seen = 0;
+        let error = loop {
+            match body.frame().await.expect("an error before the end") {
+                Ok(frame) => seen += frame.into_data().expect("data").len(),
+                Err(error) => break error,
+            }
+        };
+        let error = error.downcast::<DecompressedTooLarge>().expect("too large");
+        assert_eq!(*error, DecompressedTooLarge { limit: 100 });
+        assert_eq!(outcome.load(Ordering::Acquire), TOO_LARGE);
+        assert!(seen <= 100, "the handler read {seen} bytes");
+        let produced = body.decoding.as_ref().expect("decoding").total;
+        assert_eq!(produced, 101, "the decoder produced {produced} bytes");
     }
 }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body::Body;
-use strata_core::Problem;
+use strata_core::{ConfigError, Problem};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -21,10 +21,10 @@ pub use self::future::{DecompressionFuture, DecompressionResponseBody};
 use crate::BoxError;
 use crate::codec::{Decoder, Encoding};
 
-/// Default [`RequestDecompressionLayer::max_size`]: 8 MiB of decoded body.
+/// Default [`RequestDecompressionBuilder::max_size`]: 8 MiB of decoded body.
 pub const DEFAULT_MAX_DECOMPRESSED_SIZE: u64 = 8 * 1024 * 1024;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Settings {
     enabled: [bool; 4],
     max_size: u64,
@@ -39,12 +39,33 @@ struct Settings {
 /// - No `Content-Encoding`, or `identity`: the request passes untouched.
 /// - Any other coding, or several codings stacked: **415** problem+json with
 ///   `Accept-Encoding` listing what is supported; the handler is not called.
-/// - A decoded body larger than [`max_size`](Self::max_size) (default
-///   8 MiB): the body errors with [`DecompressedTooLarge`] as soon as the
-///   cap is passed and the response is **413** problem+json, whatever the
-///   handler answered. Decoding is incremental, 32 KiB at a time, so a body
-///   that expands to gigabytes never allocates its output.
+/// - A decoded body larger than the cap
+///   ([`max_size`](RequestDecompressionBuilder::max_size), default 8 MiB):
+///   the body errors with [`DecompressedTooLarge`] as soon as the cap is
+///   passed and the response is **413** problem+json, whatever the handler
+///   answered. Decoding is incremental, at most 32 KiB at a time and never
+///   more than one byte past the cap in all, so a body that expands to
+///   gigabytes never allocates its output.
 /// - A corrupt or truncated body: **400** problem+json.
+///
+/// # Body limits
+///
+/// The cap counts **decoded** bytes, the bytes the handler reads, whatever
+/// layers sit around this one. A body limit outside this layer (such as
+/// tower-http's `RequestBodyLimitLayer`) counts the **encoded** bytes on the
+/// wire, so a few kilobytes of gzip pass it and decode to megabytes. Set the
+/// cap to the body limit of the application:
+///
+/// ```
+/// use strata_compression::RequestDecompressionLayer;
+///
+/// const MAX_BODY: u64 = 64 * 1024;
+/// let layer = RequestDecompressionLayer::builder()
+///     .max_size(MAX_BODY)
+///     .build()?;
+/// # let _ = layer;
+/// # Ok::<(), strata_core::ConfigError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct RequestDecompressionLayer {
     settings: Arc<Settings>,
@@ -56,54 +77,68 @@ impl Default for RequestDecompressionLayer {
     }
 }
 
+impl RequestDecompressionLayer {
+    /// Every compiled coding, an 8 MiB cap.
+    pub fn new() -> Self {
+        Self {
+            settings: Arc::new(RequestDecompressionBuilder::default().settings),
+        }
+    }
+
+    /// A builder starting from the default settings.
+    pub fn builder() -> RequestDecompressionBuilder {
+        RequestDecompressionBuilder::default()
+    }
+
+    /// The cap on decoded bytes per request body.
+    pub fn max_size(&self) -> u64 {
+        self.settings.max_size
+    }
+}
+
+/// Settings for a [`RequestDecompressionLayer`], checked by
+/// [`build`](Self::build).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RequestDecompressionBuilder {
+    settings: Settings,
+}
+
+impl Default for RequestDecompressionBuilder {
+    fn default() -> Self {
+        Self {
+            settings: Settings {
+                enabled: Encoding::ALL.map(Encoding::is_compiled),
+                max_size: DEFAULT_MAX_DECOMPRESSED_SIZE,
+            },
+        }
+    }
+}
+
 macro_rules! decode_setters {
     ($($encoding:ident, $on:ident, $off:ident, $name:literal;)*) => {$(
         #[doc = concat!("Decodes ", $name, " bodies (default: on when its feature is; no effect when it is off).")]
-        #[must_use]
-        pub fn $on(self, enable: bool) -> Self {
-            self.set(Encoding::$encoding, enable)
+        pub fn $on(mut self, enable: bool) -> Self {
+            let encoding = Encoding::$encoding;
+            self.settings.enabled[encoding.index()] = enable && encoding.is_compiled();
+            self
         }
 
         #[doc = concat!("Refuses ", $name, " bodies with 415.")]
-        #[must_use]
         pub fn $off(self) -> Self {
             self.$on(false)
         }
     )*};
 }
 
-impl RequestDecompressionLayer {
-    /// Every compiled coding, an 8 MiB cap.
-    pub fn new() -> Self {
-        Self {
-            settings: Arc::new(Settings {
-                enabled: Encoding::ALL.map(Encoding::is_compiled),
-                max_size: DEFAULT_MAX_DECOMPRESSED_SIZE,
-            }),
-        }
-    }
-
-    /// The most decoded bytes a request body may have.
-    #[must_use]
-    pub fn max_size(self, bytes: u64) -> Self {
-        let enabled = self.settings.enabled;
-        Self {
-            settings: Arc::new(Settings {
-                enabled,
-                max_size: bytes,
-            }),
-        }
-    }
-
-    fn set(self, encoding: Encoding, enable: bool) -> Self {
-        let mut enabled = self.settings.enabled;
-        enabled[encoding.index()] = enable && encoding.is_compiled();
-        Self {
-            settings: Arc::new(Settings {
-                enabled,
-                max_size: self.settings.max_size,
-            }),
-        }
+impl RequestDecompressionBuilder {
+    /// The most decoded bytes a request body may have (default 8 MiB). Set
+    /// it to the application's body limit: a limit outside this layer only
+    /// sees encoded bytes. Must be at least 1, checked by
+    /// [`build`](Self::build).
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.settings.max_size = bytes;
+        self
     }
 
     decode_setters! {
@@ -111,6 +146,24 @@ impl RequestDecompressionLayer {
         Zstd, zstd, no_zstd, "Zstandard (`zstd`)";
         Gzip, gzip, no_gzip, "gzip";
         Deflate, deflate, no_deflate, "deflate";
+    }
+
+    /// Checks the settings and builds the layer.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::OutOfRange`] for a `max_size` of 0, which would refuse
+    /// every encoded body.
+    pub fn build(self) -> Result<RequestDecompressionLayer, ConfigError> {
+        if self.settings.max_size == 0 {
+            return Err(ConfigError::OutOfRange {
+                name: "max_size",
+                reason: "the decoded body cap must be at least 1 byte",
+            });
+        }
+        Ok(RequestDecompressionLayer {
+            settings: Arc::new(self.settings),
+        })
     }
 }
 

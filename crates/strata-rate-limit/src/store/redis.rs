@@ -133,7 +133,8 @@ pub enum OnStoreError {
     Fallback,
     /// Let every request through, without rate-limit headers.
     FailOpen,
-    /// Refuse with `503 Service Unavailable` problem+json.
+    /// Refuse with `503 Service Unavailable` problem+json (a layer in
+    /// [`dry_run`](crate::RateLimitBuilder::dry_run) lets the request through).
     FailClosed,
 }
 
@@ -147,9 +148,21 @@ pub const DEFAULT_DENY_CACHE: usize = 10_000;
 ///
 /// One Lua script checks and updates all policies of a request atomically
 /// on the server's clock (`TIME`), so instance clocks do not matter. Keys
-/// are `<prefix>{<key>}:<policy>`: the hash tag puts a client's policies on
-/// one cluster slot. They expire when their quota has fully replenished, and
-/// nothing is written for a refused request.
+/// are `<prefix>{<key>}:<policy>` ([`redis_key`](Self::redis_key) renders
+/// one): the hash tag puts a client's policies on one cluster slot. Inside
+/// it, each kind of [`Key`] has its own form, so kinds never share a
+/// counter:
+///
+/// | key | in the hash tag |
+/// |---|---|
+/// | [`Key::ip`] | `ip:<address>` (`ip:192.0.2.1`, `ip:2001:db8::`) |
+/// | [`Key::global`] | `global` |
+/// | [`Key::new`] | `t:<text>`, with `%`, `{`, `}` written `%25`, `%7B`, `%7D` |
+///
+/// so `Key::new("global")` is `strata:rl:{t:global}:<policy>` and
+/// `Key::new("ip:192.0.2.1")` is `strata:rl:{t:ip:192.0.2.1}:<policy>`.
+/// Keys expire when their quota has fully replenished, and nothing is
+/// written for a refused request.
 ///
 /// Decisions pending at the same moment share one script call (up to 64
 /// per call, at most 8 calls in flight per store), each run exactly as it
@@ -276,10 +289,33 @@ impl RedisStore {
         self.fallback.validate()
     }
 
+    /// The Redis key holding `key`'s state under the policy named `policy`:
+    /// `<prefix>{<key's form>}:<policy>` (see the [type docs](Self) for each
+    /// kind's form). For inspecting or clearing a client's counters.
+    ///
+    /// ```no_run
+    /// # async fn run(store: strata_rate_limit::RedisStore) {
+    /// use strata_rate_limit::Key;
+    ///
+    /// let ip = Key::ip("192.0.2.1".parse().expect("address"));
+    /// assert_eq!(store.redis_key(&ip, "per-ip"), "strata:rl:{ip:192.0.2.1}:per-ip");
+    /// assert_eq!(store.redis_key(&Key::new("a{b}"), "p"), "strata:rl:{t:a%7Bb%7D}:p");
+    /// # }
+    /// ```
+    pub fn redis_key(&self, key: &Key, policy: &str) -> String {
+        let mut out = String::with_capacity(self.prefix.len() + policy.len() + 48);
+        out.push_str(&self.prefix);
+        out.push('{');
+        key.write_redis(&mut out);
+        out.push_str("}:");
+        out.push_str(policy);
+        out
+    }
+
     fn keys(&self, key: &Key, policies: &[Policy]) -> Vec<RedisKey> {
         policies
             .iter()
-            .map(|policy| RedisKey::from(format!("{}{{{key}}}:{}", self.prefix, policy.name())))
+            .map(|policy| RedisKey::from(self.redis_key(key, policy.name())))
             .collect()
     }
 
