@@ -77,6 +77,7 @@ async fn run() -> Result<(), String> {
     let redis = match &config.redis {
         Some(builder) => Some(
             builder
+                .clone()
                 .connect()
                 .await
                 .map_err(|error| format!("invalid REDIS_URL: {error}"))?,

@@ -299,6 +299,7 @@ async fn a_redis_outage_warns_in_health_but_keeps_readiness() {
         .redis
         .as_ref()
         .expect("REDIS_URL read")
+        .clone()
         .connect()
         .await
         .expect("pool");
@@ -479,8 +480,8 @@ async fn two_instances_on_one_redis() -> (
         .expect("config");
     let builder = config.redis.as_ref().expect("REDIS_URL read");
     let (pool_a, pool_b) = (
-        builder.connect().await.expect("pool"),
-        builder.connect().await.expect("pool"),
+        builder.clone().connect().await.expect("pool"),
+        builder.clone().connect().await.expect("pool"),
     );
     let first = app(&config, Some(&pool_a)).expect("app").router;
     let second = app(&config, Some(&pool_b)).expect("app").router;

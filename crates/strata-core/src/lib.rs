@@ -35,6 +35,8 @@
 //!   address source, and `IntoResponse` for [`Problem`].
 //! - `redis`: [`redis::RedisPoolBuilder`].
 //! - `redis-tls`: `rediss://` URLs (rustls).
+//! - `prometheus`: [`metrics::register_all`] and [`ConfigError::Registry`],
+//!   for the crates that register collectors.
 //!
 //! # Security
 //!
@@ -49,6 +51,9 @@ mod client_ip;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+pub mod headers;
+#[cfg(feature = "prometheus")]
+pub mod metrics;
 mod problem;
 #[cfg(feature = "redis")]
 pub mod redis;

@@ -69,7 +69,7 @@ impl RedisPoolBuilder {
         let tls = scheme.to_ascii_lowercase().starts_with("rediss")
             || scheme.to_ascii_lowercase().starts_with("valkeys");
         if tls && !cfg!(feature = "redis-tls") {
-            return Err(ConfigError::RedisTlsDisabled);
+            return Err(ConfigError::feature_disabled("from_url", "redis-tls"));
         }
         let mut config =
             Config::from_url(url).map_err(|source| ConfigError::RedisUrl { source })?;
@@ -160,7 +160,7 @@ impl RedisPoolBuilder {
     /// own `connect_pool()` makes its first attempt only after the reconnect
     /// backoff's minimum delay (and its jitter), so commands sent in the
     /// first moments time out even with Redis up.
-    pub fn build(&self) -> Result<Pool, ConfigError> {
+    pub fn build(self) -> Result<Pool, ConfigError> {
         self.build_with(self.config.fail_fast)
     }
 
@@ -215,7 +215,7 @@ impl RedisPoolBuilder {
     ///
     /// With [`fail_fast(true)`](Self::fail_fast) it instead waits for the
     /// first connection and returns its error.
-    pub async fn connect(&self) -> Result<Pool, ConfigError> {
+    pub async fn connect(self) -> Result<Pool, ConfigError> {
         // fred's own first attempt (without fail_fast) sleeps the reconnect
         // delay first; with fail_fast it connects at once and ends its task
         // on failure, so the retries of a failed first attempt are ours.
@@ -275,7 +275,7 @@ impl RedisPoolBuilder {
             ),
         ];
         match checks.into_iter().find(|(_, ok, _)| !ok) {
-            Some((name, _, reason)) => Err(ConfigError::OutOfRange { name, reason }),
+            Some((setting, _, reason)) => Err(ConfigError::invalid(setting, reason)),
             None => Ok(()),
         }
     }
