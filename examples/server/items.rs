@@ -53,37 +53,25 @@ pub(crate) const MAX_TAGS: usize = 20;
 pub(crate) const MAX_TAG: usize = 32;
 
 impl ItemUpdate {
-    /// Every field within its bounds, else a 422 problem naming the first
-    /// field outside them.
-    fn validate(&self) -> Result<(), Response> {
+    /// Every field within its bounds, else the first field outside them
+    /// and its rule.
+    fn validate(&self) -> Result<(), (&'static str, &'static str)> {
         let chars = |text: &str| text.chars().count();
         if self.name.trim().is_empty() || chars(&self.name) > MAX_NAME {
-            return Err(problems::invalid_field(
-                "name",
-                "name must be 1 to 200 characters",
-            ));
+            return Err(("name", "name must be 1 to 200 characters"));
         }
         if chars(&self.description) > MAX_DESCRIPTION {
-            return Err(problems::invalid_field(
-                "description",
-                "description must be at most 2000 characters",
-            ));
+            return Err(("description", "description must be at most 2000 characters"));
         }
         if self.tags.len() > MAX_TAGS {
-            return Err(problems::invalid_field(
-                "tags",
-                "an item has at most 20 tags",
-            ));
+            return Err(("tags", "an item has at most 20 tags"));
         }
         if self
             .tags
             .iter()
             .any(|tag| tag.trim().is_empty() || chars(tag) > MAX_TAG)
         {
-            return Err(problems::invalid_field(
-                "tags",
-                "each tag must be 1 to 32 characters",
-            ));
+            return Err(("tags", "each tag must be 1 to 32 characters"));
         }
         Ok(())
     }
@@ -192,8 +180,8 @@ pub(crate) async fn put(
     let Some(id) = id else {
         return no_such_item();
     };
-    if let Err(refusal) = update.validate() {
-        return refusal;
+    if let Err((field, rule)) = update.validate() {
+        return problems::invalid_field(field, rule);
     }
     let mut inner = catalogue
         .inner
