@@ -94,7 +94,7 @@ pub(crate) async fn serve(
             })
             .into_owned();
         let connection = graceful.watch(connection);
-        let idle_timeout = config.idle_timeout;
+        let (idle_timeout, first_byte) = (config.idle_timeout, config.header_read_timeout);
         tokio::spawn(async move {
             tokio::select! {
                 result = connection => {
@@ -102,7 +102,7 @@ pub(crate) async fn serve(
                         tracing::debug!(%peer, %error, "connection ended with an error");
                     }
                 }
-                () = idle(&activity, idle_timeout) => {
+                () = idle(&activity, idle_timeout, first_byte) => {
                     tracing::debug!(%peer, "closing a connection idle for IDLE_TIMEOUT");
                 }
             }
@@ -136,10 +136,15 @@ fn missing_host(request: &Request<Incoming>) -> Option<Response> {
     })
 }
 
-/// Resolves once no byte was read or written for `timeout`.
-async fn idle(activity: &Activity, timeout: Duration) {
+/// Resolves once no byte was read or written for `timeout`, or, before the
+/// first byte, after `first_byte` (the protocol is not known yet, so hyper's
+/// header read timeout has not started).
+async fn idle(activity: &Activity, timeout: Duration, first_byte: Duration) {
     loop {
-        let deadline = activity.last() + timeout;
+        let deadline = match activity.last() {
+            Some(last) => last + timeout,
+            None => activity.opened + first_byte.min(timeout),
+        };
         if Instant::now() >= deadline {
             return;
         }
@@ -147,7 +152,8 @@ async fn idle(activity: &Activity, timeout: Duration) {
     }
 }
 
-/// When a connection last moved a byte, in milliseconds since it opened.
+/// When a connection last moved a byte: milliseconds since it opened, plus
+/// one (zero: never).
 #[derive(Debug, Clone)]
 struct Activity {
     opened: Instant,
@@ -156,12 +162,15 @@ struct Activity {
 
 impl Activity {
     fn touch(&self) {
-        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(ms, Ordering::Relaxed);
+        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.last_ms.store(ms + 1, Ordering::Relaxed);
     }
 
-    fn last(&self) -> Instant {
-        self.opened + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    fn last(&self) -> Option<Instant> {
+        match self.last_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(self.opened + Duration::from_millis(ms - 1)),
+        }
     }
 }
 

@@ -11,8 +11,8 @@ const MIN_HEADER_BYTES: usize = 8 * 1024;
 /// How the server bounds connections: every value has an env var.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ServeConfig {
-    /// `HEADER_READ_TIMEOUT`: from the moment a connection waits for a
-    /// request until its header section has arrived.
+    /// `HEADER_READ_TIMEOUT`: from the moment a connection opens, or waits
+    /// for its next request, until the request's header section has arrived.
     pub(crate) header_read_timeout: Duration,
     /// `IDLE_TIMEOUT`: a connection on which no byte was read or written for
     /// this long is closed (idle keep-alive, stalled bodies and readers).

@@ -94,6 +94,22 @@ fn dripping_headers_are_cut_off_after_the_header_timeout() {
 }
 
 #[test]
+fn silent_connections_are_closed_after_the_header_timeout() {
+    let server = start_with(&[("HEADER_READ_TIMEOUT", "0.3"), ("IDLE_TIMEOUT", "60")]);
+    let started = Instant::now();
+    let mut stream = connect(&server.addr);
+    assert!(
+        closed_within(&mut stream, CEILING),
+        "silent connection kept open"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn idle_keep_alive_connections_are_closed() {
     let server = start_with(&[("IDLE_TIMEOUT", "0.3"), ("HEADER_READ_TIMEOUT", "60")]);
     let mut stream = connect(&server.addr);
