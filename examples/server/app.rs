@@ -11,11 +11,13 @@ use strata::compression::{CompressionLayer, CompressionMetrics, RequestDecompres
 use strata::core::redis::fred::clients::Pool;
 use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver, Problem, TrustedProxies};
 use strata::health::checks::RedisCheck;
-use strata::health::{Drain, HealthLayer, Registration};
+use strata::health::{DetailsGuard, Drain, HealthLayer, Registration};
 use strata::metrics::prometheus::Registry;
 use strata::metrics::{MetricsExporter, MetricsHandle, MetricsLayer};
 use tower::ServiceBuilder;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -23,6 +25,7 @@ use crate::config::{AppEnv, Config};
 use crate::items::{self, Catalogue};
 use crate::limits;
 use crate::login;
+use crate::problems;
 use crate::security;
 
 /// Any start-up error, shown as one line.
@@ -55,9 +58,10 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 /// Redis pool every Redis-backed layer shares.
 ///
 /// Layers, outermost first: client address → metrics → request log →
-/// security headers → body limit → health (answers probes before anything
-/// below can refuse them) → rate limit → compression → request decompression
-/// → routes (CORS on `/api`; `POST /api/login` has its own rate limit
+/// security headers → problem+json for every refusal → body deadline → body
+/// limit → health (answers probes before anything below can refuse them) →
+/// rate limit → compression → request decompression (decoded bytes capped
+/// at the body limit) → routes (CORS on `/api`; `POST /api/login` has its own rate limit
 /// inside the tiers).
 pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
     let state = AppState {
@@ -100,9 +104,12 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        .on_failure(log_failure),
                 )
                 .layer(security::headers(config)?)
+                .layer(axum::middleware::map_response(problems::ensure_problem))
+                .layer(RequestBodyDeadlineLayer::new(config.serve.body_timeout))
                 .layer(RequestBodyLimitLayer::new(MAX_BODY))
                 .layer(health)
                 .layer(limits::layer(
@@ -111,7 +118,13 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                     &rate_limit_metrics,
                 )?)
                 .layer(compression(registry)?)
-                .layer(RequestDecompressionLayer::new()),
+                // The cap on decoded bytes; the body limit above counts the
+                // encoded ones.
+                .layer(
+                    RequestDecompressionLayer::builder()
+                        .max_size(MAX_BODY as u64)
+                        .build()?,
+                ),
         );
     Ok(App { router, drain })
 }
@@ -165,6 +178,12 @@ fn health(
         .service_id("strata-example")
         .environment(config.env.as_str())
         .metrics(registry);
+    // Details (resource usage, check outputs) are for operators: in
+    // production only private networks, where the probes and dashboards are.
+    if config.env == AppEnv::Production {
+        health =
+            health.guard_details(DetailsGuard::new().allow_ips(TrustedProxies::private_networks()));
+    }
     if let Some(pool) = redis {
         health = health.register(
             Registration::new("redis", RedisCheck::new(pool.clone()))
@@ -173,6 +192,23 @@ fn health(
         );
     }
     Ok(health.pair()?)
+}
+
+/// A 5xx response at `error`, except 501: this server answers a valid
+/// login 501 by design (it has no session store), which is no failure.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    let latency_ms = latency.as_millis();
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::NOT_IMPLEMENTED) => {
+            tracing::debug!(latency_ms, "answered 501 Not Implemented");
+        }
+        ServerErrorsFailureClass::StatusCode(status) => {
+            tracing::error!(latency_ms, status = status.as_u16(), "response failed");
+        }
+        ServerErrorsFailureClass::Error(error) => {
+            tracing::error!(latency_ms, %error, "response failed");
+        }
+    }
 }
 
 /// One span per request, with the client address resolved by `ClientIpLayer`.

@@ -9,6 +9,8 @@ use strata::core::TrustedProxies;
 use strata::core::redis::RedisPoolBuilder;
 use strata::rate_limit::MemoryClock;
 
+use crate::serve_config::{ServeConfig, seconds};
+
 /// `development` or `production`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AppEnv {
@@ -43,6 +45,13 @@ pub(crate) struct Config {
     /// tests that pause tokio's clock choose `MemoryClock::Tokio`. Not read
     /// from the environment.
     pub(crate) rate_limit_clock: MemoryClock,
+    /// `REDIS_CONNECT_WAIT`: how long start-up waits for the first Redis
+    /// connection before it listens anyway; zero does not wait.
+    pub(crate) redis_wait: Duration,
+    /// The host of `REDIS_URL`, for logs (never the password).
+    pub(crate) redis_host: Option<String>,
+    /// Connection bounds and timeouts.
+    pub(crate) serve: ServeConfig,
 }
 
 /// A variable with an unusable value: one line, naming the variable.
@@ -125,7 +134,18 @@ impl Config {
                 })?,
         };
         let log_filter = var("RUST_LOG").unwrap_or_else(|| "info".to_owned());
+        let redis_wait = match var("REDIS_CONNECT_WAIT") {
+            None => Duration::from_secs(2),
+            Some(value) => {
+                seconds(&value, true).map_err(|reason| fail("REDIS_CONNECT_WAIT", reason))?
+            }
+        };
+        let redis_host = var("REDIS_URL").map(|url| url_host(&url));
+        let serve = ServeConfig::from_vars(var)?;
         Ok(Self {
+            redis_wait,
+            redis_host,
+            serve,
             drain_for,
             bind,
             port,
@@ -136,6 +156,20 @@ impl Config {
             log_filter,
             rate_limit_clock: MemoryClock::Fast,
         })
+    }
+}
+
+/// The host part of a Redis URL: what lies between the scheme (and any
+/// credentials) and the port, path or query.
+fn url_host(url: &str) -> String {
+    let rest = url.trim().split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default().to_owned(),
+        None => host.split(':').next().unwrap_or_default().to_owned(),
     }
 }
 
@@ -231,6 +265,9 @@ mod tests {
             ("CORS_ORIGINS", "https://app.example/path"),
             ("CORS_ORIGINS", "app.example"),
             ("DRAIN_SECONDS", "-1"),
+            ("REDIS_CONNECT_WAIT", "-0.5"),
+            ("REDIS_CONNECT_WAIT", "a while"),
+            ("IDLE_TIMEOUT", "0"),
         ];
         for (var, value) in cases {
             let error = read(&[(var, value)]).expect_err(value);
@@ -246,5 +283,17 @@ mod tests {
         let error =
             read(&[("REDIS_URL", "redis://user:s3cret@host:notaport")]).expect_err("bad port");
         assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn redis_wait_and_host_for_logs() {
+        let config =
+            read(&[("REDIS_URL", "redis://user:s3cret@cache.internal:6380/2")]).expect("valid");
+        assert_eq!(config.redis_wait, Duration::from_secs(2));
+        assert_eq!(config.redis_host.as_deref(), Some("cache.internal"));
+        let config = read(&[("REDIS_CONNECT_WAIT", "0.25")]).expect("valid");
+        assert_eq!(config.redis_wait, Duration::from_millis(250));
+        assert_eq!(url_host("redis://[::1]:6379"), "::1");
+        assert_eq!(url_host("redis-cluster://a:1?node=b:2"), "a");
     }
 }

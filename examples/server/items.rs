@@ -8,13 +8,16 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, ETAG, IF_MATCH, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use strata::core::Problem;
+
+pub(crate) use crate::item_id::ItemId;
+use crate::problems;
 
 const CACHE_POLICY: &str = "public, max-age=30";
 
@@ -38,6 +41,40 @@ pub(crate) struct ItemUpdate {
     price_cents: u32,
     #[serde(default)]
     tags: Vec<String>,
+}
+
+/// The most characters of an item's `name`.
+pub(crate) const MAX_NAME: usize = 200;
+/// The most characters of an item's `description`.
+pub(crate) const MAX_DESCRIPTION: usize = 2000;
+/// The most `tags` an item has.
+pub(crate) const MAX_TAGS: usize = 20;
+/// The most characters of one tag.
+pub(crate) const MAX_TAG: usize = 32;
+
+impl ItemUpdate {
+    /// Every field within its bounds, else the first field outside them
+    /// and its rule.
+    fn validate(&self) -> Result<(), (&'static str, &'static str)> {
+        let chars = |text: &str| text.chars().count();
+        if self.name.trim().is_empty() || chars(&self.name) > MAX_NAME {
+            return Err(("name", "name must be 1 to 200 characters"));
+        }
+        if chars(&self.description) > MAX_DESCRIPTION {
+            return Err(("description", "description must be at most 2000 characters"));
+        }
+        if self.tags.len() > MAX_TAGS {
+            return Err(("tags", "an item has at most 20 tags"));
+        }
+        if self
+            .tags
+            .iter()
+            .any(|tag| tag.trim().is_empty() || chars(tag) > MAX_TAG)
+        {
+            return Err(("tags", "each tag must be 1 to 32 characters"));
+        }
+        Ok(())
+    }
 }
 
 /// The catalogue, in memory. `revision` changes with every update, so the list
@@ -118,9 +155,12 @@ pub(crate) async fn list(State(catalogue): State<Catalogue>, headers: HeaderMap)
 
 pub(crate) async fn get(
     State(catalogue): State<Catalogue>,
-    Path(id): Path<u32>,
+    ItemId(id): ItemId,
     headers: HeaderMap,
 ) -> Response {
+    let Some(id) = id else {
+        return no_such_item();
+    };
     match catalogue.read(|inner| inner.items.get(&id).cloned()) {
         Some(item) => respond(&headers, &item_etag(&item), &item),
         None => not_found(id),
@@ -129,22 +169,19 @@ pub(crate) async fn get(
 
 pub(crate) async fn put(
     State(catalogue): State<Catalogue>,
-    Path(id): Path<u32>,
+    ItemId(id): ItemId,
     headers: HeaderMap,
     body: Result<Json<ItemUpdate>, JsonRejection>,
 ) -> Response {
     let update = match body {
         Ok(Json(update)) => update,
-        Err(rejection) => {
-            return Problem::new(rejection.status())
-                .detail(rejection.body_text())
-                .into_response();
-        }
+        Err(rejection) => return problems::json_rejection(&rejection),
     };
-    if update.name.trim().is_empty() || update.name.len() > 200 {
-        return Problem::new(StatusCode::UNPROCESSABLE_ENTITY)
-            .detail("name must be 1 to 200 characters")
-            .into_response();
+    let Some(id) = id else {
+        return no_such_item();
+    };
+    if let Err((field, rule)) = update.validate() {
+        return problems::invalid_field(field, rule);
     }
     let mut inner = catalogue
         .inner
@@ -220,6 +257,12 @@ fn etag_matches(condition: &HeaderValue, etag: &str, weak: bool) -> bool {
             None => candidate == etag,
         }
     })
+}
+
+fn no_such_item() -> Response {
+    Problem::new(StatusCode::NOT_FOUND)
+        .detail("no such item")
+        .into_response()
 }
 
 fn not_found(id: u32) -> Response {

@@ -37,11 +37,7 @@ fn valid_username(username: &str) -> bool {
 pub(crate) async fn login(body: Result<Json<Login>, JsonRejection>) -> Response {
     let login = match body {
         Ok(Json(login)) => login,
-        Err(rejection) => {
-            return Problem::new(rejection.status())
-                .detail(rejection.body_text())
-                .into_response();
-        }
+        Err(rejection) => return crate::problems::json_rejection(&rejection),
     };
     if !valid_username(&login.username) {
         return Problem::new(StatusCode::UNPROCESSABLE_ENTITY)

@@ -5,20 +5,27 @@
 //! ```
 //!
 //! Settings come from the environment (`BIND`, `PORT`, `REDIS_URL`, `APP_ENV`,
-//! `TRUSTED_PROXIES`, `RUST_LOG`); see `docs/example-server.md`. A bad value
-//! stops start-up with one line naming the variable.
+//! `TRUSTED_PROXIES`, `RUST_LOG`, the connection bounds...); see
+//! `docs/example-server.md`. A bad value stops start-up with one line naming
+//! the variable.
 
 mod app;
 mod config;
+mod item_id;
 mod items;
 mod limits;
 mod login;
+mod problems;
 mod security;
+mod serve;
+mod serve_config;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use strata::core::redis::fred::clients::Pool;
+use strata::core::redis::fred::interfaces::ClientLike;
 use strata::health::Drain;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -41,7 +48,8 @@ fn init_tracing(config: &Config) -> Result<(), String> {
 
 /// Resolves on ctrl-c or SIGTERM, after failing readiness and waiting
 /// `drain_for`, so load balancers stop sending new requests before the
-/// listener closes; in-flight requests then finish.
+/// listener closes; in-flight requests then finish (within
+/// `SHUTDOWN_TIMEOUT`).
 async fn shutdown_signal(drain: Drain, drain_for: Duration) {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -84,6 +92,10 @@ async fn run() -> Result<(), String> {
         ),
         None => None,
     };
+    if let Some(pool) = &redis {
+        let host = config.redis_host.as_deref().unwrap_or_default();
+        wait_for_redis(pool, config.redis_wait, host).await;
+    }
     let App { router, drain } = app(&config, redis.as_ref())
         .map_err(|error| format!("cannot build the application: {error}"))?;
     let addr = SocketAddr::new(config.bind, config.port);
@@ -97,15 +109,47 @@ async fn run() -> Result<(), String> {
         redis = redis.is_some(),
         "listening"
     );
-    axum::serve(
+    serve::serve(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        router,
+        &config.serve,
+        shutdown_signal(drain, config.drain_for),
     )
-    .with_graceful_shutdown(shutdown_signal(drain, config.drain_for))
-    .await
-    .map_err(|error| format!("server error: {error}"))?;
+    .await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits at most `wait` for every connection of `pool`, so the first
+/// requests are counted in Redis rather than in this instance's memory.
+/// Gives up with a warning (naming the host, never the password) and lets the
+/// server start degraded: every Redis-backed layer has its outage policy.
+async fn wait_for_redis(pool: &Pool, wait: Duration, host: &str) {
+    if wait.is_zero() {
+        return;
+    }
+    let connected = async {
+        // `wait_for_connect` waits for the next attempt and fails with it;
+        // the clients' own backoff paces the retries.
+        while !pool.clients().iter().all(ClientLike::is_connected) {
+            let attempt = pool.wait_for_connect();
+            match tokio::time::timeout(Duration::from_millis(100), attempt).await {
+                Ok(Ok(())) => break,
+                Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(_) => {}
+            }
+        }
+    };
+    if tokio::time::timeout(wait, connected).await.is_ok() {
+        tracing::info!(redis_host = host, "connected to Redis");
+    } else {
+        tracing::warn!(
+            redis_host = host,
+            waited_seconds = wait.as_secs_f64(),
+            "Redis is not reachable yet: starting degraded (shared limits, cache \
+             and sessions fall back to their outage policy until it connects)"
+        );
+    }
 }
 
 fn main() -> ExitCode {
@@ -132,4 +176,8 @@ fn serve_until_stopped() -> u8 {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_connections;
+#[cfg(test)]
 mod tests_process;
+#[cfg(test)]
+mod tests_rejections;

@@ -25,12 +25,12 @@ fn test_app() -> Router {
     app(&config, None).expect("the application builds").router
 }
 
-async fn send(app: &Router, request: Request<Full<Bytes>>) -> Response {
+pub(crate) async fn send(app: &Router, request: Request<Full<Bytes>>) -> Response {
     let request = from_peer(request, SocketAddr::from(([127, 0, 0, 1], 40000)));
     app.clone().oneshot(request).await.expect("infallible")
 }
 
-async fn json(response: Response) -> Value {
+pub(crate) async fn json(response: Response) -> Value {
     serde_json::from_slice(&body_bytes(response.into_body()).await).expect("JSON body")
 }
 
@@ -174,7 +174,7 @@ async fn reads_one_item_or_answers_a_problem() {
     assert_eq!(json(response).await["status"], 404);
 
     let response = send(&app, get("/api/items/abc")).await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
 fn update(id: u32, name: &str) -> Request<Full<Bytes>> {

@@ -18,7 +18,7 @@ fn server_process() {
 }
 
 /// This binary, running only [`server_process`].
-fn server(vars: &[(&str, &str)]) -> Command {
+pub(crate) fn server(vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(std::env::current_exe().expect("test binary path"));
     command.args([
         "--exact",
@@ -35,6 +35,14 @@ fn server(vars: &[(&str, &str)]) -> Command {
         "APP_ENV",
         "TRUSTED_PROXIES",
         "RUST_LOG",
+        "DRAIN_SECONDS",
+        "REDIS_CONNECT_WAIT",
+        "HEADER_READ_TIMEOUT",
+        "IDLE_TIMEOUT",
+        "BODY_TIMEOUT",
+        "MAX_CONNECTIONS",
+        "MAX_HEADER_BYTES",
+        "SHUTDOWN_TIMEOUT",
     ] {
         command.env_remove(var);
     }
@@ -64,9 +72,11 @@ fn bad_settings_stop_startup_with_one_line_naming_the_variable() {
 }
 
 /// A running server process, killed when dropped (a failing test leaves none).
-struct ServerProcess {
-    child: Child,
-    addr: String,
+pub(crate) struct ServerProcess {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
+    /// Every JSON log event, as the server wrote it.
+    pub(crate) events: std::sync::mpsc::Receiver<serde_json::Value>,
 }
 
 impl Drop for ServerProcess {
@@ -81,32 +91,38 @@ impl Drop for ServerProcess {
 /// Starts the server on a free port with JSON logs and waits (10 s at most)
 /// for its "listening" line.
 fn start() -> ServerProcess {
-    let mut child = server(&[
-        ("PORT", "0"),
-        ("APP_ENV", "production"),
-        ("DRAIN_SECONDS", "2"),
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .expect("start the server");
+    start_with(&[("DRAIN_SECONDS", "2")])
+}
+
+/// [`start`] with more variables (which win over its own).
+pub(crate) fn start_with(vars: &[(&str, &str)]) -> ServerProcess {
+    let mut all = vec![("PORT", "0"), ("APP_ENV", "production")];
+    all.extend_from_slice(vars);
+    let mut child = server(&all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    let (events_tx, events) = std::sync::mpsc::channel();
     // Reads every log line, so the server never blocks on a full pipe.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             // The test harness writes its own text first, without a line break.
             let json = line.find('{').map_or("", |start| &line[start..]);
-            if let Ok(event) = serde_json::from_str::<serde_json::Value>(json)
-                && event["message"] == "listening"
-            {
-                let _ = tx.send(event["addr"].as_str().unwrap_or_default().to_owned());
+            if let Ok(event) = serde_json::from_str::<serde_json::Value>(json) {
+                if event["message"] == "listening" {
+                    let _ = tx.send(event["addr"].as_str().unwrap_or_default().to_owned());
+                }
+                let _ = events_tx.send(event);
             }
         }
     });
     let mut process = ServerProcess {
         child,
         addr: String::new(),
+        events,
     };
     process.addr = rx
         .recv_timeout(Duration::from_secs(10))
@@ -114,7 +130,7 @@ fn start() -> ServerProcess {
     process
 }
 
-fn http_get(addr: &str, path: &str) -> String {
+pub(crate) fn http_get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))

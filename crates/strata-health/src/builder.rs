@@ -10,7 +10,9 @@ use crate::layer::{
     DEFAULT_CACHE_TTL, DEFAULT_FAILURE_TTL, DEFAULT_REFRESH_EVERY, DEFAULT_TIMEOUT,
 };
 use crate::state::{Meta, Route, Shared, Slot};
-use crate::{BuildError, Check, Drain, Endpoint, HealthLayer, Registration, ShowDetails};
+use crate::{
+    BuildError, Check, DetailsGuard, Drain, Endpoint, HealthLayer, Registration, ShowDetails,
+};
 
 /// Settings of a [`HealthLayer`]: checks, routes, groups, timeouts, caching
 /// and the service fields of every report.
@@ -23,6 +25,7 @@ use crate::{BuildError, Check, Drain, Endpoint, HealthLayer, Registration, ShowD
 /// | [`failure_ttl`](Self::failure_ttl) | 1 s |
 /// | [`refresh_every`](Self::refresh_every) | 30 s, in the background |
 /// | [`show_details`](Self::show_details) | to everyone |
+/// | [`guard_details`](Self::guard_details) | none: the detailed and group endpoints are open |
 /// | system section (feature `system`) | on, disk of `/` |
 #[must_use]
 #[derive(Debug)]
@@ -35,6 +38,7 @@ pub struct HealthBuilder {
     failure_ttl: Duration,
     refresh_every: Option<Duration>,
     details: Details,
+    guard: Option<DetailsGuard>,
     meta: Meta,
     #[cfg(feature = "system")]
     system_section: bool,
@@ -62,6 +66,7 @@ impl HealthBuilder {
             failure_ttl: DEFAULT_FAILURE_TTL,
             refresh_every: Some(DEFAULT_REFRESH_EVERY),
             details: Details::Always,
+            guard: None,
             meta: Meta::default(),
             #[cfg(feature = "system")]
             system_section: true,
@@ -194,6 +199,16 @@ impl HealthBuilder {
         self
     }
 
+    /// Refuses the detailed and group endpoints (403 problem+json) to
+    /// requests `guard` does not admit; the summary, liveness and readiness
+    /// stay open. Unlike [`show_details_when`](Self::show_details_when),
+    /// which answers such requests with the summary, a refused request runs
+    /// no check.
+    pub fn guard_details(mut self, guard: DetailsGuard) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
     /// The `version` member (the service's public version, such as `"1"`).
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.meta.version = Some(version.into());
@@ -320,7 +335,8 @@ impl HealthBuilder {
             metrics,
         });
         shared.ensure_background();
-        Ok((HealthLayer { shared }, drain))
+        let guard = self.guard.map(Arc::new);
+        Ok((HealthLayer { shared, guard }, drain))
     }
 
     fn validate(&self) -> Result<(), BuildError> {
@@ -340,6 +356,9 @@ impl HealthBuilder {
             if !keys.insert(key.clone()) {
                 return Err(BuildError::DuplicateCheck { key });
             }
+        }
+        if let Some(guard) = &self.guard {
+            guard.validate()?;
         }
         if let Some((path, _)) = self.routes.iter().find(|(p, _)| !p.starts_with('/')) {
             return Err(BuildError::InvalidPath { path: path.clone() });

@@ -4,7 +4,7 @@ use std::time::Duration;
 use tower_layer::Layer;
 
 use crate::state::Shared;
-use crate::{Drain, Health, HealthBuilder};
+use crate::{DetailsGuard, Drain, Health, HealthBuilder};
 
 /// Default timeout of one check run.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -32,6 +32,7 @@ pub const DEFAULT_REFRESH_EVERY: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct HealthLayer {
     pub(crate) shared: Arc<Shared>,
+    pub(crate) guard: Option<Arc<DetailsGuard>>,
 }
 
 impl HealthLayer {
@@ -54,6 +55,7 @@ impl<S> Layer<S> for HealthLayer {
         Health {
             inner,
             shared: Arc::clone(&self.shared),
+            guard: self.guard.clone(),
         }
     }
 }

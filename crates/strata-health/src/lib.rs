@@ -93,8 +93,10 @@
 //!
 //! Detailed reports show check outputs (error messages, host names) and
 //! resource usage. Serve them on an internal port, or restrict them with
-//! [`HealthBuilder::show_details`] or [`HealthBuilder::show_details_when`];
-//! restricted requests get the summary.
+//! [`HealthBuilder::show_details`] or [`HealthBuilder::show_details_when`]
+//! (restricted requests get the summary), or refuse them with 403 to
+//! clients outside an allow-list and without a token with
+//! [`HealthBuilder::guard_details`] and a [`DetailsGuard`].
 //!
 //! # Bounds
 //!
@@ -112,6 +114,7 @@ mod drain;
 mod endpoint;
 mod error;
 mod future;
+mod guard;
 mod layer;
 #[cfg(feature = "prometheus")]
 mod metrics;
@@ -135,6 +138,8 @@ pub use self::endpoint::{Endpoint, ShowDetails};
 pub use self::error::BuildError;
 #[doc(inline)]
 pub use self::future::ResponseFuture;
+#[doc(inline)]
+pub use self::guard::{DetailsGuard, DetailsRefused};
 #[doc(inline)]
 pub use self::layer::{
     DEFAULT_CACHE_TTL, DEFAULT_FAILURE_TTL, DEFAULT_REFRESH_EVERY, DEFAULT_TIMEOUT, HealthLayer,

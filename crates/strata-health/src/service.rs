@@ -6,6 +6,7 @@ use http::{Method, Request, Response};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
+use crate::guard::{self, DetailsGuard};
 use crate::report::{self, Answer};
 use crate::state::{Lookup, Route, Shared, resolve};
 
@@ -15,6 +16,7 @@ use crate::state::{Lookup, Route, Shared, resolve};
 pub struct Health<S> {
     pub(crate) inner: S,
     pub(crate) shared: Arc<Shared>,
+    pub(crate) guard: Option<Arc<DetailsGuard>>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Health<S>
@@ -39,6 +41,15 @@ where
             Method::HEAD => true,
             _ => return ResponseFuture::answered(report::method_not_allowed()),
         };
+        if let Some(guard) = &self.guard
+            && matches!(
+                self.shared.routes[route_index].endpoint,
+                crate::Endpoint::Detailed | crate::Endpoint::Group(_)
+            )
+            && !guard.admits(&request)
+        {
+            return ResponseFuture::answered(guard::refused());
+        }
         let (parts, _body) = request.into_parts();
         let details = self.shared.details.allows(&parts);
         match probe(&self.shared, route_index, details) {
