@@ -442,6 +442,34 @@ async fn hsts_is_not_sent_over_plain_http() {
 }
 
 #[tokio::test]
+async fn an_absolute_https_request_target_over_plain_http_gets_no_hsts() {
+    // `GET https://evil.example/ HTTP/1.1` on a plain connection: the scheme
+    // in the request target is the client's word, not the connection's.
+    let request = from_peer(
+        get("https://evil.example/"),
+        SocketAddr::from(([203, 0, 113, 7], 4000)),
+    );
+    let headers = headers_of(SecurityHeadersLayer::strict(), request).await;
+    assert!(headers.get("strict-transport-security").is_none());
+    // The same through ClientIpLayer, which stores the scheme it resolved.
+    let service = ServiceBuilder::new()
+        .layer(ClientIpLayer::new(ClientIpResolver::new()))
+        .layer(SecurityHeadersLayer::strict())
+        .service_fn(html);
+    let request = from_peer(
+        get("https://evil.example/"),
+        SocketAddr::from(([203, 0, 113, 7], 4000)),
+    );
+    let response = service.oneshot(request).await.expect("infallible");
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn spoofed_forwarded_proto_from_an_untrusted_peer_does_not_enable_hsts() {
     let layer =
         SecurityHeadersLayer::strict().trusted_proxies("10.0.0.0/8".parse().expect("valid"));

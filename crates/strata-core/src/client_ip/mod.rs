@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::{FORWARDED, HeaderMap};
-use http::{Extensions, HeaderName, Request, Uri};
+use http::{Extensions, HeaderName, Request};
 
 pub use self::layer::{ClientIpLayer, ClientIpService};
 use self::parse::Hop;
@@ -283,9 +283,17 @@ impl ClientIpResolver {
         self.client_ip_from(request.headers(), request.extensions())
     }
 
-    /// The scheme the client used, under the same trust rule as the address.
+    /// The scheme the client used, under the same trust rule as the address:
+    /// when the peer is a trusted proxy, the scheme it forwarded
+    /// (`X-Forwarded-Proto` or `Forwarded: proto=`); otherwise the
+    /// connection's, which is a [`Scheme`] the server put in the request
+    /// extensions (a TLS listener inserts `Scheme::Https`), else HTTP.
+    ///
+    /// The request target's own scheme (an absolute-form
+    /// `GET https://host/ HTTP/1.1`, HTTP/2's `:scheme`) is chosen by the
+    /// client and never read.
     pub fn scheme<B>(&self, request: &Request<B>) -> Scheme {
-        self.scheme_from(request.headers(), request.extensions(), request.uri())
+        self.scheme_from(request.headers(), request.extensions())
     }
 
     /// [`client_ip`](Self::client_ip) from the parts of a request.
@@ -317,8 +325,8 @@ impl ClientIpResolver {
     }
 
     /// [`scheme`](Self::scheme) from the parts of a request.
-    pub fn scheme_from(&self, headers: &HeaderMap, extensions: &Extensions, uri: &Uri) -> Scheme {
-        let connection = connection_scheme(extensions, uri);
+    pub fn scheme_from(&self, headers: &HeaderMap, extensions: &Extensions) -> Scheme {
+        let connection = connection_scheme(extensions);
         let Some(peer) = peer_ip(extensions) else {
             return connection;
         };
@@ -430,15 +438,12 @@ fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
 }
 
 /// The scheme of the connection itself: a [`Scheme`] extension the server set
-/// (for example a TLS acceptor), else the request-target's scheme, else HTTP.
-fn connection_scheme(extensions: &Extensions, uri: &Uri) -> Scheme {
-    if let Some(scheme) = extensions.get::<Scheme>() {
-        return *scheme;
-    }
-    match uri.scheme_str() {
-        Some(s) if s.eq_ignore_ascii_case("https") => Scheme::Https,
-        _ => Scheme::Http,
-    }
+/// (for example a TLS acceptor), else HTTP.
+///
+/// The request target's scheme (`GET https://host/ HTTP/1.1`, HTTP/2
+/// `:scheme`) is written by the client and says nothing about the connection.
+fn connection_scheme(extensions: &Extensions) -> Scheme {
+    extensions.get::<Scheme>().copied().unwrap_or_default()
 }
 
 /// Masks an address for use as a key: IPv4 is returned unchanged, IPv6 keeps

@@ -290,14 +290,20 @@ fn resolves_the_scheme_table() {
 }
 
 #[test]
-fn connection_scheme_comes_from_extension_or_uri() {
+fn connection_scheme_comes_from_the_extension_never_the_request_target() {
     let mut tls = request(Some("198.51.100.1:1"), &[]);
     tls.extensions_mut().insert(Scheme::Https);
     assert_eq!(resolver(X).scheme(&tls), Scheme::Https);
 
-    let mut absolute = request(Some("198.51.100.1:1"), &[]);
+    // Absolute-form `GET https://example.com/ HTTP/1.1` over plain HTTP.
+    for peer in ["198.51.100.1:1", "10.0.0.1:1"] {
+        let mut absolute = request(Some(peer), &[]);
+        *absolute.uri_mut() = "https://example.com/".parse().expect("uri");
+        assert_eq!(resolver(X).scheme(&absolute), Scheme::Http, "{peer}");
+    }
+    let mut absolute = request(None, &[]);
     *absolute.uri_mut() = "https://example.com/".parse().expect("uri");
-    assert_eq!(resolver(X).scheme(&absolute), Scheme::Https);
+    assert_eq!(resolver(X).scheme(&absolute), Scheme::Http);
 }
 
 #[cfg(feature = "axum")]
