@@ -111,6 +111,7 @@ mod collector;
 mod config;
 mod csp;
 mod error;
+mod escape;
 mod future;
 mod guard;
 mod host;
@@ -123,8 +124,8 @@ mod values;
 
 #[doc(inline)]
 pub use self::collector::{
-    CollectorFuture, CspReportCollector, CspViolation, DEFAULT_MAX_BODY_BYTES, Disposition,
-    MAX_BATCH_REPORTS, MAX_FIELD_CHARS, ReportRejection,
+    CollectorFuture, CspReportCollector, CspViolation, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_RATE_LIMIT_CLIENTS, Disposition, MAX_BATCH_REPORTS, MAX_FIELD_CHARS, ReportRejection,
 };
 #[doc(inline)]
 pub use self::csp::{ContentSecurityPolicy, CspBuilder, Source};
