@@ -259,7 +259,9 @@ impl ClientIpResolver {
         self
     }
 
-    /// How many forwarding entries are read at most, from the right.
+    /// How many forwarding entries are read at most, from the right; when
+    /// all of them are trusted and more follow, the client is
+    /// [unresolved](ClientIp::unresolved).
     /// Default: [`DEFAULT_MAX_HOPS`]; must be between 1 and 1024.
     pub fn max_hops(mut self, max_hops: usize) -> Result<Self, ConfigError> {
         if !(1..=1024).contains(&max_hops) {
