@@ -32,6 +32,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Scheme {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIpResolver::new().scheme_from(&parts.headers, &parts.extensions, &parts.uri))
+        Ok(ClientIpResolver::new().scheme_from(&parts.headers, &parts.extensions))
     }
 }

@@ -44,6 +44,9 @@
 //! trusted proxy, and the chain is read from the right: entries a client wrote
 //! itself are never used. Configure the one header your proxies write
 //! ([`ForwardedHeader`]); a header they pass through untouched is the client's.
+//! A chain that cannot be read where the client should be gives
+//! [`ClientIp::unresolved`] (`0.0.0.0`), never the proxy's address. The scheme
+//! is the connection's or a trusted proxy's, never the request target's.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

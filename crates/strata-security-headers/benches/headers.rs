@@ -1,6 +1,7 @@
 //! Cost per request of the security headers layer: no layer, the strict
-//! preset with a per-response nonce, the strict headers with a fixed CSP,
-//! and the same fixed headers set by tower-http `SetResponseHeaderLayer`s.
+//! preset (nonce policy) for a handler that does not use the nonce and for
+//! one that puts it in the page, the strict headers with a fixed CSP, and the
+//! same fixed headers set by tower-http `SetResponseHeaderLayer`s.
 //!
 //! `cargo bench -p strata-security-headers --bench headers`
 
@@ -11,7 +12,7 @@ use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderName, HeaderValue, Request, Response, header};
 use http_body_util::Full;
-use strata_security_headers::{CspBuilder, SecurityHeadersLayer};
+use strata_security_headers::{CspBuilder, CspNonce, SecurityHeadersLayer};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -21,6 +22,22 @@ async fn handler(_: Request<Body>) -> Result<Response<Body>, Infallible> {
     let mut response = Response::new(Body::new(Bytes::from_static(
         b"<!doctype html><p>hello</p>",
     )));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Ok(response)
+}
+
+async fn nonce_handler(request: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let nonce = request
+        .extensions()
+        .get::<CspNonce>()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let mut response = Response::new(Body::new(Bytes::from(format!(
+        "<!doctype html><script nonce=\"{nonce}\">start()</script>"
+    ))));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -103,6 +120,13 @@ fn bench(c: &mut Criterion) {
         .service_fn(handler);
     group.bench_function("strata_strict_nonce", |b| {
         b.to_async(&runtime).iter(|| run(&strict));
+    });
+
+    let strict_used = ServiceBuilder::new()
+        .layer(SecurityHeadersLayer::strict())
+        .service_fn(nonce_handler);
+    group.bench_function("strata_strict_nonce_used", |b| {
+        b.to_async(&runtime).iter(|| run(&strict_used));
     });
 
     let fixed_csp = CspBuilder::strict()

@@ -8,7 +8,7 @@ use crate::values::{
     CrossOriginEmbedderPolicy, CrossOriginOpenerPolicy, CrossOriginResourcePolicy, FrameOptions,
     Hsts, PermittedCrossDomainPolicies, ReferrerPolicy,
 };
-use crate::{ContentSecurityPolicy, CspBuilder, CspNonce, PermissionsPolicy};
+use crate::{ContentSecurityPolicy, CspBuilder, PermissionsPolicy};
 
 pub(crate) static CSP_REPORT_ONLY: HeaderName =
     HeaderName::from_static("content-security-policy-report-only");
@@ -267,7 +267,7 @@ impl Compiled {
     }
 
     /// Applies the headers to a response.
-    pub(crate) fn apply(&self, headers: &mut HeaderMap, https: bool, nonce: Option<&CspNonce>) {
+    pub(crate) fn apply(&self, headers: &mut HeaderMap, https: bool, nonce: Option<&str>) {
         for name in &self.remove {
             headers.remove(name);
         }
@@ -287,7 +287,7 @@ impl Compiled {
         if document {
             for csp in &self.csp {
                 put(headers, &csp.name, csp.override_, || {
-                    csp.policy.header_value(nonce)
+                    csp.policy.header_value_with(nonce.unwrap_or(""))
                 });
             }
         }

@@ -48,8 +48,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = ready!(this.inner.poll(cx))?;
+        // A nonce the handler did not read is never drawn.
+        let nonce = this.nonce.as_ref().and_then(CspNonce::seal);
         this.config
-            .apply(response.headers_mut(), *this.https, this.nonce.as_ref());
+            .apply(response.headers_mut(), *this.https, nonce);
         Poll::Ready(Ok(response))
     }
 }

@@ -13,12 +13,13 @@
 //!   [`development`](SecurityHeadersLayer::development); a handler's own
 //!   header wins unless its [`HeaderMode`] says otherwise.
 //! - [`CspBuilder`]: a typed policy, validated when built; [`Source::NONCE`]
-//!   puts a fresh [`CspNonce`] in every response and in the request
-//!   extensions for templates (and, with feature `axum`, an extractor).
+//!   puts a [`CspNonce`] in the request extensions for templates (and, with
+//!   feature `axum`, an extractor), drawn when first read and written into
+//!   that response's policy.
 //! - [`CspReportCollector`]: the `report-uri` / `report-to` endpoint. Both
 //!   report formats, normalised into [`CspViolation`], logged and counted;
-//!   bounded body (413), rate (429), media type (415), junk (400), CORS
-//!   preflight answered.
+//!   bounded body (413), rate per client (429), media type (415), junk (400),
+//!   CORS preflight answered.
 //! - [`TrustedHostLayer`]: 400 for hosts the service does not serve
 //!   (exact, `*.example.com`, IPv6 literals, ports, HTTP/2 `:authority`).
 //! - [`HttpsRedirectLayer`]: 308 to HTTPS with exempt paths, trusting a
@@ -82,9 +83,13 @@
 //!   `X-Forwarded-Proto`/`Forwarded` only from the
 //!   [`trusted_proxies`](SecurityHeadersLayer::trusted_proxies). A client
 //!   cannot turn it on (or pin a plain-HTTP host) by sending the header itself.
-//! - Nonces are 128 bits from the operating system's CSPRNG, new for every
-//!   response; if the random source fails, the nonce is left out of the
-//!   policy, which blocks the nonced scripts rather than allowing them.
+//! - Nonces are 128 bits from `rand`'s `ThreadRng` (ChaCha, seeded from the
+//!   operating system), new for every response that reads one; a response
+//!   whose handler never reads it gets the policy without nonce sources. If
+//!   the random source fails, the nonce is left out of the policy, which
+//!   blocks the nonced scripts rather than allowing them.
+//! - HTTPS is the connection's ([`Scheme`](strata_core::Scheme) extension) or
+//!   a trusted proxy's word, never the request target's `https://`.
 //! - Set-if-absent is the default so handlers can relax a header for one
 //!   route; a handler can therefore also weaken it. Use
 //!   [`HeaderMode::Override`] for headers no route may change.
@@ -93,8 +98,9 @@
 //! - Every CSP value is checked when the policy is built: no `;`, `,`,
 //!   whitespace or control character can smuggle a directive in, keywords
 //!   must be quoted, and a fixed `'nonce-…'` is refused.
-//! - Everything in a CSP report is attacker-controlled; it is logged as
-//!   structured fields, cut to [`MAX_FIELD_CHARS`], never interpreted.
+//! - Everything in a CSP report is attacker-controlled; it is cut to
+//!   [`MAX_FIELD_CHARS`], logged escaped (one event per request), never
+//!   interpreted; the collector's rate limit is per client address.
 //!
 //! # Deployment
 //!
@@ -111,6 +117,7 @@ mod collector;
 mod config;
 mod csp;
 mod error;
+mod escape;
 mod future;
 mod guard;
 mod host;
@@ -123,8 +130,8 @@ mod values;
 
 #[doc(inline)]
 pub use self::collector::{
-    CollectorFuture, CspReportCollector, CspViolation, DEFAULT_MAX_BODY_BYTES, Disposition,
-    MAX_BATCH_REPORTS, MAX_FIELD_CHARS, ReportRejection,
+    CollectorFuture, CspReportCollector, CspViolation, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_RATE_LIMIT_CLIENTS, Disposition, MAX_BATCH_REPORTS, MAX_FIELD_CHARS, ReportRejection,
 };
 #[doc(inline)]
 pub use self::csp::{ContentSecurityPolicy, CspBuilder, Source};

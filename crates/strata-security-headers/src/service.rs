@@ -47,20 +47,12 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let https = self.config.has_hsts() && self.config.resolver.scheme(&request).is_https();
-        let nonce = if self.config.uses_nonce {
-            let nonce = CspNonce::generate();
-            match &nonce {
-                Some(nonce) => {
-                    request.extensions_mut().insert(nonce.clone());
-                }
-                None => tracing::error!(
-                    "the OS random source failed: this response's CSP carries no nonce"
-                ),
-            }
+        // Drawn only if the handler reads it (see `CspNonce`).
+        let nonce = self.config.uses_nonce.then(|| {
+            let nonce = CspNonce::lazy();
+            request.extensions_mut().insert(nonce.clone());
             nonce
-        } else {
-            None
-        };
+        });
         ResponseFuture::new(
             self.inner.call(request),
             Arc::clone(&self.config),

@@ -357,6 +357,58 @@ async fn nonces_are_unique_and_at_least_128_bits() {
     }
 }
 
+/// An HTML page that never reads the nonce; it hands the nonce on in the
+/// response extensions, unread.
+async fn static_page(request: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let mut response = Response::new(Body::from("<p>no script</p>"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, "text/html".parse().expect("valid"));
+    if let Some(nonce) = request.extensions().get::<CspNonce>() {
+        response.extensions_mut().insert(nonce.clone());
+    }
+    Ok(response)
+}
+
+#[tokio::test]
+async fn a_page_that_never_reads_the_nonce_gets_a_strict_csp_without_one() {
+    let service = ServiceBuilder::new()
+        .layer(SecurityHeadersLayer::strict())
+        .service_fn(static_page);
+    let response = service.oneshot(get("/")).await.expect("infallible");
+    let csp = value(response.headers(), "content-security-policy").expect("CSP");
+    assert_eq!(
+        csp,
+        "default-src 'self'; script-src 'strict-dynamic'; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests"
+    );
+    // Read after the headers were written: empty for good, matching the header.
+    let nonce = response.extensions().get::<CspNonce>().expect("handed on");
+    assert_eq!(nonce.as_str(), "");
+    assert_eq!(nonce.to_string(), "");
+}
+
+#[tokio::test]
+async fn two_pages_that_read_the_nonce_get_different_ones() {
+    let service = ServiceBuilder::new()
+        .layer(SecurityHeadersLayer::strict())
+        .service_fn(html);
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let response = service.clone().oneshot(get("/")).await.expect("infallible");
+        let csp = value(response.headers(), "content-security-policy")
+            .expect("CSP")
+            .to_owned();
+        let body = body_string(response.into_body()).await;
+        let nonce = body.split('"').nth(1).expect("nonce attribute").to_owned();
+        assert_eq!(base64_decoded_len(&nonce), 16, "{nonce}");
+        assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp}");
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1]);
+}
+
 fn base64_decoded_len(text: &str) -> usize {
     assert!(
         text.bytes()
@@ -439,6 +491,34 @@ async fn hsts_is_not_sent_over_plain_http() {
     let headers = headers_of(SecurityHeadersLayer::strict(), get("/")).await;
     assert!(headers.get("strict-transport-security").is_none());
     assert_eq!(value(&headers, "x-content-type-options"), Some("nosniff"));
+}
+
+#[tokio::test]
+async fn an_absolute_https_request_target_over_plain_http_gets_no_hsts() {
+    // `GET https://evil.example/ HTTP/1.1` on a plain connection: the scheme
+    // in the request target is the client's word, not the connection's.
+    let request = from_peer(
+        get("https://evil.example/"),
+        SocketAddr::from(([203, 0, 113, 7], 4000)),
+    );
+    let headers = headers_of(SecurityHeadersLayer::strict(), request).await;
+    assert!(headers.get("strict-transport-security").is_none());
+    // The same through ClientIpLayer, which stores the scheme it resolved.
+    let service = ServiceBuilder::new()
+        .layer(ClientIpLayer::new(ClientIpResolver::new()))
+        .layer(SecurityHeadersLayer::strict())
+        .service_fn(html);
+    let request = from_peer(
+        get("https://evil.example/"),
+        SocketAddr::from(([203, 0, 113, 7], 4000)),
+    );
+    let response = service.oneshot(request).await.expect("infallible");
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -246,6 +246,20 @@ fn forwarded_https(peer: [u8; 4]) -> Request<Body> {
 }
 
 #[tokio::test]
+async fn an_absolute_https_request_target_over_plain_http_is_still_redirected() {
+    let request = from_peer(
+        get("https://example.com/cart?x=1"),
+        SocketAddr::from(([203, 0, 113, 7], 4000)),
+    );
+    let response = redirect(HttpsRedirectLayer::new(), request).await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "https://example.com/cart?x=1"
+    );
+}
+
+#[tokio::test]
 async fn forwarded_https_from_a_trusted_proxy_is_not_redirected() {
     let layer = HttpsRedirectLayer::new().trusted_proxies("10.0.0.0/8".parse().expect("valid"));
     let response = redirect(layer, forwarded_https([10, 1, 1, 1])).await;

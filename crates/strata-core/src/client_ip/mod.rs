@@ -8,10 +8,11 @@ mod tests;
 mod trusted;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::{FORWARDED, HeaderMap};
-use http::{Extensions, HeaderName, Request, Uri};
+use http::{Extensions, HeaderName, Request};
 
 pub use self::layer::{ClientIpLayer, ClientIpService};
 use self::parse::Hop;
@@ -26,6 +27,11 @@ static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-prot
 ///
 /// IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) are stored as IPv4, so a
 /// dual-stack listener and an IPv4 listener give the same value.
+///
+/// When a trusted proxy forwarded a chain whose client entry cannot be read,
+/// the client is [unresolved](Self::unresolved): its address is `0.0.0.0`
+/// (in no private or loopback range, so an allow-list of internal networks
+/// refuses it) and [`is_resolved`](Self::is_resolved) is `false`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientIp {
     ip: IpAddr,
@@ -41,7 +47,34 @@ impl ClientIp {
         }
     }
 
-    /// The client address.
+    /// The client of a request whose forwarding chain came from a trusted
+    /// proxy but could not be read where the client should be: address
+    /// `0.0.0.0`, source [`IpSource::Unresolved`].
+    ///
+    /// It is never the proxy's own address. Allow-lists of private networks
+    /// refuse it; every unresolved request shares it as a rate-limit key.
+    ///
+    /// ```
+    /// use strata_core::{ClientIp, IpSource, TrustedProxies};
+    ///
+    /// let unknown = ClientIp::unresolved();
+    /// assert!(!unknown.is_resolved());
+    /// assert_eq!(unknown.source(), IpSource::Unresolved);
+    /// assert!(!TrustedProxies::private_networks().contains(unknown.ip()));
+    /// ```
+    pub const fn unresolved() -> Self {
+        Self {
+            ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            source: IpSource::Unresolved,
+        }
+    }
+
+    /// `false` for an [unresolved](Self::unresolved) client.
+    pub fn is_resolved(&self) -> bool {
+        self.source != IpSource::Unresolved
+    }
+
+    /// The client address (`0.0.0.0` when [unresolved](Self::unresolved)).
     pub fn ip(&self) -> IpAddr {
         self.ip
     }
@@ -69,13 +102,17 @@ impl fmt::Display for ClientIp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum IpSource {
-    /// The connection's peer address (no trusted proxy in front, or the
-    /// forwarding chain could not be read).
+    /// The connection's peer address: the peer is not a trusted proxy, or it
+    /// is one and forwarded no header.
     Peer,
     /// An `X-Forwarded-For` entry written by a trusted proxy.
     XForwardedFor,
     /// A `Forwarded` (RFC 7239) `for=` parameter written by a trusted proxy.
     Forwarded,
+    /// A trusted proxy forwarded a chain, but the entry where the client
+    /// should be is unreadable or beyond [`ClientIpResolver::max_hops`]: see
+    /// [`ClientIp::unresolved`].
+    Unresolved,
 }
 
 /// The scheme the client used to reach the service (or its first trusted proxy).
@@ -143,9 +180,28 @@ pub enum ForwardedHeader {
 /// When the peer is a trusted proxy, the forwarding header is walked **from the
 /// right**, skipping trusted proxies; the first untrusted hop is the client.
 /// Entries to its left were written by the client and are never read. If every
-/// hop is trusted, the leftmost one is the client. An unreadable hop
-/// (`unknown`, `_hidden`, junk) or a chain longer than [`max_hops`](Self::max_hops)
-/// ends the walk and the peer address is used.
+/// hop is trusted, the leftmost one is the client. Several header lines are one
+/// list, in order.
+///
+/// Each entry is read on its own, from the header's bytes, so junk a client
+/// put to the left of its real address (`\xe9, 203.0.113.5`, `unknown,
+/// 203.0.113.5`) is never looked at. When the walk reaches an entry it cannot
+/// read before finding the client (`unknown`, `_hidden`, an empty entry, junk,
+/// non-UTF-8 bytes, a `Forwarded` element without `for=`) or when the chain is
+/// longer than [`max_hops`](Self::max_hops), the client cannot be known. It is
+/// then [`ClientIp::unresolved`] (`0.0.0.0`, [`IpSource::Unresolved`]), never
+/// the address of a proxy: a guard limited to private networks refuses it,
+/// and all such requests share one rate-limit key. The first unresolved
+/// request logs a warning (the proxies write something other than addresses,
+/// or the chain needs a larger `max_hops`).
+///
+/// | peer | header | client |
+/// |---|---|---|
+/// | untrusted | anything | the peer, [`IpSource::Peer`] |
+/// | trusted | none | the peer, [`IpSource::Peer`] |
+/// | trusted | `junk, 203.0.113.5` | `203.0.113.5` |
+/// | trusted | `203.0.113.5, unknown` | unresolved |
+/// | trusted | more than `max_hops` trusted entries | unresolved |
 ///
 /// ```
 /// use std::net::SocketAddr;
@@ -203,7 +259,9 @@ impl ClientIpResolver {
         self
     }
 
-    /// How many forwarding entries are read at most, from the right.
+    /// How many forwarding entries are read at most, from the right; when
+    /// all of them are trusted and more follow, the client is
+    /// [unresolved](ClientIp::unresolved).
     /// Default: [`DEFAULT_MAX_HOPS`]; must be between 1 and 1024.
     pub fn max_hops(mut self, max_hops: usize) -> Result<Self, ConfigError> {
         if !(1..=1024).contains(&max_hops) {
@@ -227,9 +285,17 @@ impl ClientIpResolver {
         self.client_ip_from(request.headers(), request.extensions())
     }
 
-    /// The scheme the client used, under the same trust rule as the address.
+    /// The scheme the client used, under the same trust rule as the address:
+    /// when the peer is a trusted proxy, the scheme it forwarded
+    /// (`X-Forwarded-Proto` or `Forwarded: proto=`); otherwise the
+    /// connection's, which is a [`Scheme`] the server put in the request
+    /// extensions (a TLS listener inserts `Scheme::Https`), else HTTP.
+    ///
+    /// The request target's own scheme (an absolute-form
+    /// `GET https://host/ HTTP/1.1`, HTTP/2's `:scheme`) is chosen by the
+    /// client and never read.
     pub fn scheme<B>(&self, request: &Request<B>) -> Scheme {
-        self.scheme_from(request.headers(), request.extensions(), request.uri())
+        self.scheme_from(request.headers(), request.extensions())
     }
 
     /// [`client_ip`](Self::client_ip) from the parts of a request.
@@ -246,6 +312,10 @@ impl ClientIpResolver {
         }
         Some(match self.walk(peer, headers) {
             Walk::Peer => ClientIp::from_peer(peer),
+            Walk::Unresolved { .. } => {
+                warn_unresolved_once();
+                ClientIp::unresolved()
+            }
             Walk::Hop { ip, .. } => ClientIp {
                 ip,
                 source: match self.header {
@@ -257,8 +327,8 @@ impl ClientIpResolver {
     }
 
     /// [`scheme`](Self::scheme) from the parts of a request.
-    pub fn scheme_from(&self, headers: &HeaderMap, extensions: &Extensions, uri: &Uri) -> Scheme {
-        let connection = connection_scheme(extensions, uri);
+    pub fn scheme_from(&self, headers: &HeaderMap, extensions: &Extensions) -> Scheme {
+        let connection = connection_scheme(extensions);
         let Some(peer) = peer_ip(extensions) else {
             return connection;
         };
@@ -266,9 +336,10 @@ impl ClientIpResolver {
             return connection;
         }
         // The entry written by the proxy that received the client's request;
-        // when the chain was unreadable, the one written by the nearest proxy.
+        // when the client is unresolved, the one written by the proxy that
+        // received the unreadable hop's request (the outermost one read).
         let index = match self.walk(peer, headers) {
-            Walk::Hop { index, .. } => index,
+            Walk::Hop { index, .. } | Walk::Unresolved { index } => index,
             Walk::Peer => 0,
         };
         let claimed = match self.header {
@@ -307,13 +378,14 @@ impl ClientIpResolver {
     }
 
     fn walk_hops(&self, hops: impl Iterator<Item = Hop>) -> Walk {
+        // No entry at all: the proxy forwarded no header, the peer is the client.
         let mut last = Walk::Peer;
         for (index, hop) in hops.enumerate() {
             if index == self.max_hops {
-                return Walk::Peer;
+                return Walk::Unresolved { index };
             }
             let Hop::Ip(ip) = hop else {
-                return Walk::Peer;
+                return Walk::Unresolved { index };
             };
             last = Walk::Hop { ip, index };
             if !self.trusted.contains(ip) {
@@ -326,10 +398,26 @@ impl ClientIpResolver {
 
 /// Outcome of walking a forwarding chain.
 enum Walk {
-    /// Use the peer address.
+    /// Use the peer address (untrusted, or no forwarding entry).
     Peer,
+    /// The walk stopped at entry `index` (unreadable, or `max_hops`) before
+    /// finding the client.
+    Unresolved { index: usize },
     /// The client is entry `index` from the right.
     Hop { ip: IpAddr, index: usize },
+}
+
+/// Logs, once per process, that a client could not be resolved.
+fn warn_unresolved_once() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "a trusted proxy forwarded a chain whose client entry is unreadable \
+             (unknown, obfuscated, empty, junk) or beyond max_hops: the client is \
+             unresolved (0.0.0.0). Make the proxies append the peer address, or \
+             raise ClientIpResolver::max_hops; logged once"
+        );
+    }
 }
 
 /// The peer address recorded by the server, canonicalised.
@@ -352,15 +440,12 @@ fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
 }
 
 /// The scheme of the connection itself: a [`Scheme`] extension the server set
-/// (for example a TLS acceptor), else the request-target's scheme, else HTTP.
-fn connection_scheme(extensions: &Extensions, uri: &Uri) -> Scheme {
-    if let Some(scheme) = extensions.get::<Scheme>() {
-        return *scheme;
-    }
-    match uri.scheme_str() {
-        Some(s) if s.eq_ignore_ascii_case("https") => Scheme::Https,
-        _ => Scheme::Http,
-    }
+/// (for example a TLS acceptor), else HTTP.
+///
+/// The request target's scheme (`GET https://host/ HTTP/1.1`, HTTP/2
+/// `:scheme`) is written by the client and says nothing about the connection.
+fn connection_scheme(extensions: &Extensions) -> Scheme {
+    extensions.get::<Scheme>().copied().unwrap_or_default()
 }
 
 /// Masks an address for use as a key: IPv4 is returned unchanged, IPv6 keeps

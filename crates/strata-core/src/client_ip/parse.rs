@@ -41,13 +41,17 @@ pub(crate) fn parse_node(node: &str) -> Hop {
 }
 
 /// Entries of `X-Forwarded-For` (all header lines, in order), from the right.
+///
+/// Each entry is read on its own from the raw bytes: a non-UTF-8 entry is
+/// [`Hop::Opaque`] and leaves its neighbours readable.
 pub(crate) fn xff_hops<'a>(
     values: impl DoubleEndedIterator<Item = &'a HeaderValue>,
 ) -> impl Iterator<Item = Hop> {
     values.rev().flat_map(|value| {
-        // A non-ASCII line yields one opaque hop, which ends the walk.
-        let text = value.to_str().unwrap_or("\u{0}");
-        text.rsplit(',').map(parse_node)
+        value
+            .as_bytes()
+            .rsplit(|&b| b == b',')
+            .map(|entry| std::str::from_utf8(entry).map_or(Hop::Opaque, parse_node))
     })
 }
 
@@ -56,8 +60,10 @@ pub(crate) fn proto_entries<'a>(
     values: impl DoubleEndedIterator<Item = &'a HeaderValue>,
 ) -> impl Iterator<Item = Option<Scheme>> {
     values.rev().flat_map(|value| {
-        let text = value.to_str().unwrap_or("");
-        text.rsplit(',').map(Scheme::parse)
+        value
+            .as_bytes()
+            .rsplit(|&b| b == b',')
+            .map(|entry| std::str::from_utf8(entry).ok().and_then(Scheme::parse))
     })
 }
 
@@ -77,32 +83,35 @@ pub(crate) fn forwarded_elements<'a>(
     keep: usize,
 ) -> Vec<Element> {
     let mut tail: VecDeque<Element> = VecDeque::with_capacity(keep.min(32));
-    let mut push = |raw: &str| {
+    let mut push = |raw: &[u8]| {
         if tail.len() == keep {
             tail.pop_front();
         }
         if keep > 0 {
-            tail.push_back(parse_element(raw));
+            // A non-UTF-8 element is opaque; its neighbours stay readable.
+            tail.push_back(std::str::from_utf8(raw).map_or(OPAQUE, parse_element));
         }
     };
     for value in values {
-        let Ok(text) = value.to_str() else {
-            push("for=\u{0}");
-            continue;
-        };
-        split_outside_quotes(text, b',', &mut push);
+        split_outside_quotes(value.as_bytes(), b',', &mut push);
     }
     tail.into_iter().rev().collect()
 }
 
+const OPAQUE: Element = Element {
+    node: Hop::Opaque,
+    proto: None,
+};
+
 /// Parses `for=...;proto=...;by=...` (parameter names are case-insensitive).
 fn parse_element(raw: &str) -> Element {
-    let mut element = Element {
-        node: Hop::Opaque,
-        proto: None,
-    };
+    let mut element = OPAQUE;
     let mut seen_for = false;
-    split_outside_quotes(raw, b';', &mut |pair| {
+    split_outside_quotes(raw.as_bytes(), b';', &mut |pair| {
+        // `raw` is UTF-8 and the split is on ASCII bytes: every piece is too.
+        let Ok(pair) = std::str::from_utf8(pair) else {
+            return;
+        };
         let Some((name, value)) = pair.split_once('=') else {
             return;
         };
@@ -136,10 +145,9 @@ fn unquote(value: &str) -> Option<&str> {
     (!inner.contains(['"', '\\'])).then_some(inner)
 }
 
-/// Calls `f` with each `sep`-separated piece of `text`, ignoring separators in
+/// Calls `f` with each `sep`-separated piece of `bytes`, ignoring separators in
 /// quoted strings (with backslash escapes).
-fn split_outside_quotes(text: &str, sep: u8, f: &mut impl FnMut(&str)) {
-    let bytes = text.as_bytes();
+fn split_outside_quotes(bytes: &[u8], sep: u8, f: &mut impl FnMut(&[u8])) {
     let (mut start, mut quoted, mut escaped) = (0, false, false);
     for (i, &b) in bytes.iter().enumerate() {
         if escaped {
@@ -149,9 +157,9 @@ fn split_outside_quotes(text: &str, sep: u8, f: &mut impl FnMut(&str)) {
         } else if b == b'"' {
             quoted = !quoted;
         } else if b == sep && !quoted {
-            f(&text[start..i]);
+            f(&bytes[start..i]);
             start = i + 1;
         }
     }
-    f(&text[start..]);
+    f(&bytes[start..]);
 }

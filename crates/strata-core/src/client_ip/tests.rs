@@ -46,6 +46,9 @@ const F: ForwardedHeader = ForwardedHeader::Forwarded;
 const PEER: IpSource = IpSource::Peer;
 const VIA_XFF: IpSource = IpSource::XForwardedFor;
 const VIA_FWD: IpSource = IpSource::Forwarded;
+const UNRES: IpSource = IpSource::Unresolved;
+/// The address of an unresolved client.
+const NONE: &str = "0.0.0.0";
 
 #[rustfmt::skip]
 const CASES: &[Case] = &[
@@ -70,15 +73,27 @@ const CASES: &[Case] = &[
     ("whitespace around entries", X, "10.0.0.1:1", &[(XFF, b"  203.0.113.9  ,  10.0.0.3 ")], "203.0.113.9", VIA_XFF),
     ("several header lines, in order", X, "10.0.0.1:1", &[(XFF, b"6.6.6.6"), (XFF, b"203.0.113.10")], "203.0.113.10", VIA_XFF),
     ("several lines, client in the first", X, "10.0.0.1:1", &[(XFF, b"203.0.113.11"), (XFF, b"10.0.0.4")], "203.0.113.11", VIA_XFF),
-    ("garbage entry falls back to peer", X, "10.0.0.1:1", &[(XFF, b"garbage")], "10.0.0.1", PEER),
-    ("unknown falls back to peer", X, "10.0.0.1:1", &[(XFF, b"unknown")], "10.0.0.1", PEER),
-    ("empty value falls back to peer", X, "10.0.0.1:1", &[(XFF, b"")], "10.0.0.1", PEER),
-    ("empty entry falls back to peer", X, "10.0.0.1:1", &[(XFF, b"203.0.113.1,,")], "10.0.0.1", PEER),
-    ("non-ascii bytes fall back to peer", X, "10.0.0.1:1", &[(XFF, b"\xff\xfe")], "10.0.0.1", PEER),
-    ("overlong number falls back to peer", X, "10.0.0.1:1", &[(XFF, b"999.1.1.1")], "10.0.0.1", PEER),
-    ("port only falls back to peer", X, "10.0.0.1:1", &[(XFF, b":80")], "10.0.0.1", PEER),
-    ("unclosed bracket falls back to peer", X, "10.0.0.1:1", &[(XFF, b"[2001:db8::1")], "10.0.0.1", PEER),
-    ("junk after bracket falls back to peer", X, "10.0.0.1:1", &[(XFF, b"[2001:db8::1]x")], "10.0.0.1", PEER),
+    ("garbage entry is unresolved", X, "10.0.0.1:1", &[(XFF, b"garbage")], NONE, UNRES),
+    ("unknown is unresolved", X, "10.0.0.1:1", &[(XFF, b"unknown")], NONE, UNRES),
+    ("empty value is unresolved", X, "10.0.0.1:1", &[(XFF, b"")], NONE, UNRES),
+    ("empty rightmost entry is unresolved", X, "10.0.0.1:1", &[(XFF, b"203.0.113.1,,")], NONE, UNRES),
+    ("non-ascii bytes are unresolved", X, "10.0.0.1:1", &[(XFF, b"\xff\xfe")], NONE, UNRES),
+    ("overlong number is unresolved", X, "10.0.0.1:1", &[(XFF, b"999.1.1.1")], NONE, UNRES),
+    ("port only is unresolved", X, "10.0.0.1:1", &[(XFF, b":80")], NONE, UNRES),
+    ("unclosed bracket is unresolved", X, "10.0.0.1:1", &[(XFF, b"[2001:db8::1")], NONE, UNRES),
+    ("junk after bracket is unresolved", X, "10.0.0.1:1", &[(XFF, b"[2001:db8::1]x")], NONE, UNRES),
+    ("non-ascii entry left of the client", X, "127.0.0.1:1", &[(XFF, b"\xe9, 203.0.113.5")], "203.0.113.5", VIA_XFF),
+    ("non-ascii in a spoofed entry left of the client", X, "10.0.0.1:1", &[(XFF, b"1.2.3.4\xe9x, 203.0.113.14, 10.0.0.2")], "203.0.113.14", VIA_XFF),
+    ("non-ascii rightmost is unresolved", X, "10.0.0.1:1", &[(XFF, b"203.0.113.5, \xe9")], NONE, UNRES),
+    ("unknown left of the client", X, "10.0.0.1:1", &[(XFF, b"unknown, 203.0.113.15")], "203.0.113.15", VIA_XFF),
+    ("unknown rightmost is unresolved", X, "10.0.0.1:1", &[(XFF, b"203.0.113.5, unknown")], NONE, UNRES),
+    ("empty entries left of the client", X, "10.0.0.1:1", &[(XFF, b",, 203.0.113.16")], "203.0.113.16", VIA_XFF),
+    ("empty entry inside the trusted chain is unresolved", X, "10.0.0.1:1", &[(XFF, b"203.0.113.5, , 10.0.0.2")], NONE, UNRES),
+    ("junk rightmost is unresolved", X, "10.0.0.1:1", &[(XFF, b"203.0.113.5, <script>")], NONE, UNRES),
+    ("junk left of a trusted-only chain is unresolved", X, "10.0.0.1:1", &[(XFF, b"junk, 10.0.0.9")], NONE, UNRES),
+    ("non-ascii line before the client's line", X, "10.0.0.1:1", &[(XFF, b"\xe9"), (XFF, b"203.0.113.12")], "203.0.113.12", VIA_XFF),
+    ("non-ascii line after the client's line is unresolved", X, "10.0.0.1:1", &[(XFF, b"203.0.113.13"), (XFF, b"\xe9")], NONE, UNRES),
+    ("lines concatenate across a trusted hop", X, "10.0.0.1:1", &[(XFF, b"6.6.6.6, 203.0.113.17"), (XFF, b"10.0.0.3, 10.0.0.2")], "203.0.113.17", VIA_XFF),
     ("Forwarded is ignored in XFF mode", X, "10.0.0.1:1", &[(FWD, b"for=203.0.113.1")], "10.0.0.1", PEER),
     ("XFF is ignored in Forwarded mode", F, "10.0.0.1:1", &[(XFF, b"203.0.113.1")], "10.0.0.1", PEER),
     ("Forwarded one element", F, "10.0.0.1:1", &[(FWD, b"for=203.0.113.60;proto=https;by=10.0.0.1")], "203.0.113.60", VIA_FWD),
@@ -88,18 +103,26 @@ const CASES: &[Case] = &[
     ("Forwarded trusted chain", F, "10.0.0.1:1", &[(FWD, b"for=203.0.113.63, for=10.0.0.8;proto=http")], "203.0.113.63", VIA_FWD),
     ("Forwarded parameter names are case-insensitive", F, "10.0.0.1:1", &[(FWD, b"For=203.0.113.64;PROTO=https")], "203.0.113.64", VIA_FWD),
     ("Forwarded spaces around pairs", F, "10.0.0.1:1", &[(FWD, b"  for=203.0.113.65 ; by=x ")], "203.0.113.65", VIA_FWD),
-    ("Forwarded obfuscated node", F, "10.0.0.1:1", &[(FWD, b"for=_hidden")], "10.0.0.1", PEER),
-    ("Forwarded unknown node", F, "10.0.0.1:1", &[(FWD, b"for=unknown")], "10.0.0.1", PEER),
+    ("Forwarded obfuscated node", F, "10.0.0.1:1", &[(FWD, b"for=_hidden")], NONE, UNRES),
+    ("Forwarded unknown node", F, "10.0.0.1:1", &[(FWD, b"for=unknown")], NONE, UNRES),
     ("Forwarded obfuscated port", F, "10.0.0.1:1", &[(FWD, b"for=\"[2001:db8::9]:_p1\"")], "2001:db8::9", VIA_FWD),
-    ("Forwarded quoted comma stays one element", F, "10.0.0.1:1", &[(FWD, b"for=\"203.0.113.1,203.0.113.2\"")], "10.0.0.1", PEER),
+    ("Forwarded quoted comma stays one element", F, "10.0.0.1:1", &[(FWD, b"for=\"203.0.113.1,203.0.113.2\"")], NONE, UNRES),
     ("Forwarded comma inside a quoted value", F, "10.0.0.1:1", &[(FWD, b"for=203.0.113.67;ext=\"a,for=6.6.6.6\"")], "203.0.113.67", VIA_FWD),
-    ("Forwarded unterminated quote", F, "10.0.0.1:1", &[(FWD, b"for=\"203.0.113.1")], "10.0.0.1", PEER),
-    ("Forwarded escaped quote", F, "10.0.0.1:1", &[(FWD, b"for=\"203.0.113.1\\\"\"")], "10.0.0.1", PEER),
-    ("Forwarded repeated for is malformed", F, "10.0.0.1:1", &[(FWD, b"for=203.0.113.1;for=203.0.113.2")], "10.0.0.1", PEER),
-    ("Forwarded element without for", F, "10.0.0.1:1", &[(FWD, b"proto=https")], "10.0.0.1", PEER),
-    ("Forwarded pair without value", F, "10.0.0.1:1", &[(FWD, b"for")], "10.0.0.1", PEER),
+    ("Forwarded unterminated quote", F, "10.0.0.1:1", &[(FWD, b"for=\"203.0.113.1")], NONE, UNRES),
+    ("Forwarded escaped quote", F, "10.0.0.1:1", &[(FWD, b"for=\"203.0.113.1\\\"\"")], NONE, UNRES),
+    ("Forwarded repeated for is malformed", F, "10.0.0.1:1", &[(FWD, b"for=203.0.113.1;for=203.0.113.2")], NONE, UNRES),
+    ("Forwarded element without for", F, "10.0.0.1:1", &[(FWD, b"proto=https")], NONE, UNRES),
+    ("Forwarded pair without value", F, "10.0.0.1:1", &[(FWD, b"for")], NONE, UNRES),
     ("Forwarded several lines", F, "10.0.0.1:1", &[(FWD, b"for=6.6.6.6"), (FWD, b"for=203.0.113.66")], "203.0.113.66", VIA_FWD),
-    ("Forwarded non-ascii bytes", F, "10.0.0.1:1", &[(FWD, b"for=\xff")], "10.0.0.1", PEER),
+    ("Forwarded non-ascii bytes", F, "10.0.0.1:1", &[(FWD, b"for=\xff")], NONE, UNRES),
+    ("Forwarded non-ascii element left of the client", F, "127.0.0.1:1", &[(FWD, b"for=\xe9, for=203.0.113.70")], "203.0.113.70", VIA_FWD),
+    ("Forwarded non-ascii rightmost is unresolved", F, "10.0.0.1:1", &[(FWD, b"for=203.0.113.71, for=\xe9")], NONE, UNRES),
+    ("Forwarded unknown left of the client", F, "10.0.0.1:1", &[(FWD, b"for=unknown, for=203.0.113.73")], "203.0.113.73", VIA_FWD),
+    ("Forwarded unknown rightmost is unresolved", F, "10.0.0.1:1", &[(FWD, b"for=203.0.113.74, for=unknown")], NONE, UNRES),
+    ("Forwarded empty element left of the client", F, "10.0.0.1:1", &[(FWD, b",, for=203.0.113.75")], "203.0.113.75", VIA_FWD),
+    ("Forwarded empty rightmost is unresolved", F, "10.0.0.1:1", &[(FWD, b"for=203.0.113.76,")], NONE, UNRES),
+    ("Forwarded junk rightmost is unresolved", F, "10.0.0.1:1", &[(FWD, b"for=203.0.113.77, for=<x>")], NONE, UNRES),
+    ("Forwarded non-ascii line before the client's", F, "10.0.0.1:1", &[(FWD, b"for=\xff"), (FWD, b"for=203.0.113.72")], "203.0.113.72", VIA_FWD),
 ];
 
 #[test]
@@ -138,7 +161,7 @@ fn reads_at_most_max_hops_entries() {
 
     let beyond = chain(DEFAULT_MAX_HOPS);
     let client = resolver(X).client_ip(&request(Some("10.0.0.1:1"), &[(XFF, beyond.as_bytes())]));
-    assert_eq!(client.map(|c| c.source()), Some(IpSource::Peer));
+    assert_eq!(client, Some(ClientIp::unresolved()));
 
     let forwarded = chain(DEFAULT_MAX_HOPS)
         .split(", ")
@@ -147,7 +170,7 @@ fn reads_at_most_max_hops_entries() {
         .join(", ");
     let client =
         resolver(F).client_ip(&request(Some("10.0.0.1:1"), &[(FWD, forwarded.as_bytes())]));
-    assert_eq!(client.map(|c| c.source()), Some(IpSource::Peer));
+    assert_eq!(client, Some(ClientIp::unresolved()));
 }
 
 #[test]
@@ -162,7 +185,7 @@ fn huge_headers_are_handled() {
 
     let quotes = "\"".repeat(100_000);
     let client = resolver(F).client_ip(&request(Some("10.0.0.1:1"), &[(FWD, quotes.as_bytes())]));
-    assert_eq!(client.map(|c| c.source()), Some(IpSource::Peer));
+    assert_eq!(client.map(|c| c.source()), Some(IpSource::Unresolved));
 }
 
 #[test]
@@ -173,8 +196,60 @@ fn max_hops_is_validated() {
     let request = request(Some("10.0.0.1:1"), &[(XFF, b"203.0.113.1, 10.0.0.2")]);
     assert_eq!(
         one.client_ip(&request).map(|c| c.source()),
-        Some(IpSource::Peer)
+        Some(IpSource::Unresolved)
     );
+}
+
+/// What a guard limited to private networks (the metrics exporter's
+/// `allow_ips`) decides: the client address must be in the list.
+#[test]
+fn a_private_network_guard_never_sees_the_proxy() {
+    let private = TrustedProxies::private_networks();
+    let resolver = ClientIpResolver::new().trusted_proxies("127.0.0.1".parse().expect("valid"));
+    for header in [
+        &b"\xe9, 203.0.113.5"[..],
+        b"203.0.113.5, \xe9",
+        b"unknown",
+        b"",
+        b"203.0.113.5,,",
+        b"<script>",
+    ] {
+        let client = resolver
+            .client_ip(&request(Some("127.0.0.1:1"), &[(XFF, header)]))
+            .expect("peer present");
+        assert!(
+            !private.contains(client.ip()),
+            "{header:?} resolved to {client} ({:?})",
+            client.source()
+        );
+        assert_ne!(client.source(), IpSource::Peer, "{header:?}");
+    }
+    let long = format!("203.0.113.5, {}", ["127.0.0.1"; 20].join(", "));
+    let client = resolver
+        .client_ip(&request(Some("127.0.0.1:1"), &[(XFF, long.as_bytes())]))
+        .expect("peer present");
+    assert!(!private.contains(client.ip()), "over max_hops: {client}");
+    // The proxy itself, forwarding nothing, is still allowed.
+    let client = resolver
+        .client_ip(&request(Some("127.0.0.1:1"), &[]))
+        .expect("peer present");
+    assert!(private.contains(client.ip()));
+}
+
+#[test]
+fn unresolved_clients_get_the_scheme_of_the_proxy_that_saw_them() {
+    let request = request(
+        Some("10.0.0.1:1"),
+        &[
+            (XFF, b"203.0.113.5, unknown, 10.0.0.2"),
+            (XFP, b"http, https, http"),
+        ],
+    );
+    assert_eq!(
+        resolver(X).client_ip(&request),
+        Some(ClientIp::unresolved())
+    );
+    assert_eq!(resolver(X).scheme(&request), Scheme::Https);
 }
 
 /// (case, mode, peer, headers, expected scheme)
@@ -215,14 +290,20 @@ fn resolves_the_scheme_table() {
 }
 
 #[test]
-fn connection_scheme_comes_from_extension_or_uri() {
+fn connection_scheme_comes_from_the_extension_never_the_request_target() {
     let mut tls = request(Some("198.51.100.1:1"), &[]);
     tls.extensions_mut().insert(Scheme::Https);
     assert_eq!(resolver(X).scheme(&tls), Scheme::Https);
 
-    let mut absolute = request(Some("198.51.100.1:1"), &[]);
+    // Absolute-form `GET https://example.com/ HTTP/1.1` over plain HTTP.
+    for peer in ["198.51.100.1:1", "10.0.0.1:1"] {
+        let mut absolute = request(Some(peer), &[]);
+        *absolute.uri_mut() = "https://example.com/".parse().expect("uri");
+        assert_eq!(resolver(X).scheme(&absolute), Scheme::Http, "{peer}");
+    }
+    let mut absolute = request(None, &[]);
     *absolute.uri_mut() = "https://example.com/".parse().expect("uri");
-    assert_eq!(resolver(X).scheme(&absolute), Scheme::Https);
+    assert_eq!(resolver(X).scheme(&absolute), Scheme::Http);
 }
 
 #[cfg(feature = "axum")]

@@ -1,24 +1,28 @@
 //! [`CspReportCollector`]: the endpoint browsers send CSP violations to.
 
-mod bucket;
+mod limiter;
+mod log;
 #[cfg(feature = "prometheus")]
 mod metrics;
 mod report;
 mod service;
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
 
-use self::bucket::Bucket;
+use self::limiter::Limiter;
 pub use self::report::{CspViolation, Disposition, MAX_BATCH_REPORTS, MAX_FIELD_CHARS};
 pub use self::service::{CollectorFuture, ReportRejection};
 use crate::ConfigError;
 
 /// Default for [`CspReportCollector::max_body_bytes`]: 64 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Default for [`CspReportCollector::rate_limit_clients`].
+pub const DEFAULT_RATE_LIMIT_CLIENTS: usize = 10_000;
 
 type Hook = Arc<dyn Fn(&CspViolation) + Send + Sync>;
 
@@ -27,10 +31,14 @@ type Hook = Arc<dyn Fn(&CspViolation) + Send + Sync>;
 /// It accepts both formats browsers send: `application/csp-report` (one
 /// report, for `report-uri`) and `application/reports+json` (a batch, for
 /// `report-to` through `Reporting-Endpoints`); `application/json` is read by
-/// shape. Each violation is normalised into a [`CspViolation`], logged
-/// through `tracing` (target `strata_security_headers::csp`, `warn` when
-/// enforced, `info` when report-only), passed to the
+/// shape. Each violation is normalised into a [`CspViolation`], passed to the
 /// [`on_report`](Self::on_report) hook, and counted (feature `prometheus`).
+/// Each request is logged as **one** `tracing` event (target
+/// `strata_security_headers::csp`, `warn` when a violation was enforced,
+/// `info` when all were report-only) with the `count` of violations, the
+/// first one's fields and short summaries of two more; every string from the
+/// report is escaped (`\n`, `\u{1b}`, ...), so a report cannot forge log
+/// lines or send terminal escapes.
 ///
 /// | request | answer |
 /// |---|---|
@@ -42,10 +50,16 @@ type Hook = Arc<dyn Fn(&CspViolation) + Send + Sync>;
 /// | body over [`max_body_bytes`](Self::max_body_bytes) | `413` problem+json |
 /// | malformed JSON or the wrong shape | `400` problem+json |
 ///
-/// Bounds: the body (64 KiB), the batch ([`MAX_BATCH_REPORTS`]), each field
-/// ([`MAX_FIELD_CHARS`]), and the request rate (default 100 per second,
-/// bursts of 100, across all clients) so a flood of reports cannot flood the
-/// logs.
+/// Bounds: the body (64 KiB, also when the body is streamed or cut by an
+/// outer `RequestBodyLimitLayer`), the batch ([`MAX_BATCH_REPORTS`]), each
+/// field ([`MAX_FIELD_CHARS`]), and the request rate **per client address**
+/// (default 60 per minute, bursts of 60), so one client cannot flood the logs
+/// nor use up the budget of others. The address is the
+/// [`ClientIp`](strata_core::ClientIp) a
+/// [`ClientIpLayer`](strata_core::ClientIpLayer) stored, else the peer
+/// address (IPv6 by `/64`); requests with neither share one budget. At most
+/// [`rate_limit_clients`](Self::rate_limit_clients) clients are tracked; while
+/// that many are mid-budget, new clients share one extra budget (logged once).
 ///
 /// ```
 /// use http::{Request, StatusCode};
@@ -81,7 +95,8 @@ pub struct CspReportCollector {
 
 pub(crate) struct Inner {
     max_body_bytes: usize,
-    bucket: Option<Mutex<Bucket>>,
+    limiter: Option<Limiter>,
+    max_clients: usize,
     allowed_origins: Option<Vec<HeaderValue>>,
     hook: Option<Hook>,
     #[cfg(feature = "prometheus")]
@@ -98,7 +113,8 @@ impl fmt::Debug for CspReportCollector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CspReportCollector")
             .field("max_body_bytes", &self.inner.max_body_bytes)
-            .field("rate_limited", &self.inner.bucket.is_some())
+            .field("rate_limited", &self.inner.limiter.is_some())
+            .field("max_clients", &self.inner.max_clients)
             .field("allowed_origins", &self.inner.allowed_origins)
             .field("hook", &self.inner.hook.is_some())
             .finish_non_exhaustive()
@@ -106,14 +122,15 @@ impl fmt::Debug for CspReportCollector {
 }
 
 impl CspReportCollector {
-    /// A collector with the defaults: 64 KiB bodies, 100 requests per second
-    /// (bursts of 100), preflights answered for any origin, no hook, no
-    /// metrics.
+    /// A collector with the defaults: 64 KiB bodies, 60 requests per minute
+    /// per client (bursts of 60) for up to 10 000 clients, preflights
+    /// answered for any origin, no hook, no metrics.
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-                bucket: Some(Mutex::new(Bucket::new(100, Duration::from_secs(1)))),
+                limiter: Limiter::new(60, Duration::from_secs(60), DEFAULT_RATE_LIMIT_CLIENTS),
+                max_clients: DEFAULT_RATE_LIMIT_CLIENTS,
                 allowed_origins: None,
                 hook: None,
                 #[cfg(feature = "prometheus")]
@@ -143,23 +160,46 @@ impl CspReportCollector {
         Ok(self.with(|inner| inner.max_body_bytes = max))
     }
 
-    /// At most `requests` report requests per `period`, across all clients
-    /// (a token bucket holding `requests`); the rest are answered 429.
-    /// `requests` must be at least 1 and `period` at least 1 ms.
+    /// At most `requests` report requests per `period` **per client
+    /// address** (GCRA, bursts of `requests`); the rest are answered 429 with
+    /// `Retry-After`. `requests` must be at least 1, `period` at least 1 ms
+    /// and at least 1 ns per request.
     pub fn rate_limit(self, requests: u32, period: Duration) -> Result<Self, ConfigError> {
-        if requests == 0 || period < Duration::from_millis(1) {
-            return Err(strata_core::ConfigError::OutOfRange {
+        let limiter = (period >= Duration::from_millis(1))
+            .then(|| Limiter::new(requests, period, self.inner.max_clients))
+            .flatten()
+            .ok_or(strata_core::ConfigError::OutOfRange {
                 name: "rate_limit",
                 reason: "needs at least 1 request per period of at least 1 ms",
+            })?;
+        Ok(self.with(|inner| inner.limiter = Some(limiter)))
+    }
+
+    /// How many client addresses the rate limit tracks at once (memory is
+    /// about 100 bytes each). Clients whose budget is full again are
+    /// forgotten; while `max` clients are mid-budget, new clients share one
+    /// budget. Default: [`DEFAULT_RATE_LIMIT_CLIENTS`]. Must be between 1 and
+    /// 10 000 000.
+    pub fn rate_limit_clients(self, max: usize) -> Result<Self, ConfigError> {
+        if !(1..=10_000_000).contains(&max) {
+            return Err(strata_core::ConfigError::OutOfRange {
+                name: "rate_limit_clients",
+                reason: "must be between 1 and 10 000 000",
             }
             .into());
         }
-        Ok(self.with(|inner| inner.bucket = Some(Mutex::new(Bucket::new(requests, period)))))
+        Ok(self.with(|inner| {
+            inner.max_clients = max;
+            inner.limiter = inner
+                .limiter
+                .as_ref()
+                .map(|limiter| limiter.with_clients(max));
+        }))
     }
 
     /// No rate limit (only behind another rate-limiting layer).
     pub fn no_rate_limit(self) -> Self {
-        self.with(|inner| inner.bucket = None)
+        self.with(|inner| inner.limiter = None)
     }
 
     /// Answers CORS requests only from these origins (`https://app.example.com`)
@@ -213,10 +253,8 @@ impl Inner {
     fn duplicate(&self) -> Self {
         Self {
             max_body_bytes: self.max_body_bytes,
-            bucket: self
-                .bucket
-                .as_ref()
-                .map(|bucket| Mutex::new(bucket::lock(bucket).fresh())),
+            limiter: self.limiter.as_ref().map(Limiter::fresh),
+            max_clients: self.max_clients,
             allowed_origins: self.allowed_origins.clone(),
             hook: self.hook.clone(),
             #[cfg(feature = "prometheus")]

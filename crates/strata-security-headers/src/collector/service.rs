@@ -1,7 +1,9 @@
 //! The request handling of [`CspReportCollector`].
 
 use std::convert::Infallible;
+use std::error::Error as StdError;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -11,11 +13,11 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use strata_core::Problem;
+use strata_core::{ClientIp, ClientIpResolver, Problem};
 use tower_service::Service;
 
 use super::report::{self, CspViolation, Disposition};
-use super::{CspReportCollector, Inner, bucket};
+use super::{CspReportCollector, Inner, log};
 
 /// The response future of [`CspReportCollector`].
 pub type CollectorFuture =
@@ -118,8 +120,10 @@ impl Inner {
             return Err(Rejection::Method);
         }
         let format = format_of(request.headers()).ok_or(Rejection::MediaType)?;
-        if let Some(bucket) = &self.bucket {
-            bucket::lock(bucket).take().map_err(Rejection::Rate)?;
+        if let Some(limiter) = &self.limiter {
+            limiter
+                .take(client_key(&request))
+                .map_err(Rejection::Rate)?;
         }
         let declared = request
             .headers()
@@ -138,49 +142,30 @@ impl Inner {
             .collect()
             .await
             .map_err(|error| {
-                if error.is::<LengthLimitError>() {
+                if is_too_large(&*error) {
                     Rejection::TooLarge(self.max_body_bytes)
                 } else {
                     Rejection::Malformed("the body could not be read")
                 }
             })?
             .to_bytes();
-        let violations = parse(format, &body)?;
-        for mut violation in violations {
+        let mut violations = parse(format, &body)?;
+        for violation in &mut violations {
             if violation.user_agent.is_none() {
                 violation.user_agent = user_agent
                     .as_deref()
                     .map(|ua| ua.chars().take(report::MAX_FIELD_CHARS).collect());
             }
-            self.record(&violation);
+        }
+        log::violations(&violations);
+        for violation in &violations {
+            self.record(violation);
         }
         Ok(())
     }
 
+    /// Counts a logged violation and passes it to the hook.
     fn record(&self, v: &CspViolation) {
-        let disposition = v.disposition.map_or("unknown", Disposition::as_str);
-        macro_rules! log {
-            ($level:ident) => {
-                tracing::$level!(
-                    target: "strata_security_headers::csp",
-                    document_url = %v.document_url,
-                    blocked_url = %v.blocked_url,
-                    effective_directive = %v.effective_directive,
-                    disposition,
-                    source_file = v.source_file.as_deref(),
-                    line = v.line,
-                    column = v.column,
-                    sample = v.sample.as_deref(),
-                    user_agent = v.user_agent.as_deref(),
-                    "CSP violation"
-                )
-            };
-        }
-        if v.disposition == Some(Disposition::Report) {
-            log!(info);
-        } else {
-            log!(warn);
-        }
         #[cfg(feature = "prometheus")]
         if let Some(metrics) = &self.metrics {
             let directive = if crate::csp::is_known_directive(&v.effective_directive) {
@@ -188,7 +173,10 @@ impl Inner {
             } else {
                 "other"
             };
-            metrics.report(directive, disposition);
+            metrics.report(
+                directive,
+                v.disposition.map_or("unknown", Disposition::as_str),
+            );
         }
         if let Some(hook) = &self.hook {
             hook(v);
@@ -270,6 +258,33 @@ impl Inner {
             HeaderValue::from_static("86400"),
         );
     }
+}
+
+/// The key of the client's report budget: the [`ClientIp`] a `ClientIpLayer`
+/// stored, else the peer address, IPv6 cut to `/64`; a request with neither
+/// shares the key of unresolved clients.
+fn client_key<B>(request: &Request<B>) -> IpAddr {
+    request
+        .extensions()
+        .get::<ClientIp>()
+        .copied()
+        .or_else(|| ClientIpResolver::new().client_ip(request))
+        .unwrap_or(ClientIp::unresolved())
+        .masked(64)
+}
+
+/// Whether reading the body failed on a length limit: this collector's, or
+/// one an outer layer put on the body (tower-http's `RequestBodyLimitLayer`,
+/// whose error arrives wrapped, for example in `axum::Error`).
+fn is_too_large(error: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<LengthLimitError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 fn no_content() -> Response<Full<Bytes>> {

@@ -211,6 +211,7 @@ impl CspBuilder {
             .unwrap_or_else(|_| ContentSecurityPolicy {
                 pieces: vec!["default-src 'none'".to_owned()],
                 fixed: Some(HeaderValue::from_static("default-src 'none'")),
+                bare: HeaderValue::from_static("default-src 'none'"),
             })
     }
 
@@ -265,7 +266,24 @@ impl CspBuilder {
             })?),
             _ => None,
         };
-        Ok(ContentSecurityPolicy { pieces, fixed })
+        let bare = match &fixed {
+            Some(fixed) => fixed.clone(),
+            None => {
+                let text = pieces.join("").replace(" 'nonce-'", "");
+                HeaderValue::try_from(text).map_err(|error| {
+                    ConfigError::value(
+                        "content-security-policy",
+                        error.to_string(),
+                        "not a valid header value",
+                    )
+                })?
+            }
+        };
+        Ok(ContentSecurityPolicy {
+            pieces,
+            fixed,
+            bare,
+        })
     }
 
     fn set(&mut self, name: &str, value: Value) {
@@ -304,6 +322,8 @@ pub struct ContentSecurityPolicy {
     pieces: Vec<String>,
     /// The header value when the policy has no nonce.
     fixed: Option<HeaderValue>,
+    /// The header value without nonce sources (a response that drew none).
+    bare: HeaderValue,
 }
 
 impl ContentSecurityPolicy {
@@ -321,10 +341,18 @@ impl ContentSecurityPolicy {
     /// none, or generation failed) nonce sources are left out, which blocks
     /// what they would have allowed.
     pub fn header_value(&self, nonce: Option<&CspNonce>) -> HeaderValue {
+        self.header_value_with(nonce.map_or("", CspNonce::as_str))
+    }
+
+    /// [`header_value`](Self::header_value) with the nonce's text (`""` for
+    /// none).
+    pub(crate) fn header_value_with(&self, nonce: &str) -> HeaderValue {
         if let Some(fixed) = &self.fixed {
             return fixed.clone();
         }
-        let nonce = nonce.map_or("", CspNonce::as_str);
+        if nonce.is_empty() {
+            return self.bare.clone();
+        }
         let mut text = String::with_capacity(
             self.pieces.iter().map(String::len).sum::<usize>() + self.pieces.len() * nonce.len(),
         );
@@ -333,9 +361,6 @@ impl ContentSecurityPolicy {
                 text.push_str(nonce);
             }
             text.push_str(piece);
-        }
-        if nonce.is_empty() {
-            text = text.replace(" 'nonce-'", "");
         }
         // Built from validated ASCII pieces and a base64 nonce.
         HeaderValue::try_from(text)
