@@ -19,13 +19,13 @@
 //! ```
 //! use std::net::SocketAddr;
 //! use axum::{Router, routing::get};
-//! use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver};
+//! use strata::core::{ClientIp, ResolveClientIpLayer, ClientIpResolver};
 //!
 //! # fn main() -> Result<(), strata::core::ConfigError> {
 //! let resolver = ClientIpResolver::new().trusted_proxies("10.0.0.0/8".parse()?);
 //! let app: Router = Router::new()
 //!     .route("/", get(|client: ClientIp| async move { client.to_string() }))
-//!     .layer(ClientIpLayer::new(resolver));
+//!     .layer(ResolveClientIpLayer::new(resolver));
 //! // axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
 //! # let _ = app.into_make_service_with_connect_info::<SocketAddr>();
 //! # Ok(())

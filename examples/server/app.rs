@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use strata::compression::{CompressionLayer, CompressionMetrics, RequestDecompressionLayer};
 use strata::core::redis::fred::clients::Pool;
-use strata::core::{ClientIp, ClientIpLayer, ClientIpResolver, Problem, TrustedProxies};
+use strata::core::{ClientIp, ClientIpResolver, Problem, ResolveClientIpLayer, TrustedProxies};
 use strata::health::checks::RedisCheck;
 use strata::health::{DetailsGuard, Drain, HealthLayer, Registration};
 use strata::metrics::prometheus::Registry;
@@ -99,7 +99,7 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
         .with_state(state)
         .layer(
             ServiceBuilder::new()
-                .layer(ClientIpLayer::new(resolver))
+                .layer(ResolveClientIpLayer::new(resolver))
                 .layer(metrics_layer)
                 .layer(
                     TraceLayer::new_for_http()
@@ -211,7 +211,7 @@ fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &traci
     }
 }
 
-/// One span per request, with the client address resolved by `ClientIpLayer`.
+/// One span per request, with the client address resolved by `ResolveClientIpLayer`.
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let client = request
         .extensions()

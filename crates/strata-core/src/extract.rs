@@ -6,7 +6,7 @@ use http::request::Parts;
 
 use crate::{ClientIp, ClientIpResolver, Problem, Scheme};
 
-/// Reads the [`ClientIp`] stored by [`ClientIpLayer`](crate::ClientIpLayer).
+/// Reads the [`ClientIp`] stored by [`ResolveClientIpLayer`](crate::ResolveClientIpLayer).
 /// Without the layer, the peer address is used and no forwarding header is
 /// believed. Rejects with a 500 problem when the server recorded no peer
 /// address (serve with `into_make_service_with_connect_info::<SocketAddr>()`).
@@ -26,7 +26,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Reads the [`Scheme`] stored by [`ClientIpLayer`](crate::ClientIpLayer);
+/// Reads the [`Scheme`] stored by [`ResolveClientIpLayer`](crate::ResolveClientIpLayer);
 /// without the layer, the scheme of the connection.
 impl<S: Send + Sync> FromRequestParts<S> for Scheme {
     type Rejection = std::convert::Infallible;

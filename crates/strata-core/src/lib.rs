@@ -2,7 +2,7 @@
 //!
 //! - [`ClientIp`] and [`Scheme`]: who sent a request and over what, believing
 //!   forwarding headers only from [`TrustedProxies`] ([`ClientIpResolver`],
-//!   [`ClientIpLayer`]), and [`mask_ipv6`] for address keys.
+//!   [`ResolveClientIpLayer`]), and [`mask_ipv6`] for address keys.
 //! - [`Problem`]: RFC 9457 `application/problem+json` responses, the body of
 //!   every strata rejection.
 //! - [`redis::RedisPoolBuilder`] (feature `redis`): a `fred` pool with defaults
@@ -63,8 +63,8 @@ pub mod redis;
 
 #[doc(inline)]
 pub use self::client_ip::{
-    ClientIp, ClientIpLayer, ClientIpResolver, ClientIpService, DEFAULT_MAX_HOPS, ForwardedHeader,
-    IpSource, Scheme, TrustedProxies, mask_ipv6,
+    ClientIp, ClientIpResolver, DEFAULT_MAX_HOPS, ForwardedHeader, IpSource, ResolveClientIp,
+    ResolveClientIpLayer, Scheme, TrustedProxies, mask_ipv6,
 };
 #[doc(inline)]
 pub use self::error::ConfigError;

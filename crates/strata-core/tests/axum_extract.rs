@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::routing::get;
 use http::StatusCode;
-use strata_core::{ClientIp, ClientIpLayer, ClientIpResolver, Problem, Scheme};
+use strata_core::{ClientIp, ClientIpResolver, Problem, ResolveClientIpLayer, Scheme};
 use strata_testkit::{body_string, get as get_request};
 use tower::ServiceExt;
 
@@ -20,7 +20,7 @@ async fn extracts_the_resolved_client_behind_a_trusted_proxy() {
     let resolver = ClientIpResolver::new().trusted_proxies("10.0.0.0/8".parse().expect("cidr"));
     let app = Router::new()
         .route("/", get(whoami))
-        .layer(ClientIpLayer::new(resolver))
+        .layer(ResolveClientIpLayer::new(resolver))
         .layer(MockConnectInfo(SocketAddr::from(([10, 0, 0, 1], 1234))));
     let mut request = get_request("/");
     request.headers_mut().insert(

@@ -16,7 +16,7 @@ use crate::BuildError;
 /// readiness endpoints stay open to everyone. A guard with neither an
 /// allow-list nor a token refuses every request.
 ///
-/// The client address is the [`ClientIp`] a `ClientIpLayer` stored in the
+/// The client address is the [`ClientIp`] a `ResolveClientIpLayer` stored in the
 /// request, else what [`client_ip`](Self::client_ip)'s resolver finds
 /// (default: the peer address).
 ///
@@ -91,7 +91,7 @@ impl DetailsGuard {
         self
     }
 
-    /// How the client address is found when no `ClientIpLayer` ran before
+    /// How the client address is found when no `ResolveClientIpLayer` ran before
     /// the health layer. Default: the peer address, no trusted proxy.
     pub fn client_ip(mut self, resolver: ClientIpResolver) -> Self {
         self.resolver = resolver;

@@ -107,7 +107,7 @@ impl MetricsExporter {
 
     /// Serves only clients whose address is in `allowed`; others get 403.
     ///
-    /// The address is the [`ClientIp`] a `ClientIpLayer` stored in the
+    /// The address is the [`ClientIp`] a `ResolveClientIpLayer` stored in the
     /// request, else what [`client_ip`](Self::client_ip)'s resolver finds
     /// (default: the peer address). A request with neither is refused.
     pub fn allow_ips(mut self, allowed: TrustedProxies) -> Self {
@@ -115,7 +115,7 @@ impl MetricsExporter {
         self
     }
 
-    /// How the client address is found when no `ClientIpLayer` ran before
+    /// How the client address is found when no `ResolveClientIpLayer` ran before
     /// the exporter. Default: the peer address, no trusted proxy.
     pub fn client_ip(mut self, resolver: ClientIpResolver) -> Self {
         Arc::make_mut(&mut self.guard).resolver = resolver;

@@ -37,7 +37,7 @@ pub(crate) fn method_index(method: &Method) -> u8 {
 /// The `url_scheme` values.
 pub(crate) const SCHEMES: [&str; 2] = ["http", "https"];
 
-/// Index into [`SCHEMES`]: the [`Scheme`] a `ClientIpLayer` stored, else the
+/// Index into [`SCHEMES`]: the [`Scheme`] a `ResolveClientIpLayer` stored, else the
 /// request-target's scheme, else `http`.
 pub(crate) fn scheme_index(extensions: &Extensions, uri: &Uri) -> u8 {
     let https = match extensions.get::<Scheme>() {

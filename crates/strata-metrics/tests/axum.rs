@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::routing::{get, post};
 use http::StatusCode;
-use strata_core::{ClientIpLayer, ClientIpResolver};
+use strata_core::{ClientIpResolver, ResolveClientIpLayer};
 use strata_metrics::{ExporterRejection, MetricsExporter, MetricsHandle, MetricsLayer};
 use strata_testkit::{body_string, from_peer, get as get_request};
 use tower::ServiceExt;
@@ -135,7 +135,7 @@ async fn the_allow_list_believes_the_client_ip_layer() {
                 .allow_ips("203.0.113.0/24".parse().expect("valid")),
         )
         .layer(layer)
-        .layer(ClientIpLayer::new(resolver));
+        .layer(ResolveClientIpLayer::new(resolver));
     let proxied = |client: &str| {
         let mut request = get_request("/metrics");
         request

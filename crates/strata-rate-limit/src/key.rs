@@ -148,10 +148,10 @@ impl KeyBy {
     /// [`ipv6_prefix`](Self::ipv6_prefix)).
     ///
     /// The address is the [`ClientIp`] that
-    /// [`ClientIpLayer`](strata_core::ClientIpLayer) stored in the request
+    /// [`ResolveClientIpLayer`](strata_core::ResolveClientIpLayer) stored in the request
     /// extensions (forwarding headers believed from trusted proxies only);
     /// without that layer, the connection's peer address. Forwarding headers
-    /// are never read here: put `ClientIpLayer` outside the rate limit, or use
+    /// are never read here: put `ResolveClientIpLayer` outside the rate limit, or use
     /// [`client_ip_resolved`](Self::client_ip_resolved).
     pub fn client_ip() -> Self {
         Self(KeyKind::ClientIp {

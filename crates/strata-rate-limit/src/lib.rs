@@ -80,9 +80,9 @@
 //!
 //! - **Client addresses.** [`KeyBy::client_ip`] uses the
 //!   [`ClientIp`](strata_core::ClientIp) that
-//!   [`ClientIpLayer`](strata_core::ClientIpLayer) resolved (forwarding
+//!   [`ResolveClientIpLayer`](strata_core::ResolveClientIpLayer) resolved (forwarding
 //!   headers believed only from trusted proxies), else the peer address. Put
-//!   `ClientIpLayer` *outside* this layer when behind a proxy, or every
+//!   `ResolveClientIpLayer` *outside* this layer when behind a proxy, or every
 //!   client shares the proxy's quota. IPv6 addresses are keyed by their `/64`.
 //! - **Memory.** [`MemoryStore`] holds at most `max_keys` keys per policy
 //!   (default 1,000,000, about 70 bytes each plus key text) and drops fully

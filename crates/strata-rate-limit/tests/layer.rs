@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderName, Request, Response, StatusCode};
 use http_body_util::Full;
-use strata_core::{ClientIpLayer, ClientIpResolver};
+use strata_core::{ClientIpResolver, ResolveClientIpLayer};
 use strata_rate_limit::{
     HeaderStyle, KeyBy, MemoryClock, MemoryStore, MissingKey, Policy, QUOTA_EXCEEDED, Quota,
     RateLimitBuilder, RateLimitLayer, Rejection, Rule, Tiers,
@@ -162,7 +162,7 @@ async fn spoofed_forwarded_for_from_an_untrusted_peer_does_not_change_the_key() 
 async fn clients_behind_a_trusted_proxy_get_their_own_quota() {
     let resolver = ClientIpResolver::new().trusted_proxies("10.0.0.0/8".parse().expect("cidr"));
     let mut service = ServiceBuilder::new()
-        .layer(ClientIpLayer::new(resolver))
+        .layer(ResolveClientIpLayer::new(resolver))
         .layer(
             builder(per_ip("per-ip", Quota::per_minute(1)))
                 .build()

@@ -18,7 +18,7 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use http::{HeaderValue, Method, header};
-use strata_core::{ClientIpLayer, ClientIpResolver, TrustedProxies};
+use strata_core::{ClientIpResolver, ResolveClientIpLayer, TrustedProxies};
 use strata_security_headers::{
     CspBuilder, CspNonce, CspReportCollector, HttpsRedirectLayer, SecurityHeadersLayer,
     TrustedHostLayer,
@@ -103,7 +103,7 @@ fn app(production: bool, proxies: TrustedProxies) -> Result<Router, BoxError> {
     }
     // Outermost: resolves the client and scheme once, believing forwarding
     // headers only from TRUSTED_PROXIES; the layers above read its `Scheme`.
-    Ok(app.layer(ClientIpLayer::new(
+    Ok(app.layer(ResolveClientIpLayer::new(
         ClientIpResolver::new().trusted_proxies(proxies),
     )))
 }

@@ -167,9 +167,9 @@ impl SecurityHeadersLayer {
     /// The proxies whose `X-Forwarded-Proto` (or `Forwarded: proto=`) is
     /// believed when deciding whether a request came over HTTPS. Default:
     /// none. A [`Scheme`](strata_core::Scheme) already in the request
-    /// extensions (set by [`ClientIpLayer`](strata_core::ClientIpLayer) or the
+    /// extensions (set by [`ResolveClientIpLayer`](strata_core::ResolveClientIpLayer) or the
     /// TLS acceptor) counts as the connection's scheme, so with
-    /// `ClientIpLayer` outside this layer no proxy needs to be trusted here.
+    /// `ResolveClientIpLayer` outside this layer no proxy needs to be trusted here.
     pub fn trusted_proxies(self, proxies: TrustedProxies) -> Self {
         self.with(|s| s.resolver = s.resolver.clone().trusted_proxies(proxies))
     }

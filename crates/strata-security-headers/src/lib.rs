@@ -78,7 +78,7 @@
 //!
 //! - HSTS is sent only when the request arrived over HTTPS: a
 //!   [`Scheme`](strata_core::Scheme) the server or
-//!   [`ClientIpLayer`](strata_core::ClientIpLayer) stored in the request
+//!   [`ResolveClientIpLayer`](strata_core::ResolveClientIpLayer) stored in the request
 //!   extensions, else the scheme resolved from the connection, believing
 //!   `X-Forwarded-Proto`/`Forwarded` only from the
 //!   [`trusted_proxies`](SecurityHeadersLayer::trusted_proxies). A client
@@ -108,7 +108,7 @@
 //! [`SecurityHeadersLayer`] → the rest of the stack, so rejections and
 //! redirects are cheap and every response the app produces gets its headers.
 //! Give the redirect and headers layers the same trusted proxies as
-//! [`ClientIpLayer`](strata_core::ClientIpLayer), or put that layer outside
+//! [`ResolveClientIpLayer`](strata_core::ResolveClientIpLayer), or put that layer outside
 //! them: they read the [`Scheme`](strata_core::Scheme) it stores.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

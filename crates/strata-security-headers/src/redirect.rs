@@ -50,7 +50,7 @@ struct Settings {
 /// HTTPS (`308` by default); HTTPS requests and exempt paths go through.
 ///
 /// The scheme is a [`Scheme`](strata_core::Scheme) already in the request
-/// extensions (from [`ClientIpLayer`](strata_core::ClientIpLayer) or the TLS
+/// extensions (from [`ResolveClientIpLayer`](strata_core::ResolveClientIpLayer) or the TLS
 /// acceptor), else the connection's, believing `X-Forwarded-Proto` or
 /// `Forwarded: proto=` only from [`trusted_proxies`](Self::trusted_proxies).
 /// Behind a TLS-terminating proxy, trust it, or every request looks like

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::Value;
-use strata_core::{ClientIpLayer, ClientIpResolver};
+use strata_core::{ClientIpResolver, ResolveClientIpLayer};
 use strata_security_headers::{CspReportCollector, ReportRejection};
 use strata_testkit::{body_string, from_peer, request};
 use tower::{Service, ServiceBuilder, ServiceExt};
@@ -180,7 +180,7 @@ async fn the_budget_follows_the_client_ip_layer() {
         .rate_limit(1, Duration::from_secs(60))
         .expect("valid");
     let service = ServiceBuilder::new()
-        .layer(ClientIpLayer::new(resolver))
+        .layer(ResolveClientIpLayer::new(resolver))
         .service(collector);
     let report = |client: &str| {
         let mut request = from(

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, header};
 use http_body_util::Full;
-use strata_core::{ClientIpLayer, ClientIpResolver, Scheme};
+use strata_core::{ClientIpResolver, ResolveClientIpLayer, Scheme};
 use strata_security_headers::{
     CrossOriginEmbedderPolicy, CspBuilder, CspNonce, FrameOptions, HeaderMode, Hsts,
     PermissionsPolicy, ReferrerPolicy, SecurityHeadersLayer, Source,
@@ -503,9 +503,9 @@ async fn an_absolute_https_request_target_over_plain_http_gets_no_hsts() {
     );
     let headers = headers_of(SecurityHeadersLayer::strict(), request).await;
     assert!(headers.get("strict-transport-security").is_none());
-    // The same through ClientIpLayer, which stores the scheme it resolved.
+    // The same through ResolveClientIpLayer, which stores the scheme it resolved.
     let service = ServiceBuilder::new()
-        .layer(ClientIpLayer::new(ClientIpResolver::new()))
+        .layer(ResolveClientIpLayer::new(ClientIpResolver::new()))
         .layer(SecurityHeadersLayer::strict())
         .service_fn(html);
     let request = from_peer(
@@ -565,7 +565,7 @@ async fn without_trusted_proxies_forwarded_proto_is_ignored_even_from_loopback()
 async fn scheme_resolved_by_client_ip_layer_is_used() {
     let resolver = ClientIpResolver::new().trusted_proxies("127.0.0.1".parse().expect("valid"));
     let service = ServiceBuilder::new()
-        .layer(ClientIpLayer::new(resolver))
+        .layer(ResolveClientIpLayer::new(resolver))
         .layer(SecurityHeadersLayer::strict())
         .service_fn(html);
     let mut request = get("/");

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode, Version, header};
 use http_body_util::Full;
 use serde_json::Value;
-use strata_core::{ClientIpLayer, ClientIpResolver, Scheme};
+use strata_core::{ClientIpResolver, ResolveClientIpLayer, Scheme};
 use strata_security_headers::{
     HostRejection, HttpsRedirectLayer, RedirectStatus, TrustedHostLayer,
 };
@@ -290,7 +290,7 @@ async fn https_connections_and_client_ip_layer_scheme_pass_through() {
 
     let resolver = ClientIpResolver::new().trusted_proxies("10.0.0.0/8".parse().expect("valid"));
     let service = ServiceBuilder::new()
-        .layer(ClientIpLayer::new(resolver))
+        .layer(ResolveClientIpLayer::new(resolver))
         .layer(HttpsRedirectLayer::new())
         .service_fn(ok);
     let response = service

@@ -15,14 +15,14 @@ use super::ClientIpResolver;
 ///
 /// ```
 /// use std::net::SocketAddr;
-/// use strata_core::{ClientIp, ClientIpLayer, ClientIpResolver, Scheme};
+/// use strata_core::{ClientIp, ResolveClientIpLayer, ClientIpResolver, Scheme};
 /// use tower::{ServiceBuilder, ServiceExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let resolver = ClientIpResolver::new().trusted_proxies("127.0.0.1".parse()?);
 /// let service = ServiceBuilder::new()
-///     .layer(ClientIpLayer::new(resolver))
+///     .layer(ResolveClientIpLayer::new(resolver))
 ///     .service_fn(|request: http::Request<()>| async move {
 ///         let ip = request.extensions().get::<ClientIp>().map(|c| c.ip().to_string());
 ///         let scheme = request.extensions().get::<Scheme>().copied();
@@ -41,11 +41,11 @@ use super::ClientIpResolver;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct ClientIpLayer {
+pub struct ResolveClientIpLayer {
     resolver: Arc<ClientIpResolver>,
 }
 
-impl ClientIpLayer {
+impl ResolveClientIpLayer {
     /// A layer resolving with `resolver`.
     pub fn new(resolver: ClientIpResolver) -> Self {
         Self {
@@ -54,25 +54,42 @@ impl ClientIpLayer {
     }
 }
 
-impl<S> Layer<S> for ClientIpLayer {
-    type Service = ClientIpService<S>;
+impl<S> Layer<S> for ResolveClientIpLayer {
+    type Service = ResolveClientIp<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ClientIpService {
+        ResolveClientIp {
             inner,
             resolver: Arc::clone(&self.resolver),
         }
     }
 }
 
-/// The service built by [`ClientIpLayer`].
+/// The service built by [`ResolveClientIpLayer`].
 #[derive(Debug, Clone)]
-pub struct ClientIpService<S> {
+pub struct ResolveClientIp<S> {
     inner: S,
     resolver: Arc<ClientIpResolver>,
 }
 
-impl<S, B> Service<Request<B>> for ClientIpService<S>
+impl<S> ResolveClientIp<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes this service, returning the inner one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B> Service<Request<B>> for ResolveClientIp<S>
 where
     S: Service<Request<B>>,
 {

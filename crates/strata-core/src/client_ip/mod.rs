@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use http::header::{FORWARDED, HeaderMap};
 use http::{Extensions, HeaderName, Request};
 
-pub use self::layer::{ClientIpLayer, ClientIpService};
+pub use self::layer::{ResolveClientIp, ResolveClientIpLayer};
 use self::parse::Hop;
 pub use self::trusted::TrustedProxies;
 use crate::ConfigError;
@@ -261,17 +261,21 @@ impl ClientIpResolver {
 
     /// How many forwarding entries are read at most, from the right; when
     /// all of them are trusted and more follow, the client is
-    /// [unresolved](ClientIp::unresolved).
-    /// Default: [`DEFAULT_MAX_HOPS`]; must be between 1 and 1024.
-    pub fn max_hops(mut self, max_hops: usize) -> Result<Self, ConfigError> {
-        if !(1..=1024).contains(&max_hops) {
-            return Err(ConfigError::OutOfRange {
-                name: "max_hops",
-                reason: "must be between 1 and 1024",
-            });
-        }
-        self.max_hops = max_hops;
-        Ok(self)
+    /// [unresolved](ClientIp::unresolved). Default: [`DEFAULT_MAX_HOPS`].
+    /// The work per request is bounded by this and by the header's length
+    /// (which the server bounds).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use strata_core::ClientIpResolver;
+    ///
+    /// let resolver = ClientIpResolver::new().max_hops(NonZeroUsize::new(4).expect("non-zero"));
+    /// # drop(resolver);
+    /// ```
+    #[must_use]
+    pub fn max_hops(mut self, max_hops: std::num::NonZeroUsize) -> Self {
+        self.max_hops = max_hops.get();
+        self
     }
 
     /// The trusted proxies this resolver believes.

@@ -56,7 +56,7 @@ type Hook = Arc<dyn Fn(&CspViolation) + Send + Sync>;
 /// (default 60 per minute, bursts of 60), so one client cannot flood the logs
 /// nor use up the budget of others. The address is the
 /// [`ClientIp`](strata_core::ClientIp) a
-/// [`ClientIpLayer`](strata_core::ClientIpLayer) stored, else the peer
+/// [`ResolveClientIpLayer`](strata_core::ResolveClientIpLayer) stored, else the peer
 /// address (IPv6 by `/64`); requests with neither share one budget. At most
 /// [`rate_limit_clients`](Self::rate_limit_clients) clients are tracked; while
 /// that many are mid-budget, new clients share one extra budget (logged once).

@@ -260,7 +260,7 @@ impl Inner {
     }
 }
 
-/// The key of the client's report budget: the [`ClientIp`] a `ClientIpLayer`
+/// The key of the client's report budget: the [`ClientIp`] a `ResolveClientIpLayer`
 /// stored, else the peer address, IPv6 cut to `/64`; a request with neither
 /// shares the key of unresolved clients.
 fn client_key<B>(request: &Request<B>) -> IpAddr {
