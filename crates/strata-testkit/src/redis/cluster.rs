@@ -67,7 +67,8 @@ impl RedisCluster {
         assert!(installed("redis-server"), "{SERVER_HINT}");
         assert!(installed("redis-cli"), "{CLI_HINT}");
         let dir = private_dir();
-        let mut last_error = String::from("no free ports");
+        let mut last_error =
+            String::from("no 3 consecutive free ports (with their bus ports) found");
         for _ in 0..20 {
             let first = FIRST_PORT + u16::try_from(random() % u64::from(PORT_SPAN)).unwrap_or(0);
             let ports: Vec<u16> = (first..first + MASTERS).collect();

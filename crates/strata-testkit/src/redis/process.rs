@@ -168,7 +168,10 @@ impl Supervised {
 
 impl Drop for Supervised {
     fn drop(&mut self) {
-        if self.is_started() {
+        if std::thread::panicking() {
+            // No second panic from `stop`'s check: that would abort.
+            self.stop_supervisor();
+        } else if self.is_started() {
             self.stop();
         }
     }
@@ -228,4 +231,25 @@ pub(super) fn free_port() -> u16 {
 /// Whether `127.0.0.1:port` can be bound right now.
 pub(super) fn is_free(port: u16) -> bool {
     TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_another_server_answers_on_is_not_taken_for_started() {
+        let first = Supervised::new(free_port(), Vec::new(), None);
+        first.spawn().expect("the first server starts");
+        // Started without a port check, as when another test process takes
+        // the port between the check and the start.
+        let second = Supervised::new(first.port(), Vec::new(), None);
+        let error = second.spawn().expect_err("the port was taken");
+        assert!(
+            error.contains("taken") || error.contains("exited at start"),
+            "{error}"
+        );
+        assert!(!second.is_started());
+        assert!(ping(first.port()), "the first server is left running");
+    }
 }
