@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::process::{CLI_HINT, SERVER_HINT, Supervised, installed, is_free, query};
+use super::process::{
+    CLI_HINT, SERVER_HINT, Supervised, installed, is_free, no_persistence, query,
+};
 
 /// Masters in a cluster the test kit starts.
 const MASTERS: u16 = 3;
@@ -240,24 +242,18 @@ impl Drop for RedisCluster {
 
 /// `redis-server` arguments of the node on `port` (besides port and bind).
 fn node_args(dir: &Path, port: u16) -> Vec<OsString> {
-    let mut args: Vec<OsString> = [
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--loglevel",
-        "warning",
-        "--cluster-enabled",
-        "yes",
-        "--cluster-node-timeout",
-        "1000",
-        "--cluster-require-full-coverage",
-        "no",
-    ]
-    .map(OsString::from)
-    .into();
-    args.push("--dir".into());
-    args.push(dir.into());
+    let mut args = no_persistence(dir);
+    args.extend(
+        [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-node-timeout",
+            "1000",
+            "--cluster-require-full-coverage",
+            "no",
+        ]
+        .map(OsString::from),
+    );
     args.push("--logfile".into());
     args.push(dir.join(format!("node-{port}.log")).into());
     args.push("--cluster-config-file".into());

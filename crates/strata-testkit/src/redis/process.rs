@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -177,6 +177,16 @@ impl Drop for Supervised {
     }
 }
 
+/// Arguments every test server takes: nothing persisted, warnings only,
+/// files (if any) in `dir`.
+pub(super) fn no_persistence(dir: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["--save", "", "--appendonly", "no", "--loglevel", "warning"]
+        .map(OsString::from)
+        .into();
+    args.extend(["--dir".into(), dir.into()]);
+    args
+}
+
 /// Whether `program --version` runs.
 pub(super) fn installed(program: &str) -> bool {
     match Command::new(program).arg("--version").output() {
@@ -239,11 +249,12 @@ mod tests {
 
     #[test]
     fn a_port_another_server_answers_on_is_not_taken_for_started() {
-        let first = Supervised::new(free_port(), Vec::new(), None);
+        let args = no_persistence(&std::env::temp_dir());
+        let first = Supervised::new(free_port(), args.clone(), None);
         first.spawn().expect("the first server starts");
         // Started without a port check, as when another test process takes
         // the port between the check and the start.
-        let second = Supervised::new(first.port(), Vec::new(), None);
+        let second = Supervised::new(first.port(), args, None);
         let error = second.spawn().expect_err("the port was taken");
         assert!(
             error.contains("taken") || error.contains("exited at start"),

@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::sync::OnceLock;
 
-use super::process::{SERVER_HINT, Supervised, free_port, installed, ping};
+use super::process::{SERVER_HINT, Supervised, free_port, installed, no_persistence, ping};
 
 /// A `redis-server` on `127.0.0.1`, or an external server from `REDIS_URL`.
 #[derive(Debug)]
@@ -29,25 +29,11 @@ impl RedisServer {
     /// not installed.
     pub fn start() -> Self {
         assert!(installed("redis-server"), "{SERVER_HINT}");
-        let dir = OsString::from(std::env::temp_dir());
         let mut last_error = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let args = [
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--loglevel",
-                "warning",
-                "--logfile",
-                "",
-                "--dir",
-            ]
-            .map(OsString::from)
-            .into_iter()
-            .chain([dir.clone()])
-            .collect();
+            let mut args = no_persistence(&std::env::temp_dir());
+            args.extend(["--logfile".into(), OsString::new()]);
             let process = Supervised::new(port, args, None);
             match process.spawn() {
                 Ok(()) => {
