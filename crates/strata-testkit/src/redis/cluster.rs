@@ -119,8 +119,12 @@ impl RedisCluster {
     }
 
     /// The index of the master that serves `slot` (`0..16384`), as the
-    /// running masters see it.
+    /// running masters see it. Only for a cluster the test kit started.
     pub fn master_of(&self, slot: u16) -> usize {
+        assert!(
+            !self.ports.is_empty(),
+            "master_of needs a cluster the test kit started, not REDIS_CLUSTER_URL"
+        );
         let nodes = self
             .ports
             .iter()
