@@ -2,12 +2,15 @@
 //!
 //! - [`redis`]: a **real** `redis-server` per test binary ([`redis::shared`]),
 //!   private servers that tests can stop and restart ([`redis::RedisServer`]),
-//!   and per-test key prefixes so tests run in parallel.
+//!   a real 3-master Redis Cluster per test binary
+//!   ([`redis::shared_cluster`]) or private ([`redis::RedisCluster`], whose
+//!   masters tests can stop and restart), and per-test key prefixes so tests
+//!   run in parallel.
 //! - [`body_bytes`], [`body_string`], [`get`], [`request`], [`from_peer`]:
 //!   the request and body plumbing every layer test needs.
 //!
-//! Nothing here is mocked: a missing `redis-server` fails the test with the
-//! command that installs it.
+//! Nothing here is mocked: a missing `redis-server` (or `redis-cli`, for
+//! the cluster) fails the test with the command that installs it.
 
 pub mod redis;
 
