@@ -16,11 +16,15 @@ use strata_core::redis::fred::types::{ClusterHash, CustomCommand, Value};
 use strata_rate_limit::{Key, Policy, Quota, RedisStore, Store};
 use strata_testkit::redis::{shared_cluster, unique_prefix};
 
-/// The key the store writes for `key` under the policy named `policy`:
-/// `<prefix>{<key>}:<policy>` (docs/rate-limit.md, "Keys"). The one place
-/// this file knows the format.
+/// The key the store writes for `key` under the policy named `policy`, as
+/// the store itself renders it (`RedisStore::redis_key`).
 fn stored_key(prefix: &str, key: &Key, policy: &str) -> String {
-    format!("{prefix}{{{key}}}:{policy}")
+    // The store renders its own keys; a pool that never connects will do.
+    let pool = RedisPoolBuilder::from_url("redis://127.0.0.1:1")
+        .expect("valid url")
+        .build()
+        .expect("pool");
+    RedisStore::new(pool).prefix(prefix).redis_key(key, policy)
 }
 
 /// A pool on `url` (a cluster or one node), connected.
