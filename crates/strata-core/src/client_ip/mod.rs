@@ -17,7 +17,6 @@ use http::{Extensions, HeaderName, Request};
 pub use self::layer::{ResolveClientIp, ResolveClientIpLayer};
 use self::parse::Hop;
 pub use self::trusted::TrustedProxies;
-use crate::ConfigError;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
