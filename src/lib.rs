@@ -21,6 +21,7 @@
 //! use axum::{Router, routing::get};
 //! use strata::core::{ClientIp, ResolveClientIpLayer, ClientIpResolver};
 //!
+//! # #[cfg(feature = "axum")] // the `ClientIp` extractor
 //! # fn main() -> Result<(), strata::core::ConfigError> {
 //! let resolver = ClientIpResolver::new().trusted_proxies("10.0.0.0/8".parse()?);
 //! let app: Router = Router::new()
@@ -30,14 +31,17 @@
 //! # let _ = app.into_make_service_with_connect_info::<SocketAddr>();
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "axum"))]
+//! # fn main() {}
 //! ```
 //!
 //! # Stack order
 //!
-//! Outermost first: sentry → metrics → security headers → health → rate limit
-//! → session → cache → compression → handler. Compression sits inside the
-//! cache so the cache stores compressed variants and a hit costs no
-//! compression. See `docs/architecture.md`.
+//! Outermost first: client IP → sentry → metrics → recorder → security
+//! headers → health → session → rate limit → cache → compression → handler.
+//! The session sits outside the rate limit so per-user tiers see the user;
+//! compression sits inside the cache so the cache stores compressed variants
+//! and a hit costs no compression. See `docs/architecture.md`.
 //!
 //! # Feature flags
 //!
@@ -67,8 +71,9 @@ pub use strata_security_headers as security_headers;
 #[doc(inline)]
 pub use strata_compression as compression;
 
-/// The README's examples, compiled as doc tests so they stay correct.
-#[cfg(doctest)]
+/// The README's examples, compiled as doc tests so they stay correct (they
+/// use the axum extractors).
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 #[cfg(feature = "health")]

@@ -198,16 +198,22 @@ fn health(
 /// login 501 by design (it has no session store), which is no failure.
 fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
     let latency_ms = latency.as_millis();
-    match class {
-        ServerErrorsFailureClass::StatusCode(StatusCode::NOT_IMPLEMENTED) => {
-            tracing::debug!(latency_ms, "answered 501 Not Implemented");
-        }
-        ServerErrorsFailureClass::StatusCode(status) => {
+    match (failure_level(&class), class) {
+        (Level::DEBUG, _) => tracing::debug!(latency_ms, "answered 501 Not Implemented"),
+        (_, ServerErrorsFailureClass::StatusCode(status)) => {
             tracing::error!(latency_ms, status = status.as_u16(), "response failed");
         }
-        ServerErrorsFailureClass::Error(error) => {
+        (_, ServerErrorsFailureClass::Error(error)) => {
             tracing::error!(latency_ms, %error, "response failed");
         }
+    }
+}
+
+/// The level a failed response is logged at.
+pub(crate) fn failure_level(class: &ServerErrorsFailureClass) -> Level {
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::NOT_IMPLEMENTED) => Level::DEBUG,
+        _ => Level::ERROR,
     }
 }
 
