@@ -143,11 +143,21 @@ fn metrics_register_all_or_nothing() {
     assert_eq!(registry.gather().len(), 3, "only the first set stays");
     drop(first);
 
-    // A clash on the last collector takes the earlier ones out again.
+    // A clash on the last collector takes the earlier ones out again: once
+    // the clashing collector is gone, a new registration succeeds.
     let registry = prometheus::Registry::new();
-    let taken = prometheus::IntCounter::new("strata_compression_skipped_total", "Taken.")
-        .expect("counter");
-    registry.register(Box::new(taken)).expect("registers");
+    // The same descriptor (prometheus keeps a name's help and labels after
+    // unregistering it).
+    let taken = prometheus::IntCounterVec::new(
+        prometheus::Opts::new(
+            "strata_compression_skipped_total",
+            "Responses sent without compression, by reason.",
+        ),
+        &["reason"],
+    )
+    .expect("counter");
+    taken.with_label_values(&["head"]).inc();
+    registry.register(Box::new(taken.clone())).expect("registers");
     let result = CompressionMetrics::register(&registry);
     assert!(matches!(result, Err(ConfigError::Registry(_))), "{result:?}");
     let names: Vec<String> = registry
@@ -156,6 +166,10 @@ fn metrics_register_all_or_nothing() {
         .map(|f| f.name().to_owned())
         .collect();
     assert_eq!(names, ["strata_compression_skipped_total"]);
+    registry.unregister(Box::new(taken)).expect("unregisters");
+    let result = CompressionMetrics::register(&registry);
+    assert!(matches!(result, Ok(_)), "{result:?}");
+    assert_eq!(registry.gather().len(), 3);
 }
 
 fn poll_twice<F: Future>(future: F) {
