@@ -17,8 +17,8 @@ use strata_core::headers::essence;
 use crate::BoxError;
 use crate::body::{Buffered, CompressionBody, Streaming};
 use crate::codec::{Encoder, Encoding, OutBuf};
-use crate::headers::{no_transform, variant_etag, vary_accept_encoding};
 use crate::config::Config;
+use crate::headers::{no_transform, variant_etag, vary_accept_encoding};
 use crate::negotiate::Negotiated;
 use crate::skip::SkipReason;
 

@@ -9,9 +9,9 @@ use tower_service::Service;
 
 use crate::BoxError;
 use crate::body::CompressionBody;
+use crate::config::Config;
 use crate::future::{RequestInfo, ResponseFuture};
 use crate::headers::strip_variant_validators;
-use crate::config::Config;
 use crate::negotiate::{Accepted, Negotiated};
 
 /// Compresses the responses of `S` (see the [crate docs](crate)).

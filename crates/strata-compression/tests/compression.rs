@@ -363,9 +363,7 @@ async fn only_if_smaller_sends_incompressible_bodies_as_they_are() {
 #[tokio::test]
 async fn content_types_are_configurable() {
     let layer = CompressionLayer::builder()
-        .content_types(
-            ContentTypes::empty().allow("application/x-custom"),
-        )
+        .content_types(ContentTypes::empty().allow("application/x-custom"))
         .build()
         .expect("valid");
     let response = send(
@@ -720,7 +718,12 @@ async fn body_errors_pass_through() {
             .expect("response"),
     )
     .await;
-    let error = response.into_body().collect().await.err().expect("the body fails");
+    let error = response
+        .into_body()
+        .collect()
+        .await
+        .err()
+        .expect("the body fails");
     assert_eq!(error.to_string(), "boom");
 }
 

@@ -12,8 +12,7 @@ use http::Request;
 use http_body_util::Full;
 use strata_compression::{
     CompressionBuilder, CompressionLayer, ContentTypes, DecompressionBody, Encoding,
-    RequestDecompressionBuilder,
-    RequestDecompressionLayer,
+    RequestDecompressionBuilder, RequestDecompressionLayer,
 };
 use strata_core::ConfigError;
 use tower::{Layer, Service};
@@ -63,14 +62,21 @@ fn a_coding_without_its_feature_is_refused_not_ignored() {
             );
         }
         // Turning a coding off never needs its feature.
-        let off = CompressionLayer::builder().no_br().no_zstd().no_gzip().no_deflate();
+        let off = CompressionLayer::builder()
+            .no_br()
+            .no_zstd()
+            .no_gzip()
+            .no_deflate();
         assert!(matches!(off.build(), Ok(_)));
     }
 }
 
 #[test]
 fn decoding_without_its_feature_is_refused_not_ignored() {
-    let on: [(fn(RequestDecompressionBuilder) -> RequestDecompressionBuilder, Encoding); 4] = [
+    let on: [(
+        fn(RequestDecompressionBuilder) -> RequestDecompressionBuilder,
+        Encoding,
+    ); 4] = [
         (|b| b.br(true), Encoding::Br),
         (|b| b.zstd(true), Encoding::Zstd),
         (|b| b.gzip(true), Encoding::Gzip),
@@ -157,9 +163,14 @@ fn metrics_register_all_or_nothing() {
     )
     .expect("counter");
     taken.with_label_values(&["head"]).inc();
-    registry.register(Box::new(taken.clone())).expect("registers");
+    registry
+        .register(Box::new(taken.clone()))
+        .expect("registers");
     let result = CompressionMetrics::register(&registry);
-    assert!(matches!(result, Err(ConfigError::Registry(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ConfigError::Registry(_))),
+        "{result:?}"
+    );
     let names: Vec<String> = registry
         .gather()
         .iter()
@@ -191,20 +202,22 @@ fn compression_future_panics_when_polled_after_completion() {
 #[test]
 #[should_panic(expected = "`ResponseFuture` polled after completion")]
 fn decompression_future_panics_when_polled_after_completion() {
-    let mut service =
-        RequestDecompressionLayer::new().layer(tower::service_fn(|_: Request<DecompressionBody<Full<Bytes>>>| async {
+    let mut service = RequestDecompressionLayer::new().layer(tower::service_fn(
+        |_: Request<DecompressionBody<Full<Bytes>>>| async {
             Ok::<_, std::convert::Infallible>(http::Response::new(Full::<Bytes>::default()))
-        }));
+        },
+    ));
     poll_twice(service.call(Request::new(Full::<Bytes>::default())));
 }
 
 #[test]
 #[should_panic(expected = "`ResponseFuture` polled after completion")]
 fn a_rejected_decompression_future_panics_when_polled_again() {
-    let mut service =
-        RequestDecompressionLayer::new().layer(tower::service_fn(|_: Request<DecompressionBody<Full<Bytes>>>| async {
+    let mut service = RequestDecompressionLayer::new().layer(tower::service_fn(
+        |_: Request<DecompressionBody<Full<Bytes>>>| async {
             Ok::<_, std::convert::Infallible>(http::Response::new(Full::<Bytes>::default()))
-        }));
+        },
+    ));
     let request = Request::builder()
         .header("content-encoding", "lzma")
         .body(Full::<Bytes>::default())

@@ -81,7 +81,8 @@ impl RequestDecompressionBuilder {
     /// is off; [`ConfigError::Invalid`] for a `max_size` of 0, which would
     /// refuse every encoded body.
     pub fn build(self) -> Result<RequestDecompressionLayer, ConfigError> {
-        self.into_settings().map(RequestDecompressionLayer::from_settings)
+        self.into_settings()
+            .map(RequestDecompressionLayer::from_settings)
     }
 
     pub(super) fn into_settings(self) -> Result<Settings, ConfigError> {

@@ -88,4 +88,3 @@ impl<S> Layer<S> for RequestDecompressionLayer {
         RequestDecompression::new(inner, Arc::clone(&self.settings))
     }
 }
-
