@@ -722,8 +722,7 @@ async fn body_errors_pass_through() {
         .into_body()
         .collect()
         .await
-        .err()
-        .expect("the body fails");
+        .expect_err("the body fails");
     assert_eq!(error.to_string(), "boom");
 }
 

@@ -17,9 +17,12 @@ use strata_compression::{
 use strata_core::ConfigError;
 use tower::{Layer, Service};
 
+/// A change to a builder.
+type Set<B> = fn(B) -> B;
+
 #[test]
 fn levels_out_of_range_name_their_setting() {
-    let cases: [(fn(CompressionBuilder) -> CompressionBuilder, Encoding, &str); 4] = [
+    let cases: [(Set<CompressionBuilder>, Encoding, &str); 4] = [
         (|b| b.br_level(12), Encoding::Br, "br_level"),
         (|b| b.zstd_level(23), Encoding::Zstd, "zstd_level"),
         (|b| b.gzip_level(0), Encoding::Gzip, "gzip_level"),
@@ -43,7 +46,7 @@ fn levels_out_of_range_name_their_setting() {
 
 #[test]
 fn a_coding_without_its_feature_is_refused_not_ignored() {
-    let on: [(fn(CompressionBuilder) -> CompressionBuilder, Encoding); 4] = [
+    let on: [(Set<CompressionBuilder>, Encoding); 4] = [
         (|b| b.br(true), Encoding::Br),
         (|b| b.zstd(true), Encoding::Zstd),
         (|b| b.gzip(true), Encoding::Gzip),
@@ -53,7 +56,9 @@ fn a_coding_without_its_feature_is_refused_not_ignored() {
         let result = set(CompressionLayer::builder()).build();
         let name = encoding.as_str();
         if encoding.is_compiled() {
-            assert!(matches!(result, Ok(_)), "{name}: {result:?}");
+            if let Err(error) = result {
+                panic!("{name}: {error:?}");
+            }
         } else {
             assert!(
                 matches!(&result, Err(ConfigError::FeatureDisabled { setting, feature })
@@ -67,16 +72,13 @@ fn a_coding_without_its_feature_is_refused_not_ignored() {
             .no_zstd()
             .no_gzip()
             .no_deflate();
-        assert!(matches!(off.build(), Ok(_)));
+        off.build().expect("turning every coding off builds");
     }
 }
 
 #[test]
 fn decoding_without_its_feature_is_refused_not_ignored() {
-    let on: [(
-        fn(RequestDecompressionBuilder) -> RequestDecompressionBuilder,
-        Encoding,
-    ); 4] = [
+    let on: [(Set<RequestDecompressionBuilder>, Encoding); 4] = [
         (|b| b.br(true), Encoding::Br),
         (|b| b.zstd(true), Encoding::Zstd),
         (|b| b.gzip(true), Encoding::Gzip),
@@ -86,7 +88,9 @@ fn decoding_without_its_feature_is_refused_not_ignored() {
         let result = set(RequestDecompressionLayer::builder()).build();
         let name = encoding.as_str();
         if encoding.is_compiled() {
-            assert!(matches!(result, Ok(_)), "{name}: {result:?}");
+            if let Err(error) = result {
+                panic!("{name}: {error:?}");
+            }
         } else {
             assert!(
                 matches!(&result, Err(ConfigError::FeatureDisabled { setting, feature })
@@ -179,7 +183,7 @@ fn metrics_register_all_or_nothing() {
     assert_eq!(names, ["strata_compression_skipped_total"]);
     registry.unregister(Box::new(taken)).expect("unregisters");
     let result = CompressionMetrics::register(&registry);
-    assert!(matches!(result, Ok(_)), "{result:?}");
+    let _ = result.expect("valid");
     assert_eq!(registry.gather().len(), 3);
 }
 

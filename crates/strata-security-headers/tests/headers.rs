@@ -513,7 +513,7 @@ async fn reporting_endpoint_rejects_quotes_and_bad_names() {
         .reporting_endpoint("csp", "")
         .reporting_endpoint("csp", "/csp-report")
         .build();
-    assert!(matches!(result, Ok(_)), "{result:?}");
+    let _ = result.expect("valid");
 }
 
 #[tokio::test]

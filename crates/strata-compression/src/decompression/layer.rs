@@ -18,7 +18,7 @@ use super::config::{RequestDecompressionBuilder, Settings};
 ///   `Accept-Encoding` listing what is supported; the handler is not called.
 /// - A decoded body larger than the cap
 ///   ([`max_size`](RequestDecompressionBuilder::max_size), default 8 MiB):
-///   the body errors with [`DecompressedTooLarge`] as soon as the cap is
+///   the body errors with [`DecompressedTooLarge`](super::DecompressedTooLarge) as soon as the cap is
 ///   passed and the response is **413** problem+json, whatever the handler
 ///   answered. Decoding is incremental, at most 32 KiB at a time and never
 ///   more than one byte past the cap in all, so a body that expands to
