@@ -148,7 +148,7 @@ const HEALTH_PATHS: [&str; 4] = [
 /// Response compression with the default codecs and levels, counted in `registry`.
 fn compression(registry: &Registry) -> Result<CompressionLayer, BoxError> {
     Ok(CompressionLayer::builder()
-        .metrics(CompressionMetrics::new(registry)?)
+        .metrics(CompressionMetrics::register(registry)?)
         .build()?)
 }
 

@@ -7,7 +7,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method};
 use axum::response::{Html, IntoResponse, Response};
 use strata::metrics::prometheus::Registry;
-use strata::security_headers::{CspBuilder, CspNonce, CspReportCollector, SecurityHeadersLayer};
+use strata::security_headers::{
+    CspBuilder, CspNonce, CspReportCollector, CspReportMetrics, Preset, SecurityHeadersLayer,
+};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::app::BoxError;
@@ -20,23 +22,23 @@ pub(crate) const REPORT_PATH: &str = "/csp-report";
 /// HTTPS only, the scheme believed from `TRUSTED_PROXIES` alone).
 /// Development: no HSTS, local dev servers and websockets allowed.
 pub(crate) fn headers(config: &Config) -> Result<SecurityHeadersLayer, BoxError> {
-    let (layer, csp) = match config.env {
-        AppEnv::Production => (SecurityHeadersLayer::strict(), CspBuilder::strict()),
-        AppEnv::Development => (
-            SecurityHeadersLayer::development(),
-            CspBuilder::development(),
-        ),
+    let (preset, csp) = match config.env {
+        AppEnv::Production => (Preset::Strict, CspBuilder::strict()),
+        AppEnv::Development => (Preset::Development, CspBuilder::development()),
     };
     let csp = csp.report_to("csp").report_uri(REPORT_PATH).build()?;
-    Ok(layer
+    Ok(SecurityHeadersLayer::builder(preset)
         .csp(csp)
-        .reporting_endpoint("csp", REPORT_PATH)?
-        .trusted_proxies(config.trusted_proxies.clone()))
+        .reporting_endpoint("csp", REPORT_PATH)
+        .trusted_proxies(config.trusted_proxies.clone())
+        .build()?)
 }
 
 /// The violation collector: reports are logged and counted in `registry`.
 pub(crate) fn collector(registry: &Registry) -> Result<CspReportCollector, BoxError> {
-    Ok(CspReportCollector::new().metrics(registry)?)
+    Ok(CspReportCollector::builder()
+        .metrics(CspReportMetrics::register(registry)?)
+        .build()?)
 }
 
 /// CORS for `/api`: only the origins in `CORS_ORIGINS` (none by default, so

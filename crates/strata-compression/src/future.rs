@@ -12,14 +12,14 @@ use http::header::{
 use http::{Response, StatusCode, response::Parts};
 use http_body::Body;
 use pin_project_lite::pin_project;
+use strata_core::headers::essence;
 
 use crate::BoxError;
 use crate::body::{Buffered, CompressionBody, Streaming};
 use crate::codec::{Encoder, Encoding, OutBuf};
+use crate::config::Config;
 use crate::headers::{no_transform, variant_etag, vary_accept_encoding};
-use crate::layer::Config;
 use crate::negotiate::Negotiated;
-use crate::predicate::essence;
 use crate::skip::SkipReason;
 
 /// What the request contributed to the decision.
@@ -41,18 +41,53 @@ struct Pending<B> {
     event_stream: bool,
 }
 
+mod sealed {
+    use std::future::Future;
+
+    use http::Response;
+
+    /// A future of an HTTP response: names its body type so
+    /// [`ResponseFuture`](super::ResponseFuture) needs only one parameter.
+    /// Implemented for every such future; not implementable elsewhere.
+    #[allow(unreachable_pub)]
+    pub trait ResponseOutput: Future<Output = Result<Response<Self::Body>, Self::Error>> {
+        /// The response body.
+        type Body;
+        /// The error.
+        type Error;
+    }
+
+    impl<F, B, E> ResponseOutput for F
+    where
+        F: Future<Output = Result<Response<B>, E>>,
+    {
+        type Body = B;
+        type Error = E;
+    }
+}
+
+pub(crate) use sealed::ResponseOutput;
+
 pin_project! {
     /// The future of [`Compression`](crate::Compression).
-    pub struct ResponseFuture<F, B> {
+    ///
+    /// # Panics
+    ///
+    /// Polled again after it returned `Ready`.
+    pub struct ResponseFuture<F>
+    where
+        F: ResponseOutput,
+    {
         #[pin]
         inner: F,
         info: RequestInfo,
         config: Arc<Config>,
-        pending: Option<Pending<B>>,
+        pending: Option<Pending<F::Body>>,
+        done: bool,
     }
 }
 
-impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
+impl<F: ResponseOutput> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture")
             .field("info", &self.info)
@@ -60,13 +95,14 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
     }
 }
 
-impl<F, B> ResponseFuture<F, B> {
+impl<F: ResponseOutput> ResponseFuture<F> {
     pub(crate) fn new(inner: F, info: RequestInfo, config: Arc<Config>) -> Self {
         Self {
             inner,
             info,
             config,
             pending: None,
+            done: false,
         }
     }
 }
@@ -150,9 +186,9 @@ fn skipped<B>(
     Response::from_parts(parts, body)
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<F, B, E> Future for ResponseFuture<F>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    F: Future<Output = Result<Response<B>, E>> + ResponseOutput<Body = B, Error = E>,
     B: Body,
     B::Error: Into<BoxError>,
 {
@@ -160,13 +196,33 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let config: &Config = this.config;
-        if let Some(pending) = this.pending.take() {
-            return poll_buffer(pending, this.pending, config, cx).map(Ok);
+        assert!(!*this.done, "`ResponseFuture` polled after completion");
+        let poll = decide(this.inner, this.info, this.config, this.pending, cx);
+        *this.done = poll.is_ready();
+        poll
+    }
+}
+
+fn decide<F, B, E>(
+    inner: Pin<&mut F>,
+    info: &RequestInfo,
+    config: &Config,
+    slot: &mut Option<Pending<B>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Response<CompressionBody<B>>, E>>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    {
+        let this_pending = slot;
+        if let Some(pending) = this_pending.take() {
+            return poll_buffer(pending, this_pending, config, cx).map(Ok);
         }
-        let response = ready!(this.inner.poll(cx))?;
+        let response = ready!(inner.poll(cx))?;
         let (mut parts, body) = response.into_parts();
-        let info = *this.info;
+        let info = *info;
 
         if config.offered.is_empty() {
             return Poll::Ready(Ok(Response::from_parts(
@@ -223,7 +279,7 @@ where
             known_len,
             event_stream,
         };
-        poll_buffer(pending, this.pending, config, cx).map(Ok)
+        poll_buffer(pending, this_pending, config, cx).map(Ok)
     }
 }
 

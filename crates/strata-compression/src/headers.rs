@@ -2,6 +2,7 @@
 
 use http::header::{CACHE_CONTROL, ETAG, IF_MATCH, IF_NONE_MATCH, VARY};
 use http::{HeaderMap, HeaderValue};
+use strata_core::headers::list;
 
 use crate::codec::Encoding;
 use crate::etag::{self, Element};
@@ -10,10 +11,7 @@ use crate::etag::{self, Element};
 pub(crate) fn vary_accept_encoding(headers: &mut HeaderMap) {
     let present = headers.get_all(VARY).iter().any(|value| {
         value.to_str().is_ok_and(|value| {
-            value
-                .split(',')
-                .map(str::trim)
-                .any(|name| name == "*" || name.eq_ignore_ascii_case("accept-encoding"))
+            list(value).any(|name| name == "*" || name.eq_ignore_ascii_case("accept-encoding"))
         })
     });
     if !present {
@@ -25,9 +23,7 @@ pub(crate) fn vary_accept_encoding(headers: &mut HeaderMap) {
 pub(crate) fn no_transform(headers: &HeaderMap) -> bool {
     headers.get_all(CACHE_CONTROL).iter().any(|value| {
         value.to_str().is_ok_and(|value| {
-            value
-                .split(',')
-                .any(|directive| directive.trim().eq_ignore_ascii_case("no-transform"))
+            list(value).any(|directive| directive.eq_ignore_ascii_case("no-transform"))
         })
     })
 }

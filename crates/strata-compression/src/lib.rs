@@ -134,11 +134,23 @@
 //! otherwise a few kilobytes of gzip under a 64 KiB limit decode to
 //! megabytes.
 //!
+//! # Configuration
+//!
+//! `new()` is the production default; anything else goes through
+//! [`CompressionLayer::builder`] or [`RequestDecompressionLayer::builder`],
+//! whose setters never fail: [`build`](CompressionBuilder::build) checks
+//! everything and reports the first problem as a
+//! [`strata_core::ConfigError`] naming the setting. A coding turned on (or
+//! given a level) whose cargo feature is off is
+//! [`ConfigError::FeatureDisabled`](strata_core::ConfigError::FeatureDisabled),
+//! never silently dropped.
+//!
 //! # Feature flags
 //!
 //! - `br`, `zstd`, `gzip`, `deflate` (all default): the codings.
 //! - `prometheus`: `CompressionMetrics`, bytes in/out per coding and skips
-//!   by reason, registered into your `prometheus::Registry`.
+//!   by reason, registered into your `prometheus::Registry` with
+//!   `CompressionMetrics::register` (enables `strata-core/prometheus`).
 //!
 //! # Deployment
 //!
@@ -169,7 +181,8 @@
 
 mod body;
 mod codec;
-mod decompression;
+mod config;
+pub mod decompression;
 mod etag;
 mod future;
 mod headers;
@@ -188,17 +201,17 @@ pub use self::body::CompressionBody;
 #[doc(inline)]
 pub use self::codec::Encoding;
 #[doc(inline)]
+pub use self::config::{CompressionBuilder, DEFAULT_BUFFER_SIZE, DEFAULT_MIN_SIZE};
+#[doc(inline)]
 pub use self::decompression::{
-    DEFAULT_MAX_DECOMPRESSED_SIZE, DecompressedTooLarge, DecompressionBody, DecompressionFuture,
+    DEFAULT_MAX_DECOMPRESSED_SIZE, DecompressedTooLarge, DecompressionBody,
     DecompressionResponseBody, RequestDecompression, RequestDecompressionBuilder,
     RequestDecompressionLayer,
 };
 #[doc(inline)]
 pub use self::future::ResponseFuture;
 #[doc(inline)]
-pub use self::layer::{
-    CompressionBuilder, CompressionLayer, DEFAULT_BUFFER_SIZE, DEFAULT_MIN_SIZE,
-};
+pub use self::layer::CompressionLayer;
 #[cfg(feature = "prometheus")]
 #[doc(inline)]
 pub use self::metrics::CompressionMetrics;
@@ -208,3 +221,8 @@ pub use self::predicate::ContentTypes;
 pub use self::service::Compression;
 #[doc(inline)]
 pub use self::skip::SkipReason;
+
+// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

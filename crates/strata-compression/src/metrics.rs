@@ -9,6 +9,8 @@ pub use self::prom::CompressionMetrics;
 #[cfg(feature = "prometheus")]
 mod prom {
     use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+    use strata_core::ConfigError;
+    use strata_core::metrics::register_all;
 
     use crate::codec::Encoding;
     use crate::skip::SkipReason;
@@ -29,10 +31,10 @@ mod prom {
     /// use strata_compression::{CompressionLayer, CompressionMetrics};
     ///
     /// let registry = prometheus::Registry::new();
-    /// let metrics = CompressionMetrics::new(&registry)?;
+    /// let metrics = CompressionMetrics::register(&registry)?;
     /// let layer = CompressionLayer::builder().metrics(metrics).build()?;
     /// # let _ = layer;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), strata_core::ConfigError>(())
     /// ```
     #[derive(Debug, Clone)]
     pub struct CompressionMetrics {
@@ -42,37 +44,38 @@ mod prom {
     }
 
     impl CompressionMetrics {
-        /// Creates the counters and registers them into `registry`.
+        /// Creates the counters and registers them into `registry`: all of
+        /// them, or none.
         ///
         /// # Errors
         ///
-        /// The registry's error when a collector with the same name is
-        /// already registered.
-        pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
-            let bytes_in = IntCounterVec::new(
-                Opts::new(
-                    "strata_compression_bytes_in_total",
-                    "Bytes of response content given to the encoder.",
-                ),
-                &["encoding"],
-            )?;
-            let bytes_out = IntCounterVec::new(
-                Opts::new(
-                    "strata_compression_bytes_out_total",
-                    "Compressed response bytes sent.",
-                ),
-                &["encoding"],
-            )?;
-            let skipped = IntCounterVec::new(
-                Opts::new(
-                    "strata_compression_skipped_total",
-                    "Responses sent without compression, by reason.",
-                ),
-                &["reason"],
-            )?;
-            registry.register(Box::new(bytes_in.clone()))?;
-            registry.register(Box::new(bytes_out.clone()))?;
-            registry.register(Box::new(skipped.clone()))?;
+        /// [`ConfigError::Registry`] when a collector of the same name is
+        /// already registered; then nothing of this call stays registered.
+        pub fn register(registry: &Registry) -> Result<Self, ConfigError> {
+            let (bytes_in, bytes_out, skipped) = register_all(registry, |r| {
+                let bytes_in = r.register(IntCounterVec::new(
+                    Opts::new(
+                        "strata_compression_bytes_in_total",
+                        "Bytes of response content given to the encoder.",
+                    ),
+                    &["encoding"],
+                )?)?;
+                let bytes_out = r.register(IntCounterVec::new(
+                    Opts::new(
+                        "strata_compression_bytes_out_total",
+                        "Compressed response bytes sent.",
+                    ),
+                    &["encoding"],
+                )?)?;
+                let skipped = r.register(IntCounterVec::new(
+                    Opts::new(
+                        "strata_compression_skipped_total",
+                        "Responses sent without compression, by reason.",
+                    ),
+                    &["reason"],
+                )?)?;
+                Ok((bytes_in, bytes_out, skipped))
+            })?;
             for reason in SkipReason::ALL {
                 skipped.with_label_values(&[reason.as_str()]);
             }

@@ -2,6 +2,7 @@
 
 use http::HeaderMap;
 use http::header::ACCEPT_ENCODING;
+use strata_core::headers::list;
 
 use crate::codec::Encoding;
 
@@ -80,7 +81,7 @@ impl Accepted {
         for value in headers.get_all(ACCEPT_ENCODING) {
             accepted.present = true;
             let Ok(value) = value.to_str() else { continue };
-            for entry in value.split(',') {
+            for entry in list(value) {
                 let Some((coding, weight)) = parse_entry(entry) else {
                     continue;
                 };

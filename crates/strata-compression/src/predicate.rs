@@ -1,6 +1,7 @@
 //! Which media types are worth compressing.
 
 use strata_core::ConfigError;
+use strata_core::headers::essence;
 
 /// An allow-list of compressible media types.
 ///
@@ -17,17 +18,24 @@ use strata_core::ConfigError;
 /// ```
 /// use strata_compression::ContentTypes;
 ///
-/// let types = ContentTypes::default().allow("application/x-ndjson")?;
+/// let types = ContentTypes::default().allow("application/x-ndjson");
 /// assert!(types.matches("application/x-ndjson"));
 /// assert!(types.matches("Text/HTML; charset=utf-8"));
 /// assert!(types.matches("application/problem+json"));
 /// assert!(!types.matches("image/png"));
 /// assert!(!types.matches("application/zip"));
-/// # Ok::<(), strata_core::ConfigError>(())
 /// ```
+///
+/// Entries are checked when the layer is built: an entry that is not one of
+/// the forms above fails
+/// [`CompressionBuilder::build`](crate::CompressionBuilder::build) with
+/// [`ConfigError::Invalid`] for `content_types` (until then it matches
+/// nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentTypes {
     entries: Vec<Pattern>,
+    /// Entries that did not parse, as given, reported by `check`.
+    rejected: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,29 +119,40 @@ impl ContentTypes {
     pub fn empty() -> Self {
         Self {
             entries: Vec::new(),
+            rejected: Vec::new(),
         }
     }
 
-    /// Adds an entry (`type/subtype`, `type/*` or `*/*+suffix`).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::OutOfRange`] when the entry is not one of those forms.
-    pub fn allow(mut self, entry: &str) -> Result<Self, ConfigError> {
-        let pattern = Pattern::parse(entry).ok_or(ConfigError::OutOfRange {
-            name: "compressible content type",
-            reason: "expected `type/subtype`, `type/*` or `*/*+suffix`",
-        })?;
-        self.entries.push(pattern);
-        Ok(self)
+    /// Adds an entry (`type/subtype`, `type/*` or `*/*+suffix`). An entry
+    /// of another form fails the layer's `build()` (see the type's docs).
+    #[must_use]
+    pub fn allow(mut self, entry: &str) -> Self {
+        match Pattern::parse(entry) {
+            Some(pattern) => self.entries.push(pattern),
+            None => self.rejected.push(entry.to_owned()),
+        }
+        self
+    }
+
+    /// The first entry that did not parse, as [`ConfigError::Invalid`] for
+    /// `content_types`.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        match self.rejected.first() {
+            Some(entry) => Err(ConfigError::invalid(
+                "content_types",
+                format!("`{entry}` is not `type/subtype`, `type/*` or `*/*+suffix`"),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Removes an entry exactly as it was added (`"image/svg+xml"`,
     /// `"text/*"`), if present.
     #[must_use]
     pub fn remove(mut self, entry: &str) -> Self {
-        if let Some(pattern) = Pattern::parse(entry) {
-            self.entries.retain(|existing| *existing != pattern);
+        match Pattern::parse(entry) {
+            Some(pattern) => self.entries.retain(|existing| *existing != pattern),
+            None => self.rejected.retain(|existing| existing != entry),
         }
         self
     }
@@ -147,11 +166,6 @@ impl ContentTypes {
         let essence = essence.to_ascii_lowercase();
         self.entries.iter().any(|pattern| pattern.matches(&essence))
     }
-}
-
-/// The `type/subtype` part of a media type, without parameters.
-pub(crate) fn essence(content_type: &str) -> &str {
-    content_type.split(';').next().unwrap_or_default().trim()
 }
 
 #[cfg(test)]
@@ -191,13 +205,20 @@ mod tests {
     }
 
     #[test]
-    fn invalid_entries_fail_at_build_time() {
-        assert!(ContentTypes::empty().allow("json").is_err());
-        assert!(ContentTypes::empty().allow("*/*").is_err());
-        assert!(ContentTypes::empty().allow("text/ html").is_err());
-        let types = ContentTypes::empty()
-            .allow("application/x-custom")
-            .expect("valid");
+    fn invalid_entries_are_reported_by_check_not_by_allow() {
+        for bad in ["json", "*/*", "text/ html"] {
+            let types = ContentTypes::empty().allow(bad).allow("text/plain");
+            let result = types.check();
+            assert!(
+                matches!(&result, Err(ConfigError::Invalid { setting: "content_types", reason })
+                    if reason.contains(bad)),
+                "{bad}: {result:?}"
+            );
+            // The valid entries after it still count.
+            assert!(types.matches("text/plain"));
+        }
+        let types = ContentTypes::empty().allow("application/x-custom");
+        assert!(matches!(types.check(), Ok(())));
         assert!(types.matches("application/x-custom; v=1"));
         assert!(!types.matches("text/html"));
     }

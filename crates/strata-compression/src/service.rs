@@ -9,9 +9,9 @@ use tower_service::Service;
 
 use crate::BoxError;
 use crate::body::CompressionBody;
+use crate::config::Config;
 use crate::future::{RequestInfo, ResponseFuture};
 use crate::headers::strip_variant_validators;
-use crate::layer::Config;
 use crate::negotiate::{Accepted, Negotiated};
 
 /// Compresses the responses of `S` (see the [crate docs](crate)).
@@ -50,7 +50,7 @@ where
 {
     type Response = Response<CompressionBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)

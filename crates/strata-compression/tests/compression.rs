@@ -363,11 +363,7 @@ async fn only_if_smaller_sends_incompressible_bodies_as_they_are() {
 #[tokio::test]
 async fn content_types_are_configurable() {
     let layer = CompressionLayer::builder()
-        .content_types(
-            ContentTypes::empty()
-                .allow("application/x-custom")
-                .expect("valid"),
-        )
+        .content_types(ContentTypes::empty().allow("application/x-custom"))
         .build()
         .expect("valid");
     let response = send(
@@ -655,24 +651,7 @@ async fn event_streams_are_flushed_per_event_when_enabled() {
 }
 
 #[tokio::test]
-async fn levels_are_per_codec_and_checked_at_build_time() {
-    assert!(CompressionLayer::builder().br_level(12).build().is_err());
-    assert!(CompressionLayer::builder().gzip_level(0).build().is_err());
-    assert!(CompressionLayer::builder().zstd_level(23).build().is_err());
-    assert!(
-        CompressionLayer::builder()
-            .buffer_size(10)
-            .min_size(100)
-            .build()
-            .is_err()
-    );
-    assert!(
-        CompressionLayer::builder()
-            .prefer([Encoding::Gzip, Encoding::Gzip])
-            .build()
-            .is_err()
-    );
-
+async fn levels_are_per_codec() {
     let body = json(32 * 1024);
     let mut sizes = Vec::new();
     for level in [1, 9] {
@@ -739,8 +718,12 @@ async fn body_errors_pass_through() {
             .expect("response"),
     )
     .await;
-    let result = response.into_body().collect().await;
-    assert!(result.is_err());
+    let error = response
+        .into_body()
+        .collect()
+        .await
+        .expect_err("the body fails");
+    assert_eq!(error.to_string(), "boom");
 }
 
 #[cfg(feature = "prometheus")]
@@ -749,7 +732,7 @@ async fn metrics_count_bytes_and_skips() {
     use strata_compression::CompressionMetrics;
     let registry = prometheus::Registry::new();
     let layer = CompressionLayer::builder()
-        .metrics(CompressionMetrics::new(&registry).expect("registers"))
+        .metrics(CompressionMetrics::register(&registry).expect("registers"))
         .build()
         .expect("valid");
     let body = json(8192);

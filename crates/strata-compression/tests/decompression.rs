@@ -326,8 +326,8 @@ fn a_zero_cap_is_refused_at_build() {
     assert!(
         matches!(
             error,
-            strata_core::ConfigError::OutOfRange {
-                name: "max_size",
+            strata_core::ConfigError::Invalid {
+                setting: "max_size",
                 ..
             }
         ),

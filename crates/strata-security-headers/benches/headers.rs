@@ -12,7 +12,7 @@ use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderName, HeaderValue, Request, Response, header};
 use http_body_util::Full;
-use strata_security_headers::{CspBuilder, CspNonce, SecurityHeadersLayer};
+use strata_security_headers::{CspBuilder, CspNonce, Preset, SecurityHeadersLayer};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -135,7 +135,12 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("valid");
     let fixed = ServiceBuilder::new()
-        .layer(SecurityHeadersLayer::strict().csp(fixed_csp))
+        .layer(
+            SecurityHeadersLayer::builder(Preset::Strict)
+                .csp(fixed_csp)
+                .build()
+                .expect("valid"),
+        )
         .service_fn(handler);
     group.bench_function("strata_strict_fixed_csp", |b| {
         b.to_async(&runtime).iter(|| run(&fixed));

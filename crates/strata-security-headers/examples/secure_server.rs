@@ -20,7 +20,7 @@ use axum::routing::get;
 use http::{HeaderValue, Method, header};
 use strata_core::{ClientIpResolver, ResolveClientIpLayer, TrustedProxies};
 use strata_security_headers::{
-    CspBuilder, CspNonce, CspReportCollector, HttpsRedirectLayer, SecurityHeadersLayer,
+    CspBuilder, CspNonce, CspReportCollector, HttpsRedirectLayer, Preset, SecurityHeadersLayer,
     TrustedHostLayer,
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -59,13 +59,15 @@ fn app(production: bool, proxies: TrustedProxies) -> Result<Router, BoxError> {
     .report_to("csp")
     .report_uri("/csp-report")
     .build()?;
-    let headers = if production {
-        SecurityHeadersLayer::strict()
+    let preset = if production {
+        Preset::Strict
     } else {
-        SecurityHeadersLayer::development()
-    }
-    .csp(csp)
-    .reporting_endpoint("csp", "/csp-report")?;
+        Preset::Development
+    };
+    let headers = SecurityHeadersLayer::builder(preset)
+        .csp(csp)
+        .reporting_endpoint("csp", "/csp-report")
+        .build()?;
 
     // CORS only on the API, with an explicit origin list and no credentials
     // unless the list is explicit (never with `Any` or a mirrored origin).
@@ -93,13 +95,14 @@ fn app(production: bool, proxies: TrustedProxies) -> Result<Router, BoxError> {
         .layer(headers);
     if std::env::var("HTTPS_REDIRECT").is_ok_and(|v| v == "1") {
         app = app.layer(
-            HttpsRedirectLayer::new()
-                .exempt("/health")?
-                .exempt("/metrics")?,
+            HttpsRedirectLayer::builder()
+                .exempt("/health")
+                .exempt("/metrics")
+                .build()?,
         );
     }
     if let Ok(hosts) = std::env::var("ALLOWED_HOSTS") {
-        app = app.layer(TrustedHostLayer::new(hosts.split(','))?);
+        app = app.layer(TrustedHostLayer::builder(hosts.split(',')).build()?);
     }
     // Outermost: resolves the client and scheme once, believing forwarding
     // headers only from TRUSTED_PROXIES; the layers above read its `Scheme`.

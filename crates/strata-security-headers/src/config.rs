@@ -1,26 +1,41 @@
-//! Settings, compiled once into the header list each response gets.
+//! The settings of [`SecurityHeadersLayer`](crate::SecurityHeadersLayer):
+//! presets, modes, and their checks.
 
-use http::header::{self, CONTENT_TYPE, Entry, HeaderMap, HeaderName, HeaderValue};
-use strata_core::ClientIpResolver;
+use http::header::{self, HeaderName};
+use strata_core::{ClientIpResolver, ConfigError};
 
-use crate::layer::{DEFAULT_REMOVED, HeaderMode};
 use crate::values::{
     CrossOriginEmbedderPolicy, CrossOriginOpenerPolicy, CrossOriginResourcePolicy, FrameOptions,
     Hsts, PermittedCrossDomainPolicies, ReferrerPolicy,
 };
 use crate::{ContentSecurityPolicy, CspBuilder, PermissionsPolicy};
 
-pub(crate) static CSP_REPORT_ONLY: HeaderName =
-    HeaderName::from_static("content-security-policy-report-only");
-static COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
-static CORP: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
-static COEP: HeaderName = HeaderName::from_static("cross-origin-embedder-policy");
-static ORIGIN_AGENT_CLUSTER: HeaderName = HeaderName::from_static("origin-agent-cluster");
-static PERMISSIONS_POLICY: HeaderName = HeaderName::from_static("permissions-policy");
-static REPORTING_ENDPOINTS: HeaderName = HeaderName::from_static("reporting-endpoints");
-static X_DNS_PREFETCH_CONTROL: HeaderName = HeaderName::from_static("x-dns-prefetch-control");
-static X_PERMITTED_CROSS_DOMAIN: HeaderName =
-    HeaderName::from_static("x-permitted-cross-domain-policies");
+/// Whether a header the layer sets replaces one the handler already set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum HeaderMode {
+    /// Set the header only when the response has none: the handler wins.
+    #[default]
+    IfAbsent,
+    /// Always set the header, replacing the handler's.
+    Override,
+}
+
+/// The starting point of a [`SecurityHeadersBuilder`](crate::SecurityHeadersBuilder):
+/// the settings of [`SecurityHeadersLayer::strict`](crate::SecurityHeadersLayer::strict),
+/// [`api`](crate::SecurityHeadersLayer::api) or
+/// [`development`](crate::SecurityHeadersLayer::development).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Preset {
+    /// HTML apps in production (the default).
+    #[default]
+    Strict,
+    /// JSON APIs.
+    Api,
+    /// Local development; never in production.
+    Development,
+}
 
 /// A header that can be set to a value or left out.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +49,7 @@ pub(crate) enum Toggle {
 pub(crate) struct Settings {
     pub(crate) csp: Option<ContentSecurityPolicy>,
     pub(crate) csp_report_only: Option<ContentSecurityPolicy>,
+    /// `(name, url)` as given, checked by [`Settings::check`].
     pub(crate) reporting_endpoints: Vec<(String, String)>,
     pub(crate) hsts: Option<Hsts>,
     pub(crate) resolver: ClientIpResolver,
@@ -55,27 +71,30 @@ pub(crate) struct Settings {
     pub(crate) document_everywhere: bool,
 }
 
-fn preset(builder: CspBuilder) -> ContentSecurityPolicy {
-    // The presets are fixed, valid policies (a unit test validates each).
-    builder.build_unchecked()
-}
-
-pub(crate) fn csp_strict() -> ContentSecurityPolicy {
-    preset(CspBuilder::strict())
-}
-
-pub(crate) fn csp_api() -> ContentSecurityPolicy {
-    preset(CspBuilder::api())
-}
-
-pub(crate) fn csp_development() -> ContentSecurityPolicy {
-    preset(CspBuilder::development())
-}
-
 impl Settings {
-    pub(crate) fn strict() -> Self {
+    /// The settings of a preset; they pass [`Settings::check`] (a unit test
+    /// checks each).
+    pub(crate) fn preset(preset: Preset) -> Self {
+        let mut settings = Self::strict();
+        match preset {
+            Preset::Strict => {}
+            Preset::Api => {
+                settings.csp = Some(preset_csp(CspBuilder::api()));
+                settings.document_everywhere = true;
+                settings.permissions = None;
+            }
+            Preset::Development => {
+                settings.csp = Some(preset_csp(CspBuilder::development()));
+                settings.hsts = None;
+                settings.frame_options = Some(FrameOptions::SameOrigin);
+            }
+        }
+        settings
+    }
+
+    fn strict() -> Self {
         Self {
-            csp: Some(csp_strict()),
+            csp: Some(preset_csp(CspBuilder::strict())),
             csp_report_only: None,
             reporting_endpoints: Vec::new(),
             hsts: Some(Hsts::new()),
@@ -107,221 +126,69 @@ impl Settings {
         }
     }
 
-    fn mode_of(&self, name: &HeaderName) -> HeaderMode {
-        self.modes
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or(self.mode, |(_, mode)| *mode)
-    }
-
-    pub(crate) fn compile(&self) -> Compiled {
-        let mut fixed = Vec::new();
-        let mut add = |name: &HeaderName, value: Option<HeaderValue>, document: bool| {
-            if let Some(value) = value {
-                fixed.push(Fixed {
-                    name: name.clone(),
-                    value,
-                    override_: self.mode_of(name) == HeaderMode::Override,
-                    document,
-                });
-            }
-        };
-        add(
-            &COOP,
-            self.coop.map(CrossOriginOpenerPolicy::header_value),
-            false,
-        );
-        add(
-            &CORP,
-            self.corp.map(CrossOriginResourcePolicy::header_value),
-            false,
-        );
-        add(
-            &COEP,
-            self.coep.map(CrossOriginEmbedderPolicy::header_value),
-            false,
-        );
-        add(
-            &ORIGIN_AGENT_CLUSTER,
-            self.origin_agent_cluster
-                .then(|| HeaderValue::from_static("?1")),
-            false,
-        );
-        add(
-            &header::REFERRER_POLICY,
-            self.referrer.map(ReferrerPolicy::header_value),
-            false,
-        );
-        add(
-            &header::X_CONTENT_TYPE_OPTIONS,
-            self.nosniff.then(|| HeaderValue::from_static("nosniff")),
-            false,
-        );
-        let dns = match self.dns_prefetch {
-            Toggle::Off => None,
-            Toggle::Set(true) => Some(HeaderValue::from_static("on")),
-            Toggle::Set(false) => Some(HeaderValue::from_static("off")),
-        };
-        add(&X_DNS_PREFETCH_CONTROL, dns, false);
-        add(
-            &X_PERMITTED_CROSS_DOMAIN,
-            self.cross_domain
-                .map(PermittedCrossDomainPolicies::header_value),
-            false,
-        );
-        add(
-            &header::X_XSS_PROTECTION,
-            self.xss_zero.then(|| HeaderValue::from_static("0")),
-            false,
-        );
-        add(
-            &PERMISSIONS_POLICY,
-            self.permissions
-                .as_ref()
-                .and_then(PermissionsPolicy::header_value),
-            false,
-        );
-        add(
-            &header::X_FRAME_OPTIONS,
-            self.frame_options.map(FrameOptions::header_value),
-            true,
-        );
-        let endpoints = self
-            .reporting_endpoints
-            .iter()
-            .map(|(name, url)| format!("{name}=\"{url}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        add(
-            &REPORTING_ENDPOINTS,
-            HeaderValue::try_from(endpoints)
-                .ok()
-                .filter(|v| !v.is_empty()),
-            true,
-        );
-        let csp = |name: &HeaderName, policy: &Option<ContentSecurityPolicy>| {
-            policy.clone().map(|policy| Csp {
-                name: name.clone(),
-                policy,
-                override_: self.mode_of(name) == HeaderMode::Override,
-            })
-        };
-        let csp = [
-            csp(&header::CONTENT_SECURITY_POLICY, &self.csp),
-            csp(&CSP_REPORT_ONLY, &self.csp_report_only),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>();
-        Compiled {
-            uses_nonce: csp.iter().any(|c| c.policy.uses_nonce()),
-            fixed,
-            csp,
-            hsts: self.hsts.map(|hsts| Fixed {
-                name: header::STRICT_TRANSPORT_SECURITY,
-                value: hsts.header_value(),
-                override_: self.mode_of(&header::STRICT_TRANSPORT_SECURITY) == HeaderMode::Override,
-                document: false,
-            }),
-            resolver: self.resolver.clone(),
-            remove: self.remove.clone(),
-            document_types: self.document_types.clone(),
-            document_everywhere: self.document_everywhere,
+    /// The first setting that cannot be written into its header.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        for (name, url) in &self.reporting_endpoints {
+            check_endpoint(name, url)?;
         }
+        if let Some(permissions) = &self.permissions {
+            permissions.check()?;
+        }
+        Ok(())
     }
 }
 
-#[derive(Debug)]
-struct Fixed {
-    name: HeaderName,
-    value: HeaderValue,
-    override_: bool,
-    document: bool,
+fn preset_csp(builder: CspBuilder) -> ContentSecurityPolicy {
+    // The presets are fixed, valid policies (a unit test validates each).
+    builder.build_unchecked()
 }
 
-#[derive(Debug)]
-struct Csp {
-    name: HeaderName,
-    policy: ContentSecurityPolicy,
-    override_: bool,
-}
-
-/// The per-response work, prepared.
-#[derive(Debug)]
-pub(crate) struct Compiled {
-    pub(crate) uses_nonce: bool,
-    fixed: Vec<Fixed>,
-    csp: Vec<Csp>,
-    hsts: Option<Fixed>,
-    pub(crate) resolver: ClientIpResolver,
-    remove: Vec<HeaderName>,
-    document_types: Vec<String>,
-    document_everywhere: bool,
-}
-
-impl Compiled {
-    /// Whether HSTS is configured at all (the scheme need not be resolved
-    /// otherwise).
-    pub(crate) fn has_hsts(&self) -> bool {
-        self.hsts.is_some()
+/// A `Reporting-Endpoints` entry: `name` a lowercase token, `url` printable
+/// ASCII without `"` or `\`.
+fn check_endpoint(name: &str, url: &str) -> Result<(), ConfigError> {
+    let mut name_bytes = name.bytes();
+    let key = name_bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && name_bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b));
+    if !key {
+        return Err(ConfigError::invalid(
+            "reporting_endpoint",
+            format!("the name `{name}` is not a lowercase token"),
+        ));
     }
-
-    /// Applies the headers to a response.
-    pub(crate) fn apply(&self, headers: &mut HeaderMap, https: bool, nonce: Option<&str>) {
-        for name in &self.remove {
-            headers.remove(name);
-        }
-        // One allocation instead of the map growing several times.
-        let _ = headers.try_reserve(self.fixed.len() + self.csp.len() + 1);
-        let document = self.document_everywhere || self.is_document(headers);
-        for entry in &self.fixed {
-            if document || !entry.document {
-                put(headers, &entry.name, entry.override_, || {
-                    entry.value.clone()
-                });
-            }
-        }
-        if let (true, Some(hsts)) = (https, &self.hsts) {
-            put(headers, &hsts.name, hsts.override_, || hsts.value.clone());
-        }
-        if document {
-            for csp in &self.csp {
-                put(headers, &csp.name, csp.override_, || {
-                    csp.policy.header_value_with(nonce.unwrap_or(""))
-                });
-            }
-        }
+    let url_ok = !url.is_empty()
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    if !url_ok {
+        return Err(ConfigError::invalid(
+            "reporting_endpoint",
+            format!("the URL `{url}` is not printable ASCII without quotes"),
+        ));
     }
-
-    fn is_document(&self, headers: &HeaderMap) -> bool {
-        let Some(content_type) = headers.get(CONTENT_TYPE) else {
-            return true;
-        };
-        let Ok(content_type) = content_type.to_str() else {
-            return true;
-        };
-        let essence = content_type.split(';').next().unwrap_or("").trim();
-        self.document_types
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(essence))
-    }
+    Ok(())
 }
 
-fn put(
-    headers: &mut HeaderMap,
-    name: &HeaderName,
-    override_: bool,
-    value: impl FnOnce() -> HeaderValue,
-) {
-    // `try_entry` instead of `entry`: a response already holding the
-    // maximum number of headers loses ours rather than panicking.
-    match headers.try_entry(name) {
-        Ok(Entry::Occupied(mut entry)) if override_ => {
-            entry.insert(value());
+pub(crate) static DEFAULT_REMOVED: [HeaderName; 9] = [
+    header::SERVER,
+    HeaderName::from_static("x-powered-by"),
+    HeaderName::from_static("x-aspnet-version"),
+    HeaderName::from_static("x-aspnetmvc-version"),
+    HeaderName::from_static("x-runtime"),
+    HeaderName::from_static("x-generator"),
+    HeaderName::from_static("x-version"),
+    HeaderName::from_static("x-backend-server"),
+    HeaderName::from_static("x-server-powered-by"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_pass_their_checks() {
+        for preset in [Preset::Strict, Preset::Api, Preset::Development] {
+            let result = Settings::preset(preset).check();
+            assert!(matches!(result, Ok(())), "{preset:?}: {result:?}");
         }
-        Ok(Entry::Vacant(entry)) => {
-            let _ = entry.try_insert(value());
-        }
-        Ok(Entry::Occupied(_)) | Err(_) => {}
     }
 }

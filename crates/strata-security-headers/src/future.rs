@@ -9,10 +9,14 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use crate::CspNonce;
-use crate::config::Compiled;
+use crate::compiled::Compiled;
 
 pin_project! {
     /// The response future of [`SecurityHeaders`](crate::SecurityHeaders).
+    ///
+    /// # Panics
+    ///
+    /// Polled again after it returned `Ready`.
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
@@ -20,6 +24,7 @@ pin_project! {
         config: Arc<Compiled>,
         https: bool,
         nonce: Option<CspNonce>,
+        done: bool,
     }
 }
 
@@ -35,6 +40,7 @@ impl<F> ResponseFuture<F> {
             config,
             https,
             nonce,
+            done: false,
         }
     }
 }
@@ -47,7 +53,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
+        assert!(!*this.done, "`ResponseFuture` polled after completion");
+        let response = ready!(this.inner.poll(cx));
+        *this.done = true;
+        let mut response = response?;
         // A nonce the handler did not read is never drawn.
         let nonce = this.nonce.as_ref().and_then(CspNonce::seal);
         this.config

@@ -10,8 +10,9 @@
 //!   [`PermissionsPolicy`], and removal of `Server`, `X-Powered-By` and the
 //!   like. Presets [`strict`](SecurityHeadersLayer::strict),
 //!   [`api`](SecurityHeadersLayer::api),
-//!   [`development`](SecurityHeadersLayer::development); a handler's own
-//!   header wins unless its [`HeaderMode`] says otherwise.
+//!   [`development`](SecurityHeadersLayer::development), adjusted through
+//!   [`SecurityHeadersLayer::builder`]; a handler's own header wins unless
+//!   its [`HeaderMode`] says otherwise.
 //! - [`CspBuilder`]: a typed policy, validated when built; [`Source::NONCE`]
 //!   puts a [`CspNonce`] in the request extensions for templates (and, with
 //!   feature `axum`, an extractor), drawn when first read and written into
@@ -67,12 +68,26 @@
 //! # }
 //! ```
 //!
+//! # Configuration
+//!
+//! Layers without required input have an infallible `new()` that is right
+//! for production (the presets too). Everything else goes through a
+//! builder: [`SecurityHeadersLayer::builder`]\([`Preset`]),
+//! [`HttpsRedirectLayer::builder`], [`TrustedHostLayer::builder`]\(hosts),
+//! [`CspReportCollector::builder`]. Setters never fail; `build()` checks
+//! everything once and reports the first problem as a
+//! [`strata_core::ConfigError`] naming the setting. The value types follow
+//! the same rule: [`CspBuilder`] checks its policy in `build()`;
+//! [`PermissionsPolicy`], [`Feature::new`] and [`Allowlist::origin`] never
+//! fail and are checked by the `build()` of the layer builder given them;
+//! [`Hsts`] and the other header values cannot hold an invalid value.
+//!
 //! # Feature flags
 //!
 //! - `axum`: [`CspNonce`] as an axum 0.8 extractor (500 problem+json when
 //!   missing, so a page never renders a nonce its header lacks).
-//! - `prometheus`: counters for CSP reports
-//!   (`CspReportCollector::metrics`).
+//! - `prometheus`: counters for CSP reports (`CspReportMetrics`, given to
+//!   `CspReportCollectorBuilder::metrics`); enables `strata-core/prometheus`.
 //!
 //! # Security
 //!
@@ -81,7 +96,7 @@
 //!   [`ResolveClientIpLayer`](strata_core::ResolveClientIpLayer) stored in the request
 //!   extensions, else the scheme resolved from the connection, believing
 //!   `X-Forwarded-Proto`/`Forwarded` only from the
-//!   [`trusted_proxies`](SecurityHeadersLayer::trusted_proxies). A client
+//!   [`trusted_proxies`](SecurityHeadersBuilder::trusted_proxies). A client
 //!   cannot turn it on (or pin a plain-HTTP host) by sending the header itself.
 //! - Nonces are 128 bits from `rand`'s `ThreadRng` (ChaCha, seeded from the
 //!   operating system), new for every response that reads one; a response
@@ -113,13 +128,14 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod builder;
 mod collector;
+mod compiled;
 mod config;
 mod csp;
-mod error;
 mod escape;
 mod future;
-mod guard;
+pub mod guard;
 mod host;
 mod layer;
 mod nonce;
@@ -129,28 +145,32 @@ mod service;
 mod values;
 
 #[doc(inline)]
+pub use self::builder::SecurityHeadersBuilder;
+#[cfg(feature = "prometheus")]
+#[doc(inline)]
+pub use self::collector::CspReportMetrics;
+#[doc(inline)]
 pub use self::collector::{
-    CollectorFuture, CspReportCollector, CspViolation, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_RATE_LIMIT_CLIENTS, Disposition, MAX_BATCH_REPORTS, MAX_FIELD_CHARS, ReportRejection,
+    CollectorFuture, CspReportCollector, CspReportCollectorBuilder, CspViolation,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT_CLIENTS, Disposition, MAX_BATCH_REPORTS,
+    MAX_FIELD_CHARS, ReportRejection,
 };
+#[doc(inline)]
+pub use self::config::{HeaderMode, Preset};
 #[doc(inline)]
 pub use self::csp::{ContentSecurityPolicy, CspBuilder, Source};
 #[doc(inline)]
-pub use self::error::ConfigError;
-#[doc(inline)]
 pub use self::future::ResponseFuture;
 #[doc(inline)]
-pub use self::guard::GuardFuture;
+pub use self::host::{HostRejection, TrustedHost, TrustedHostBuilder, TrustedHostLayer};
 #[doc(inline)]
-pub use self::host::{HostRejection, TrustedHost, TrustedHostLayer};
-#[doc(inline)]
-pub use self::layer::{HeaderMode, SecurityHeadersLayer};
+pub use self::layer::SecurityHeadersLayer;
 #[doc(inline)]
 pub use self::nonce::{CspNonce, NONCE_BYTES};
 #[doc(inline)]
 pub use self::permissions::{Allowlist, Feature, PermissionsPolicy};
 #[doc(inline)]
-pub use self::redirect::{HttpsRedirect, HttpsRedirectLayer, RedirectStatus};
+pub use self::redirect::{HttpsRedirect, HttpsRedirectBuilder, HttpsRedirectLayer, RedirectStatus};
 #[doc(inline)]
 pub use self::service::SecurityHeaders;
 #[doc(inline)]
@@ -158,3 +178,8 @@ pub use self::values::{
     CrossOriginEmbedderPolicy, CrossOriginOpenerPolicy, CrossOriginResourcePolicy, FrameOptions,
     Hsts, PermittedCrossDomainPolicies, ReferrerPolicy,
 };
+
+// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

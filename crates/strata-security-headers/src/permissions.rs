@@ -4,13 +4,17 @@ use std::borrow::Cow;
 use std::fmt;
 
 use http::HeaderValue;
-
-use crate::ConfigError;
+use strata_core::ConfigError;
 
 /// A policy-controlled browser feature (`camera`, `geolocation`, ...).
 ///
-/// The common features are constants; [`Feature::new`] names any other and
-/// checks it is a structured-field key.
+/// The common features are constants; [`Feature::new`] names any other.
+///
+/// A [`PermissionsPolicy`] is assembled like a builder: [`Feature::new`] and
+/// [`Allowlist::origin`] never fail, and the whole policy is checked once,
+/// when the [`SecurityHeadersBuilder`](crate::SecurityHeadersBuilder) given
+/// it is built ([`ConfigError::Invalid`] for `permissions_policy`, naming the
+/// feature or origin).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Feature(Cow<'static, str>);
 
@@ -58,22 +62,29 @@ features! {
 }
 
 impl Feature {
-    /// Any other feature, named as in the spec (a lowercase structured-field
-    /// key: `a-z`, digits, `_-.*`, starting with a letter or `*`).
-    pub fn new(name: &str) -> Result<Self, ConfigError> {
-        let mut bytes = name.bytes();
+    /// Any other feature, named as in the spec: a lowercase structured-field
+    /// key (`a-z`, digits, `_-.*`, starting with a letter or `*`), checked
+    /// when the layer is built.
+    pub fn new(name: &str) -> Self {
+        Self(Cow::Owned(name.to_owned()))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let mut bytes = self.0.bytes();
         let first = bytes
             .next()
             .is_some_and(|b| b.is_ascii_lowercase() || b == b'*');
         if first
             && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b))
         {
-            Ok(Self(Cow::Owned(name.to_owned())))
+            Ok(())
         } else {
-            Err(ConfigError::value(
-                "permissions-policy feature",
-                name,
-                "not a lowercase structured-field key",
+            Err(ConfigError::invalid(
+                "permissions_policy",
+                format!(
+                    "feature `{}` is not a lowercase structured-field key",
+                    self.0
+                ),
             ))
         }
     }
@@ -118,20 +129,25 @@ impl Allowlist {
 
     /// Adds an origin such as `https://maps.example.com`; it must be a
     /// structured-field string (printable ASCII without `"` or `\`) with a
-    /// scheme.
-    pub fn origin(mut self, origin: &str) -> Result<Self, ConfigError> {
-        let printable = origin
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
-        if !printable || !origin.contains("://") {
-            return Err(ConfigError::value(
-                "permissions-policy origin",
-                origin,
-                "not an origin such as https://example.com",
-            ));
-        }
+    /// scheme, checked when the layer is built.
+    pub fn origin(mut self, origin: &str) -> Self {
         self.origins.push(origin.to_owned());
-        Ok(self)
+        self
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        for origin in &self.origins {
+            let printable = origin
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+            if !printable || !origin.contains("://") {
+                return Err(ConfigError::invalid(
+                    "permissions_policy",
+                    format!("`{origin}` is not an origin such as https://example.com"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -167,13 +183,12 @@ impl fmt::Display for Allowlist {
 ///
 /// let policy = PermissionsPolicy::new()
 ///     .deny(Feature::CAMERA)
-///     .allow(Feature::GEOLOCATION, Allowlist::same_origin().origin("https://maps.example.com")?)
+///     .allow(Feature::GEOLOCATION, Allowlist::same_origin().origin("https://maps.example.com"))
 ///     .allow(Feature::FULLSCREEN, Allowlist::same_origin());
 /// assert_eq!(
 ///     policy.to_string(),
 ///     r#"camera=(), geolocation=(self "https://maps.example.com"), fullscreen=self"#
 /// );
-/// # Ok::<(), strata_security_headers::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[must_use]
@@ -236,6 +251,15 @@ impl PermissionsPolicy {
     pub fn remove(mut self, feature: &Feature) -> Self {
         self.features.retain(|(f, _)| f != feature);
         self
+    }
+
+    /// The first feature or origin that cannot be written in the header.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        for (feature, allowlist) in &self.features {
+            feature.check()?;
+            allowlist.check()?;
+        }
+        Ok(())
     }
 
     pub(crate) fn header_value(&self) -> Option<HeaderValue> {

@@ -7,7 +7,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use crate::CspNonce;
-use crate::config::Compiled;
+use crate::compiled::Compiled;
 use crate::future::ResponseFuture;
 
 /// The service built by [`SecurityHeadersLayer`](crate::SecurityHeadersLayer).
@@ -25,6 +25,11 @@ impl<S> SecurityHeaders<S> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// Unwraps the inner service.

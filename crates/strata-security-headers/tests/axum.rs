@@ -22,11 +22,16 @@ fn app(layer: SecurityHeadersLayer) -> Router {
         .route_service("/csp-report", CspReportCollector::new())
         .layer(layer)
         .layer(
-            HttpsRedirectLayer::new()
+            HttpsRedirectLayer::builder()
                 .exempt("/csp-report")
+                .build()
                 .expect("valid"),
         )
-        .layer(TrustedHostLayer::new(["example.com"]).expect("valid"))
+        .layer(
+            TrustedHostLayer::builder(["example.com"])
+                .build()
+                .expect("valid"),
+        )
 }
 
 fn request(method: &str, uri: &str, body: Body) -> Request<Body> {

@@ -7,7 +7,12 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::Value;
-use strata_security_headers::{CspReportCollector, CspViolation, Disposition, ReportRejection};
+use strata_core::ConfigError;
+#[cfg(feature = "prometheus")]
+use strata_security_headers::CspReportMetrics;
+use strata_security_headers::{
+    CspReportCollector, CspReportCollectorBuilder, CspViolation, Disposition, ReportRejection,
+};
 use strata_testkit::{body_string, request};
 use tower::ServiceExt;
 
@@ -46,12 +51,28 @@ fn post(content_type: &str, body: impl Into<Bytes>) -> Request<Full<Bytes>> {
 }
 
 fn recording() -> (CspReportCollector, Arc<Mutex<Vec<CspViolation>>>) {
+    recording_with(|builder| builder)
+}
+
+/// A collector recording what it accepts, with more settings.
+fn recording_with(
+    adjust: impl FnOnce(CspReportCollectorBuilder) -> CspReportCollectorBuilder,
+) -> (CspReportCollector, Arc<Mutex<Vec<CspViolation>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
-    let collector = CspReportCollector::new().on_report(move |violation| {
+    let builder = CspReportCollector::builder().on_report(move |violation| {
         sink.lock().expect("not poisoned").push(violation.clone());
     });
+    let collector = adjust(builder).build().expect("valid");
     (collector, seen)
+}
+
+/// Asserts `result` is `ConfigError::Invalid` for `setting`.
+fn invalid<T: std::fmt::Debug>(result: &Result<T, ConfigError>, setting: &str) {
+    assert!(
+        matches!(result, Err(ConfigError::Invalid { setting: s, .. }) if *s == setting),
+        "expected Invalid {{ setting: {setting:?} }}, got {result:?}"
+    );
 }
 
 async fn problem(response: Response<Full<Bytes>>, status: StatusCode) -> Value {
@@ -188,8 +209,7 @@ async fn wrong_or_missing_content_type_is_a_415_problem() {
 
 #[tokio::test]
 async fn oversize_body_is_a_413_problem() {
-    let (collector, seen) = recording();
-    let collector = collector.max_body_bytes(2048).expect("in range");
+    let (collector, seen) = recording_with(|b| b.max_body_bytes(2048));
     // Streamed, no Content-Length: cut while reading.
     let big = format!(
         "[{}]",
@@ -254,8 +274,9 @@ async fn answers_the_cors_preflight() {
 
 #[tokio::test]
 async fn allowed_origins_narrow_cors() {
-    let collector = CspReportCollector::new()
+    let collector = CspReportCollector::builder()
         .allowed_origins(["https://app.example.com"])
+        .build()
         .expect("valid origins");
     let preflight = |origin: &str| {
         let mut request = request(Method::OPTIONS, "/csp-report", Bytes::new());
@@ -283,12 +304,10 @@ async fn allowed_origins_narrow_cors() {
             .headers()
             .contains_key("access-control-allow-origin")
     );
-    assert!(CspReportCollector::new().allowed_origins(["*"]).is_err());
-    assert!(
-        CspReportCollector::new()
-            .allowed_origins(["example.com"])
-            .is_err()
-    );
+    for bad in [["*"], ["example.com"]] {
+        let result = CspReportCollector::builder().allowed_origins(bad).build();
+        invalid(&result, "allowed_origins");
+    }
 }
 
 #[tokio::test]
@@ -304,10 +323,7 @@ async fn other_methods_are_a_405_problem_with_allow() {
 #[tokio::test]
 async fn rate_limit_answers_429_then_refills() {
     tokio::time::pause();
-    let (collector, seen) = recording();
-    let collector = collector
-        .rate_limit(2, Duration::from_secs(10))
-        .expect("valid");
+    let (collector, seen) = recording_with(|b| b.rate_limit(2, Duration::from_secs(10)));
     for _ in 0..2 {
         let response = collector
             .clone()
@@ -334,35 +350,42 @@ async fn rate_limit_answers_429_then_refills() {
 
 #[tokio::test]
 async fn limits_are_checked_when_built() {
-    assert!(CspReportCollector::new().max_body_bytes(10).is_err());
-    assert!(
-        CspReportCollector::new()
-            .max_body_bytes(usize::MAX)
-            .is_err()
+    let builder = CspReportCollector::builder;
+    invalid(&builder().max_body_bytes(10).build(), "max_body_bytes");
+    invalid(
+        &builder().max_body_bytes(usize::MAX).build(),
+        "max_body_bytes",
     );
-    assert!(
-        CspReportCollector::new()
-            .rate_limit(0, Duration::from_secs(1))
-            .is_err()
+    invalid(
+        &builder().rate_limit(0, Duration::from_secs(1)).build(),
+        "rate_limit",
     );
-    assert!(
-        CspReportCollector::new()
-            .rate_limit(1, Duration::ZERO)
-            .is_err()
+    invalid(
+        &builder().rate_limit(1, Duration::ZERO).build(),
+        "rate_limit",
     );
+    // Setters never fail mid-chain: the first problem is reported by build().
+    invalid(
+        &builder()
+            .max_body_bytes(10)
+            .rate_limit(0, Duration::ZERO)
+            .build(),
+        "max_body_bytes",
+    );
+    // Without a rate limit, its settings are not needed.
+    let result = builder().no_rate_limit().build();
+    let _ = result.expect("valid");
 }
 
 #[cfg(feature = "prometheus")]
 #[tokio::test]
 async fn counts_reports_and_rejections() {
     let registry = prometheus::Registry::new();
-    let collector = CspReportCollector::new()
-        .metrics(&registry)
-        .expect("registers");
-    assert!(
-        CspReportCollector::new().metrics(&registry).is_err(),
-        "duplicate registration"
-    );
+    let metrics = CspReportMetrics::register(&registry).expect("registers");
+    let collector = CspReportCollector::builder()
+        .metrics(metrics)
+        .build()
+        .expect("valid");
     let weird = LEGACY.replace(
         "\"effective-directive\":\"script-src-elem\"",
         "\"effective-directive\":\"x-made-up\"",
@@ -383,12 +406,68 @@ async fn counts_reports_and_rejections() {
         .encode_to_string(&registry.gather())
         .expect("encodes");
     for line in [
-        r#"strata_csp_reports_total{directive="script-src-elem",disposition="report"} 1"#,
-        r#"strata_csp_reports_total{directive="script-src",disposition="enforce"} 1"#,
-        r#"strata_csp_reports_total{directive="other",disposition="enforce"} 1"#,
-        r#"strata_csp_reports_rejected_total{reason="malformed"} 1"#,
-        r#"strata_csp_reports_rejected_total{reason="media_type"} 1"#,
+        r#"strata_security_headers_csp_reports_total{directive="script-src-elem",disposition="report"} 1"#,
+        r#"strata_security_headers_csp_reports_total{directive="script-src",disposition="enforce"} 1"#,
+        r#"strata_security_headers_csp_reports_total{directive="other",disposition="enforce"} 1"#,
+        r#"strata_security_headers_csp_reports_rejected_total{reason="malformed"} 1"#,
+        r#"strata_security_headers_csp_reports_rejected_total{reason="media_type"} 1"#,
     ] {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
+}
+
+#[cfg(feature = "prometheus")]
+#[tokio::test]
+async fn metrics_register_all_or_nothing() {
+    let registry = prometheus::Registry::new();
+    let first = CspReportMetrics::register(&registry).expect("registers");
+    let again = CspReportMetrics::register(&registry);
+    assert!(matches!(again, Err(ConfigError::Registry(_))), "{again:?}");
+    // Shared by two collectors, counted once each.
+    for metrics in [first.clone(), first] {
+        let collector = CspReportCollector::builder()
+            .metrics(metrics)
+            .build()
+            .expect("valid");
+        let response = collector
+            .oneshot(post("text/plain", "junk".to_owned()))
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+    let families = registry.gather();
+    assert_eq!(
+        families.len(),
+        1,
+        "only the first set, and only what counted"
+    );
+    let rejected = &families[0];
+    assert_eq!(
+        rejected.name(),
+        "strata_security_headers_csp_reports_rejected_total"
+    );
+    assert_eq!(rejected.get_metric()[0].get_counter().get_value(), 2.0);
+
+    // A clash on the second collector takes the first out again: once the
+    // clashing collector is gone, a new registration succeeds.
+    let registry = prometheus::Registry::new();
+    let taken = prometheus::IntCounterVec::new(
+        prometheus::Opts::new(
+            "strata_security_headers_csp_reports_rejected_total",
+            "CSP report requests refused, by reason.",
+        ),
+        &["reason"],
+    )
+    .expect("counter");
+    registry
+        .register(Box::new(taken.clone()))
+        .expect("registers");
+    let result = CspReportMetrics::register(&registry);
+    assert!(
+        matches!(result, Err(ConfigError::Registry(_))),
+        "{result:?}"
+    );
+    registry.unregister(Box::new(taken)).expect("unregisters");
+    let result = CspReportMetrics::register(&registry);
+    let _ = result.expect("valid");
 }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::Value;
-use strata_core::{ClientIpResolver, ResolveClientIpLayer};
+use strata_core::{ClientIpResolver, ConfigError, ResolveClientIpLayer};
 use strata_security_headers::{CspReportCollector, ReportRejection};
 use strata_testkit::{body_string, from_peer, request};
 use tower::{Service, ServiceBuilder, ServiceExt};
@@ -146,8 +146,9 @@ async fn status(service: &mut CspReportCollector, request: Request<Full<Bytes>>)
 
 #[tokio::test(start_paused = true)]
 async fn one_client_over_its_budget_does_not_block_another() {
-    let mut collector = CspReportCollector::new()
+    let mut collector = CspReportCollector::builder()
         .rate_limit(2, Duration::from_secs(60))
+        .build()
         .expect("valid");
     let report = || post("application/csp-report", legacy("https://example.com/"));
     for _ in 0..2 {
@@ -176,8 +177,9 @@ async fn one_client_over_its_budget_does_not_block_another() {
 #[tokio::test(start_paused = true)]
 async fn the_budget_follows_the_client_ip_layer() {
     let resolver = ClientIpResolver::new().trusted_proxies("10.0.0.0/8".parse().expect("valid"));
-    let collector = CspReportCollector::new()
+    let collector = CspReportCollector::builder()
         .rate_limit(1, Duration::from_secs(60))
+        .build()
         .expect("valid");
     let service = ServiceBuilder::new()
         .layer(ResolveClientIpLayer::new(resolver))
@@ -213,10 +215,10 @@ async fn the_budget_follows_the_client_ip_layer() {
 
 #[tokio::test(start_paused = true)]
 async fn tracked_clients_are_bounded_and_idle_ones_forgotten() {
-    let mut collector = CspReportCollector::new()
+    let mut collector = CspReportCollector::builder()
         .rate_limit(1, Duration::from_secs(10))
-        .expect("valid")
         .rate_limit_clients(2)
+        .build()
         .expect("valid");
     let report = || post("application/csp-report", legacy("https://example.com/"));
     for ip in [[203, 0, 113, 1], [203, 0, 113, 2]] {
@@ -253,7 +255,17 @@ async fn tracked_clients_are_bounded_and_idle_ones_forgotten() {
         StatusCode::TOO_MANY_REQUESTS,
         "203.0.113.4 is tracked now"
     );
-    assert!(CspReportCollector::new().rate_limit_clients(0).is_err());
+    let result = CspReportCollector::builder().rate_limit_clients(0).build();
+    assert!(
+        matches!(
+            result,
+            Err(ConfigError::Invalid {
+                setting: "rate_limit_clients",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]

@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, header};
 use http_body_util::Full;
-use strata_core::{ClientIpResolver, ResolveClientIpLayer, Scheme};
+use strata_core::{ClientIpResolver, ConfigError, ResolveClientIpLayer, Scheme};
 use strata_security_headers::{
     CrossOriginEmbedderPolicy, CspBuilder, CspNonce, FrameOptions, HeaderMode, Hsts,
-    PermissionsPolicy, ReferrerPolicy, SecurityHeadersLayer, Source,
+    PermissionsPolicy, Preset, ReferrerPolicy, SecurityHeadersLayer, Source,
 };
 use strata_testkit::{body_string, from_peer, get};
 use tower::{ServiceBuilder, ServiceExt};
@@ -187,16 +187,25 @@ async fn document_only_headers_skip_json_responses() {
 
 #[tokio::test]
 async fn document_types_and_everywhere_are_configurable() {
-    let layer = SecurityHeadersLayer::strict().document_types(["application/json"]);
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
+        .document_types(["application/json"])
+        .build()
+        .expect("valid");
     let service = ServiceBuilder::new().layer(layer).service_fn(json);
     let response = service.oneshot(get("/")).await.expect("infallible");
     assert!(response.headers().contains_key("content-security-policy"));
 
-    let layer = SecurityHeadersLayer::strict().document_types(["application/json"]);
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
+        .document_types(["application/json"])
+        .build()
+        .expect("valid");
     let headers = headers_of(layer, get("/")).await; // text/html is no longer a document
     assert!(!headers.contains_key("content-security-policy"));
 
-    let layer = SecurityHeadersLayer::strict().document_headers_everywhere(true);
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
+        .document_headers_everywhere(true)
+        .build()
+        .expect("valid");
     let service = ServiceBuilder::new().layer(layer).service_fn(json);
     let response = service.oneshot(get("/")).await.expect("infallible");
     assert_eq!(value(response.headers(), "x-frame-options"), Some("DENY"));
@@ -221,8 +230,10 @@ async fn handler_headers_win_and_leaky_headers_are_removed() {
 
 #[tokio::test]
 async fn override_mode_replaces_handler_headers() {
-    let layer =
-        SecurityHeadersLayer::strict().header_mode(header::X_FRAME_OPTIONS, HeaderMode::Override);
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
+        .header_mode(header::X_FRAME_OPTIONS, HeaderMode::Override)
+        .build()
+        .expect("valid");
     let service = ServiceBuilder::new().layer(layer).service_fn(leaky);
     let response = service.oneshot(get("/")).await.expect("infallible");
     assert_eq!(value(response.headers(), "x-frame-options"), Some("DENY"));
@@ -232,7 +243,10 @@ async fn override_mode_replaces_handler_headers() {
         Some("default-src https:")
     );
 
-    let layer = SecurityHeadersLayer::strict().mode(HeaderMode::Override);
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
+        .mode(HeaderMode::Override)
+        .build()
+        .expect("valid");
     let service = ServiceBuilder::new().layer(layer).service_fn(leaky);
     let response = service.oneshot(get("/")).await.expect("infallible");
     let csp = value(response.headers(), "content-security-policy").expect("CSP");
@@ -241,7 +255,7 @@ async fn override_mode_replaces_handler_headers() {
 
 #[tokio::test]
 async fn every_header_has_an_off_switch() {
-    let layer = SecurityHeadersLayer::strict()
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
         .no_csp()
         .no_hsts()
         .no_cross_origin_opener_policy()
@@ -255,7 +269,9 @@ async fn every_header_has_an_off_switch() {
         .no_permitted_cross_domain_policies()
         .xss_protection(false)
         .no_permissions_policy()
-        .keep_header(&header::SERVER);
+        .keep_header(&header::SERVER)
+        .build()
+        .expect("valid");
     assert!(!layer.uses_nonce());
     let service = ServiceBuilder::new().layer(layer).service_fn(leaky);
     let response = service.oneshot(https(get("/"))).await.expect("infallible");
@@ -275,7 +291,7 @@ async fn every_header_has_an_off_switch() {
 
 #[tokio::test]
 async fn setters_change_the_values() {
-    let layer = SecurityHeadersLayer::strict()
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
         .hsts(Hsts::new().preload())
         .referrer_policy(ReferrerPolicy::StrictOriginWhenCrossOrigin)
         .frame_options(FrameOptions::SameOrigin)
@@ -288,7 +304,9 @@ async fn setters_change_the_values() {
                 .default_src([Source::SELF])
                 .build()
                 .expect("valid"),
-        );
+        )
+        .build()
+        .expect("valid");
     let headers = headers_of(layer, https(get("/"))).await;
     assert_eq!(
         value(&headers, "strict-transport-security"),
@@ -420,12 +438,15 @@ fn base64_decoded_len(text: &str) -> usize {
 
 #[tokio::test]
 async fn no_nonce_is_generated_when_the_policy_uses_none() {
-    let layer = SecurityHeadersLayer::strict().csp(
-        CspBuilder::new()
-            .default_src([Source::SELF])
-            .build()
-            .expect("valid"),
-    );
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
+        .csp(
+            CspBuilder::new()
+                .default_src([Source::SELF])
+                .build()
+                .expect("valid"),
+        )
+        .build()
+        .expect("valid");
     assert!(!layer.uses_nonce());
     let service = ServiceBuilder::new().layer(layer).service_fn(html);
     let body = body_string(
@@ -447,10 +468,11 @@ async fn report_only_policy_shares_the_nonce_and_reporting_endpoints_are_sent() 
         .report_uri("/csp-report")
         .build()
         .expect("valid");
-    let layer = SecurityHeadersLayer::strict()
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
         .csp_report_only(trial)
         .reporting_endpoint("csp", "https://example.com/csp-report")
-        .expect("valid endpoint");
+        .build()
+        .expect("valid");
     let headers = headers_of(layer, get("/")).await;
     let enforced = value(&headers, "content-security-policy").expect("CSP");
     let trial = value(&headers, "content-security-policy-report-only").expect("report-only CSP");
@@ -469,21 +491,29 @@ async fn report_only_policy_shares_the_nonce_and_reporting_endpoints_are_sent() 
 
 #[tokio::test]
 async fn reporting_endpoint_rejects_quotes_and_bad_names() {
-    assert!(
-        SecurityHeadersLayer::new()
-            .reporting_endpoint("csp", "/x\", evil=\"y")
-            .is_err()
-    );
-    assert!(
-        SecurityHeadersLayer::new()
-            .reporting_endpoint("Bad Name", "/x")
-            .is_err()
-    );
-    assert!(
-        SecurityHeadersLayer::new()
-            .reporting_endpoint("csp", "")
-            .is_err()
-    );
+    for (name, url) in [("csp", "/x\", evil=\"y"), ("Bad Name", "/x"), ("csp", "")] {
+        // The setter never fails; build() names the setting.
+        let result = SecurityHeadersLayer::builder(Preset::Strict)
+            .reporting_endpoint(name, url)
+            .no_hsts()
+            .build();
+        assert!(
+            matches!(
+                result,
+                Err(ConfigError::Invalid {
+                    setting: "reporting_endpoint",
+                    ..
+                })
+            ),
+            "{name:?} {url:?}: {result:?}"
+        );
+    }
+    // A later entry of the same name replaces a bad one.
+    let result = SecurityHeadersLayer::builder(Preset::Strict)
+        .reporting_endpoint("csp", "")
+        .reporting_endpoint("csp", "/csp-report")
+        .build();
+    let _ = result.expect("valid");
 }
 
 #[tokio::test]
@@ -523,8 +553,10 @@ async fn an_absolute_https_request_target_over_plain_http_gets_no_hsts() {
 
 #[tokio::test]
 async fn spoofed_forwarded_proto_from_an_untrusted_peer_does_not_enable_hsts() {
-    let layer =
-        SecurityHeadersLayer::strict().trusted_proxies("10.0.0.0/8".parse().expect("valid"));
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
+        .trusted_proxies("10.0.0.0/8".parse().expect("valid"))
+        .build()
+        .expect("valid");
     let mut request = get("/");
     request
         .headers_mut()
@@ -536,8 +568,10 @@ async fn spoofed_forwarded_proto_from_an_untrusted_peer_does_not_enable_hsts() {
 
 #[tokio::test]
 async fn forwarded_proto_from_a_trusted_proxy_enables_hsts() {
-    let layer =
-        SecurityHeadersLayer::strict().trusted_proxies("10.0.0.0/8".parse().expect("valid"));
+    let layer = SecurityHeadersLayer::builder(Preset::Strict)
+        .trusted_proxies("10.0.0.0/8".parse().expect("valid"))
+        .build()
+        .expect("valid");
     let mut request = get("/");
     request
         .headers_mut()

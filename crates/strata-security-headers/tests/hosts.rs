@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode, Version, header};
 use http_body_util::Full;
 use serde_json::Value;
-use strata_core::{ClientIpResolver, ResolveClientIpLayer, Scheme};
+use strata_core::{ClientIpResolver, ConfigError, ResolveClientIpLayer, Scheme};
 use strata_security_headers::{
     HostRejection, HttpsRedirectLayer, RedirectStatus, TrustedHostLayer,
 };
@@ -43,15 +43,11 @@ async fn status_for(layer: &TrustedHostLayer, request: Request<Body>) -> StatusC
 }
 
 fn hosts() -> TrustedHostLayer {
-    TrustedHostLayer::new([
-        "example.com",
-        "*.example.com",
-        "::1",
-        "[2001:db8::5]:8443",
-        "127.0.0.1",
-        "localhost:3000",
-    ])
-    .expect("valid patterns")
+    TrustedHostLayer::builder(["example.com", "*.example.com", "::1", "127.0.0.1"])
+        .host("[2001:db8::5]:8443")
+        .host("localhost:3000")
+        .build()
+        .expect("valid patterns")
 }
 
 #[tokio::test]
@@ -165,9 +161,37 @@ async fn bad_patterns_fail_when_built() {
         vec!["exa mple.com"],
         vec!["[::1"],
     ] {
-        assert!(TrustedHostLayer::new(&bad).is_err(), "{bad:?} accepted");
+        let result = TrustedHostLayer::builder(&bad).build();
+        assert!(
+            matches!(&result, Err(ConfigError::Invalid { setting: "hosts", reason })
+                if reason.contains(bad[0])),
+            "{bad:?}: {result:?}"
+        );
+        let result = TrustedHostLayer::builder(["example.com"])
+            .host(bad[0])
+            .build();
+        assert!(
+            matches!(
+                result,
+                Err(ConfigError::Invalid {
+                    setting: "host",
+                    ..
+                })
+            ),
+            "{bad:?}: {result:?}"
+        );
     }
-    assert!(TrustedHostLayer::new(Vec::<String>::new()).is_err());
+    let result = TrustedHostLayer::builder(Vec::<String>::new()).build();
+    assert!(
+        matches!(
+            result,
+            Err(ConfigError::Invalid {
+                setting: "hosts",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
 }
 
 async fn redirect(layer: HttpsRedirectLayer, request: Request<Body>) -> Response<Body> {
@@ -196,16 +220,19 @@ async fn redirects_http_with_308_keeping_path_and_query() {
 
 #[tokio::test]
 async fn status_port_and_host_are_configurable() {
-    let layer = HttpsRedirectLayer::new()
+    let layer = HttpsRedirectLayer::builder()
         .status(RedirectStatus::MovedPermanently)
-        .https_port(8443);
+        .https_port(8443)
+        .build()
+        .expect("valid");
     let response = redirect(layer, with_host("/", "[::1]:8080")).await;
     assert_eq!(response.status(), StatusCode::MOVED_PERMANENTLY);
     assert_eq!(response.headers()[header::LOCATION], "https://[::1]:8443/");
 
-    let layer = HttpsRedirectLayer::new()
+    let layer = HttpsRedirectLayer::builder()
         .status(RedirectStatus::TemporaryRedirect)
         .host("www.example.com")
+        .build()
         .expect("valid host");
     let response = redirect(layer, with_host("/x", "evil.com")).await;
     assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
@@ -213,13 +240,42 @@ async fn status_port_and_host_are_configurable() {
         response.headers()[header::LOCATION],
         "https://www.example.com/x"
     );
-    assert!(HttpsRedirectLayer::new().host("a b").is_err());
-    assert!(HttpsRedirectLayer::new().exempt("health").is_err());
+    let result = HttpsRedirectLayer::builder().host("a b").build();
+    assert!(
+        matches!(
+            result,
+            Err(ConfigError::Invalid {
+                setting: "host",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    // A bad path does not stop the chain; build() names it.
+    let result = HttpsRedirectLayer::builder()
+        .exempt("health")
+        .https_port(8443)
+        .build();
+    assert!(
+        matches!(
+            result,
+            Err(ConfigError::Invalid {
+                setting: "exempt",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
 async fn exempt_paths_are_served_over_http() {
-    let layer = || HttpsRedirectLayer::new().exempt("/health/").expect("valid");
+    let layer = || {
+        HttpsRedirectLayer::builder()
+            .exempt("/health/")
+            .build()
+            .expect("valid")
+    };
     for path in ["/health", "/health/live"] {
         let response = redirect(layer(), with_host(path, "example.com")).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
@@ -261,14 +317,20 @@ async fn an_absolute_https_request_target_over_plain_http_is_still_redirected() 
 
 #[tokio::test]
 async fn forwarded_https_from_a_trusted_proxy_is_not_redirected() {
-    let layer = HttpsRedirectLayer::new().trusted_proxies("10.0.0.0/8".parse().expect("valid"));
+    let layer = HttpsRedirectLayer::builder()
+        .trusted_proxies("10.0.0.0/8".parse().expect("valid"))
+        .build()
+        .expect("valid");
     let response = redirect(layer, forwarded_https([10, 1, 1, 1])).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn forwarded_https_from_an_untrusted_peer_is_still_redirected() {
-    let layer = HttpsRedirectLayer::new().trusted_proxies("10.0.0.0/8".parse().expect("valid"));
+    let layer = HttpsRedirectLayer::builder()
+        .trusted_proxies("10.0.0.0/8".parse().expect("valid"))
+        .build()
+        .expect("valid");
     let response = redirect(layer, forwarded_https([203, 0, 113, 9])).await;
     assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
     let response = redirect(HttpsRedirectLayer::new(), forwarded_https([10, 1, 1, 1])).await;

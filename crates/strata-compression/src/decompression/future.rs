@@ -1,4 +1,4 @@
-//! [`DecompressionFuture`] and the response body it yields.
+//! [`ResponseFuture`] and the response body it yields.
 
 use std::fmt;
 use std::future::Future;
@@ -24,7 +24,7 @@ pin_project! {
 }
 
 pin_project! {
-    /// The response body of [`RequestDecompression`](crate::RequestDecompression):
+    /// The response body of [`RequestDecompression`](super::RequestDecompression):
     /// the inner service's body, or a 400, 413 or 415 problem document.
     pub struct DecompressionResponseBody<B> {
         #[pin]
@@ -96,28 +96,33 @@ fn rejection<B>(response: Response<Bytes>) -> Response<DecompressionResponseBody
 }
 
 pin_project! {
-    /// The future of [`RequestDecompression`](crate::RequestDecompression).
-    pub struct DecompressionFuture<F> {
+    /// The future of [`RequestDecompression`](super::RequestDecompression).
+    ///
+    /// # Panics
+    ///
+    /// Polled again after it returned `Ready`.
+    pub struct ResponseFuture<F> {
         #[pin]
         inner: Option<F>,
         rejected: Option<Response<Bytes>>,
         outcome: Option<(Arc<AtomicU8>, u64)>,
+        done: bool,
     }
 }
 
-impl<F> fmt::Debug for DecompressionFuture<F> {
+impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DecompressionFuture")
-            .finish_non_exhaustive()
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }
 
-impl<F> DecompressionFuture<F> {
+impl<F> ResponseFuture<F> {
     pub(crate) fn inner(future: F, outcome: Option<(Arc<AtomicU8>, u64)>) -> Self {
         Self {
             inner: Some(future),
             rejected: None,
             outcome,
+            done: false,
         }
     }
 
@@ -126,11 +131,12 @@ impl<F> DecompressionFuture<F> {
             inner: None,
             rejected: Some(response),
             outcome: None,
+            done: false,
         }
     }
 }
 
-impl<F, B, E> Future for DecompressionFuture<F>
+impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
@@ -138,14 +144,15 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        assert!(!*this.done, "`ResponseFuture` polled after completion");
         let Some(inner) = this.inner.as_pin_mut() else {
-            let response = this
-                .rejected
-                .take()
-                .unwrap_or_else(|| Problem::new(StatusCode::INTERNAL_SERVER_ERROR).into_response());
-            return Poll::Ready(Ok(rejection(response)));
+            *this.done = true;
+            let response = this.rejected.take();
+            return Poll::Ready(Ok(rejection(response.unwrap_or_default())));
         };
-        let response = ready!(inner.poll(cx))?;
+        let response = ready!(inner.poll(cx));
+        *this.done = true;
+        let response = response?;
         if let Some((outcome, limit)) = this.outcome.as_ref() {
             match outcome.load(Ordering::Acquire) {
                 TOO_LARGE => {

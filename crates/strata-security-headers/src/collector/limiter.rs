@@ -90,7 +90,6 @@ type Direct = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Ti
 /// one more budget of the same size.
 #[derive(Debug)]
 pub(crate) struct Limiter {
-    quota: Quota,
     max_clients: usize,
     clock: TokioClock,
     store: Clients,
@@ -115,7 +114,6 @@ impl Limiter {
     fn build(quota: Quota, clock: TokioClock, max_clients: usize) -> Self {
         let store = Clients::default();
         Self {
-            quota,
             max_clients,
             clock,
             clients: RateLimiter::new(quota, store.clone(), clock),
@@ -124,20 +122,6 @@ impl Limiter {
             last_retain: AtomicU64::new(0),
             warned: AtomicBool::new(false),
         }
-    }
-
-    /// The same limits, with no client seen yet.
-    pub(crate) fn fresh(&self) -> Self {
-        self.with_clients(self.max_clients)
-    }
-
-    /// The same budget for up to `max_clients` clients, none seen yet.
-    pub(crate) fn with_clients(&self, max_clients: usize) -> Self {
-        let quota = self.quota;
-        let clock = TokioClock {
-            origin: Instant::now(),
-        };
-        Self::build(quota, clock, max_clients)
     }
 
     /// Takes one request from `client`'s budget, or says how long until one
@@ -178,7 +162,7 @@ impl Limiter {
                 max_clients = self.max_clients,
                 "CSP reports: more clients than the collector tracks are mid-budget; new \
                  clients share one budget until some go idle (raise \
-                 CspReportCollector::rate_limit_clients if this is real traffic); logged once"
+                 CspReportCollectorBuilder::rate_limit_clients if this is real traffic); logged once"
             );
         }
     }

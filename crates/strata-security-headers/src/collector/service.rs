@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use strata_core::{ClientIp, ClientIpResolver, Problem};
 use tower_service::Service;
 
-use super::report::{self, CspViolation, Disposition};
+use super::report::{self, CspViolation};
 use super::{CspReportCollector, Inner, log};
 
 /// The response future of [`CspReportCollector`].
@@ -68,7 +68,8 @@ pub enum ReportRejection {
 }
 
 impl ReportRejection {
-    /// The label used in logs and in `strata_csp_reports_rejected_total`.
+    /// The label used in logs and in
+    /// `strata_security_headers_csp_reports_rejected_total`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Method => "method",
@@ -175,7 +176,7 @@ impl Inner {
             };
             metrics.report(
                 directive,
-                v.disposition.map_or("unknown", Disposition::as_str),
+                v.disposition.map_or("unknown", report::Disposition::as_str),
             );
         }
         if let Some(hook) = &self.hook {

@@ -8,12 +8,16 @@ use std::fmt;
 
 use http::HeaderValue;
 
+use strata_core::ConfigError;
+
 use self::source::Repr;
 pub use self::source::Source;
-use crate::{ConfigError, CspNonce};
+use crate::CspNonce;
 
-/// Builds a [`ContentSecurityPolicy`]; nothing is checked until
-/// [`build`](Self::build).
+/// Builds a [`ContentSecurityPolicy`]; setters never fail, and nothing is
+/// checked until [`build`](Self::build), which reports the first problem as
+/// [`ConfigError::Invalid`] naming the setter (`script_src`, `report_to`,
+/// ...; `directive` for a directive set by name).
 ///
 /// Setting a directive again replaces its sources (so a preset can be
 /// adjusted); [`append`](Self::append) adds to them.
@@ -36,10 +40,14 @@ use crate::{ConfigError, CspNonce};
 /// );
 ///
 /// // Injection and quoting mistakes are refused when the policy is built.
-/// assert!(CspBuilder::new().default_src(["'self'; script-src *"]).build().is_err());
-/// assert!(CspBuilder::new().default_src(["self"]).build().is_err());
-/// assert!(CspBuilder::new().script_src([Source::SELF]).build().is_err()); // no default-src
-/// # Ok::<(), strata_security_headers::ConfigError>(())
+/// use strata_core::ConfigError;
+/// let injected = CspBuilder::new().default_src(["'self'; script-src *"]).build();
+/// assert!(matches!(injected, Err(ConfigError::Invalid { setting: "default_src", .. })));
+/// let unquoted = CspBuilder::new().default_src(["self"]).build();
+/// assert!(matches!(unquoted, Err(ConfigError::Invalid { setting: "default_src", .. })));
+/// let no_default = CspBuilder::new().script_src([Source::SELF]).build();
+/// assert!(matches!(no_default, Err(ConfigError::Invalid { setting: "default_src", .. })));
+/// # Ok::<(), strata_core::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use]
@@ -171,7 +179,7 @@ impl CspBuilder {
     }
 
     /// `report-to`: the Reporting API endpoint group violations go to; name it
-    /// with [`SecurityHeadersLayer::reporting_endpoint`](crate::SecurityHeadersLayer::reporting_endpoint).
+    /// with [`SecurityHeadersBuilder::reporting_endpoint`](crate::SecurityHeadersBuilder::reporting_endpoint).
     pub fn report_to(mut self, group: impl Into<String>) -> Self {
         self.set("report-to", tokens_of([group]));
         self
@@ -201,6 +209,13 @@ impl CspBuilder {
     }
 
     /// Validates the policy and renders it once.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for the first directive that is unknown,
+    /// deprecated or malformed, a source that could inject policy syntax or
+    /// is unquoted, a fixed nonce, or a missing `default-src` (setting
+    /// `default_src`) unless [waived](Self::waive_default_src).
     pub fn build(self) -> Result<ContentSecurityPolicy, ConfigError> {
         self.render(true)
     }
@@ -253,16 +268,16 @@ impl CspBuilder {
             }
         }
         if check && !has_default && !self.waive_default_src {
-            return Err(ConfigError::MissingDefaultSrc);
+            return Err(ConfigError::invalid(
+                "default_src",
+                "the policy has no `default-src`: add one, or call `waive_default_src()` if \
+                 every fetch directive is set on purpose",
+            ));
         }
         pieces.push(text);
         let fixed = match pieces.as_slice() {
             [only] => Some(HeaderValue::from_str(only).map_err(|_| {
-                ConfigError::value(
-                    "content-security-policy",
-                    only.clone(),
-                    "not a valid header value",
-                )
+                ConfigError::invalid("directive", "the policy is not a valid header value")
             })?),
             _ => None,
         };
@@ -270,12 +285,8 @@ impl CspBuilder {
             Some(fixed) => fixed.clone(),
             None => {
                 let text = pieces.join("").replace(" 'nonce-'", "");
-                HeaderValue::try_from(text).map_err(|error| {
-                    ConfigError::value(
-                        "content-security-policy",
-                        error.to_string(),
-                        "not a valid header value",
-                    )
+                HeaderValue::try_from(text).map_err(|_| {
+                    ConfigError::invalid("directive", "the policy is not a valid header value")
                 })?
             }
         };

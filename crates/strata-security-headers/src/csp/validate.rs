@@ -1,7 +1,8 @@
 //! CSP grammar checks, run once when a policy is built.
 
+use strata_core::ConfigError;
+
 use super::{Repr, Source, Value};
-use crate::ConfigError;
 
 const SOURCE_LIST: &[&str] = &[
     "default-src",
@@ -69,19 +70,47 @@ const SANDBOX: &[&str] = &[
     "allow-top-navigation-to-custom-protocols",
 ];
 
-fn bad_directive(name: &str, reason: &'static str) -> ConfigError {
-    ConfigError::InvalidDirective {
-        name: name.to_owned(),
-        reason,
+/// The [`CspBuilder`](super::CspBuilder) method that sets a directive:
+/// its own (`script_src`, `report_to`, ...), else `directive`.
+pub(super) fn setting(name: &str) -> &'static str {
+    match name {
+        "default-src" => "default_src",
+        "script-src" => "script_src",
+        "script-src-elem" => "script_src_elem",
+        "script-src-attr" => "script_src_attr",
+        "style-src" => "style_src",
+        "style-src-elem" => "style_src_elem",
+        "style-src-attr" => "style_src_attr",
+        "img-src" => "img_src",
+        "font-src" => "font_src",
+        "connect-src" => "connect_src",
+        "media-src" => "media_src",
+        "object-src" => "object_src",
+        "frame-src" => "frame_src",
+        "child-src" => "child_src",
+        "worker-src" => "worker_src",
+        "manifest-src" => "manifest_src",
+        "base-uri" => "base_uri",
+        "form-action" => "form_action",
+        "frame-ancestors" => "frame_ancestors",
+        "upgrade-insecure-requests" => "upgrade_insecure_requests",
+        "sandbox" => "sandbox",
+        "report-to" => "report_to",
+        "report-uri" => "report_uri",
+        "require-trusted-types-for" => "require_trusted_types",
+        _ => "directive",
     }
 }
 
+fn bad_directive(name: &str, reason: &'static str) -> ConfigError {
+    ConfigError::invalid(setting(name), format!("directive `{name}`: {reason}"))
+}
+
 fn bad_source(directive: &str, value: &str, reason: &'static str) -> ConfigError {
-    ConfigError::InvalidSource {
-        directive: directive.to_owned(),
-        value: value.to_owned(),
-        reason,
-    }
+    ConfigError::invalid(
+        setting(directive),
+        format!("source `{value}` in `{directive}`: {reason}"),
+    )
 }
 
 pub(super) fn directive(name: &str, value: &Value) -> Result<(), ConfigError> {

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use http::uri::Authority;
 use http::{HeaderMap, Uri, header};
 
-pub use self::trusted::{TrustedHost, TrustedHostLayer};
+pub use self::trusted::{TrustedHost, TrustedHostBuilder, TrustedHostLayer};
 
 /// A host name or IP literal, normalised: lower case, no trailing dot, IPv6
 /// without brackets.

@@ -10,9 +10,10 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use strata_core::ConfigError;
+
 use super::{Host, HostRejection, Target, parse_host, target};
-use crate::ConfigError;
-use crate::guard::GuardFuture;
+use crate::guard::ResponseFuture;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Pattern {
@@ -28,8 +29,8 @@ struct Allowed {
 }
 
 impl Allowed {
-    fn parse(text: &str) -> Result<Self, ConfigError> {
-        let bad = |reason| ConfigError::value("allowed host", text, reason);
+    fn parse(setting: &'static str, text: &str) -> Result<Self, ConfigError> {
+        let bad = |reason| ConfigError::invalid(setting, format!("`{text}`: {reason}"));
         let trimmed = text.trim();
         let (host, port) = split_port(trimmed).ok_or_else(|| bad("not a valid port"))?;
         let pattern = if let Some(domain) = host.strip_prefix("*.") {
@@ -115,7 +116,7 @@ fn split_port(text: &str) -> Option<(&str, Option<u16>)> {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let service = ServiceBuilder::new()
-///     .layer(TrustedHostLayer::new(["example.com", "*.example.com", "[::1]:3000"])?)
+///     .layer(TrustedHostLayer::builder(["example.com", "*.example.com", "[::1]:3000"]).build()?)
 ///     .service_fn(|_: Request<()>| async {
 ///         Ok::<_, std::convert::Infallible>(http::Response::new(Full::<Bytes>::default()))
 ///     });
@@ -134,25 +135,62 @@ pub struct TrustedHostLayer {
 }
 
 impl TrustedHostLayer {
-    /// A layer allowing these host patterns. An empty list, `*`, or a
-    /// malformed pattern is a [`ConfigError`].
-    pub fn new<I, T>(hosts: I) -> Result<Self, ConfigError>
+    /// A builder for a layer allowing these host patterns (checked by
+    /// [`TrustedHostBuilder::build`]).
+    pub fn builder<I, T>(hosts: I) -> TrustedHostBuilder
     where
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
-        let allowed = hosts
-            .into_iter()
-            .map(|host| Allowed::parse(host.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
+        TrustedHostBuilder {
+            hosts: hosts
+                .into_iter()
+                .map(|host| host.as_ref().to_owned())
+                .collect(),
+            more: Vec::new(),
+        }
+    }
+}
+
+/// The host patterns of a [`TrustedHostLayer`], checked by
+/// [`build`](Self::build).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct TrustedHostBuilder {
+    /// The patterns given to `builder(hosts)`.
+    hosts: Vec<String>,
+    /// The patterns added with `host(..)`.
+    more: Vec<String>,
+}
+
+impl TrustedHostBuilder {
+    /// Adds a host pattern to those given to
+    /// [`TrustedHostLayer::builder`].
+    pub fn host(mut self, pattern: &str) -> Self {
+        self.more.push(pattern.to_owned());
+        self
+    }
+
+    /// Checks the patterns and builds the layer.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for the first pattern that is `*`,
+    /// malformed or has a bad port (setting `hosts`, the argument of
+    /// [`TrustedHostLayer::builder`], or `host` for one added with
+    /// [`host`](Self::host)), or `hosts` when there is no pattern at all
+    /// (every request would be refused).
+    pub fn build(self) -> Result<TrustedHostLayer, ConfigError> {
+        let listed = self.hosts.iter().map(|host| Allowed::parse("hosts", host));
+        let more = self.more.iter().map(|host| Allowed::parse("host", host));
+        let allowed = listed.chain(more).collect::<Result<Vec<_>, _>>()?;
         if allowed.is_empty() {
-            return Err(ConfigError::value(
-                "allowed host",
-                "",
-                "the list is empty: every request would be refused",
+            return Err(ConfigError::invalid(
+                "hosts",
+                "the host list is empty: every request would be refused",
             ));
         }
-        Ok(Self {
+        Ok(TrustedHostLayer {
             allowed: allowed.into(),
         })
     }
@@ -176,6 +214,23 @@ pub struct TrustedHost<S> {
     allowed: Arc<[Allowed]>,
 }
 
+impl<S> TrustedHost<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TrustedHost<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -183,7 +238,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = GuardFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -192,7 +247,7 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let rejection = match target(request.uri(), request.headers()) {
             Ok(target) if self.allowed.iter().any(|a| a.matches(&target)) => {
-                return GuardFuture::inner(self.inner.call(request));
+                return ResponseFuture::inner(self.inner.call(request));
             }
             Ok(target) => {
                 tracing::debug!(host = %target.host, "request for a host not served here");
@@ -200,6 +255,6 @@ where
             }
             Err(rejection) => rejection,
         };
-        GuardFuture::rejected(rejection.into_response())
+        ResponseFuture::answered(Ok(rejection.into_response()))
     }
 }
