@@ -586,32 +586,6 @@ async fn layers_sharing_a_memory_store_share_counts() {
     );
 }
 
-#[test]
-fn invalid_configuration_fails_at_build_time() {
-    let bad = [
-        RateLimitLayer::new(per_ip("zero", Quota::per_minute(0))),
-        RateLimitLayer::new(per_ip("bad name", Quota::per_minute(1))),
-        RateLimitLayer::new(per_ip("x", Quota::per_minute(1).burst(0))),
-        RateLimitLayer::new(
-            per_ip("dup", Quota::per_minute(1)).and(Policy::new("dup", Quota::per_hour(1))),
-        ),
-        RateLimitLayer::new(Rule::new(
-            KeyBy::client_ip().ipv6_prefix(129),
-            Policy::new("x", Quota::per_minute(1)),
-        )),
-        builder(per_ip("x", Quota::per_minute(1)))
-            .memory(store().max_keys(0))
-            .build(),
-        RateLimitLayer::new(
-            Tiers::new(per_ip("same", Quota::per_minute(1)))
-                .tier("t", per_ip("same", Quota::per_minute(2))),
-        ),
-    ];
-    for (i, result) in bad.into_iter().enumerate() {
-        assert!(result.is_err(), "configuration {i} was accepted");
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn replenished_keys_are_swept() {
     let store = store().sweep_interval(Duration::from_secs(1));

@@ -1,73 +1,27 @@
-//! The in-memory backend: one `governor` keyed limiter per policy.
+//! The in-memory backend: the crate's GCRA over one bounded key map per
+//! policy.
 
-use std::cell::Cell;
+mod clock;
+mod limiter;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::keyed::ShrinkableKeyedStateStore;
-
-use governor::{Quota as GovernorQuota, RateLimiter};
-use strata_core::ConfigError;
-use tokio::time::Instant;
-
-use super::clock::{Pinned, Tick};
-use super::tats::{KeyMap, PREV, TatMap, Tats};
-use super::{Store, StoreError};
 use smallvec::SmallVec;
+use strata_core::ConfigError;
 
+use self::clock::Clock;
+use self::limiter::Limiter;
+use super::{Store, StoreError};
 use crate::decision::{Counts, Eval, Evaluation, Gcra};
 use crate::rule::MAX_POLICIES;
 use crate::{Decision, Key, Policy};
 
-/// The clock a [`MemoryStore`] reads, once per decision.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MemoryClock {
-    /// The CPU's invariant time-stamp counter, read through `quanta` (the
-    /// operating system's monotonic clock where no stable counter exists):
-    /// about 12 ns a read against 21 ns for the OS clock on the benchmark
-    /// machine. It does not follow tokio's paused time.
-    #[default]
-    Fast,
-    /// tokio's clock, `tokio::time::Instant`: follows
-    /// `tokio::time::pause` and `advance`, so tests on paused time see
-    /// quotas refill as time is advanced.
-    Tokio,
-}
-
-/// The clock and the reading taken as the store's origin.
-enum Clock {
-    Fast { clock: quanta::Clock, origin: u64 },
-    Tokio(Instant),
-}
-
-impl Clock {
-    fn new(kind: MemoryClock) -> Self {
-        match kind {
-            MemoryClock::Fast => {
-                // Calibrates (once per process) here, not on a request.
-                let clock = quanta::Clock::new();
-                let origin = clock.raw();
-                Self::Fast { clock, origin }
-            }
-            MemoryClock::Tokio => Self::Tokio(Instant::now()),
-        }
-    }
-
-    fn kind(&self) -> MemoryClock {
-        match self {
-            Self::Fast { .. } => MemoryClock::Fast,
-            Self::Tokio(_) => MemoryClock::Tokio,
-        }
-    }
-}
+pub use self::clock::MemoryClock;
 
 /// Default for [`MemoryStore::max_keys`].
 pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
@@ -75,7 +29,9 @@ pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 const LOCK_SHARDS: usize = 64;
 
-/// Rate-limit state in this process: a `governor` keyed limiter per policy.
+/// Rate-limit state in this process: per policy, each key's theoretical
+/// arrival time, updated lock-free with the same integer GCRA the Redis
+/// store's script runs.
 ///
 /// Cloning shares the state. Memory is bounded:
 ///
@@ -85,10 +41,12 @@ const LOCK_SHARDS: usize = 64;
 ///   interval. A key is thus kept at most one period plus one interval after
 ///   its last request.
 /// - At most [`max_keys`](Self::max_keys) keys per policy (default
-///   1,000,000) are tracked, each costing about 70 bytes plus the key's
-///   text (IP keys have none); see `docs/rate-limit.md` for measurements.
-///   Beyond that, new keys are judged as fresh keys and not stored until a
-///   sweep (triggered at once) frees room.
+///   1,000,000) are tracked; `docs/rate-limit.md` gives the measured cost
+///   of a key. Beyond that, new keys are judged as fresh keys and not stored
+///   until a sweep (triggered at once) frees room.
+///
+/// The settings are checked when a layer using the store is built
+/// ([`RateLimitBuilder::build`](crate::RateLimitBuilder::build)).
 ///
 /// ```
 /// use strata_rate_limit::{Key, MemoryStore, Policy, Quota, Store};
@@ -118,16 +76,6 @@ struct Inner {
     sweep_interval: Duration,
     next_sweep: AtomicU64,
     sweeping: Arc<AtomicBool>,
-}
-
-type Governor = RateLimiter<Key, Tats, Pinned, NoOpMiddleware<Tick>>;
-
-struct Limiter {
-    governor: Governor,
-    tats: Tats,
-    gcra: Gcra,
-    /// Part of a rule with several policies: checks take the key's lock.
-    multi: AtomicBool,
 }
 
 /// The limiters of one rule, looked up once when the layer is built.
@@ -211,29 +159,27 @@ impl MemoryStore {
         Self::build(self.inner.max_keys, self.inner.sweep_interval, clock)
     }
 
+    /// The first invalid setting, named `MemoryStore::<method>`.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.inner.max_keys == 0 {
-            return Err(ConfigError::OutOfRange {
-                name: "max_keys",
-                reason: "must be at least 1",
-            });
+            return Err(ConfigError::invalid(
+                "MemoryStore::max_keys",
+                "must be at least 1",
+            ));
         }
         let interval = self.inner.sweep_interval;
         if interval < Duration::from_millis(10) || interval > Duration::from_secs(3600) {
-            return Err(ConfigError::OutOfRange {
-                name: "sweep_interval",
-                reason: "must be between 10 ms and one hour",
-            });
+            return Err(ConfigError::invalid(
+                "MemoryStore::sweep_interval",
+                "must be between 10 ms and one hour",
+            ));
         }
         Ok(())
     }
 
     /// Keys currently stored, summed over policies.
     pub fn len(&self) -> usize {
-        self.read_limiters()
-            .values()
-            .map(|limiter| limiter.tats.0.map.len())
-            .sum()
+        self.read_limiters().values().map(|l| l.len()).sum()
     }
 
     /// Whether no key is stored.
@@ -244,16 +190,16 @@ impl MemoryStore {
     /// Removes every key whose quota has fully replenished, now.
     pub fn sweep(&self) {
         let limiters: Vec<Arc<Limiter>> = self.read_limiters().values().cloned().collect();
-        sweep(&limiters, self.now());
+        let now = self.now();
+        for limiter in &limiters {
+            limiter.sweep(now);
+        }
     }
 
     /// Nanoseconds since the store was built.
     #[inline]
     fn now(&self) -> u64 {
-        match &self.inner.clock {
-            Clock::Fast { clock, origin } => clock.delta_as_nanos(*origin, clock.raw()),
-            Clock::Tokio(origin) => u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX),
-        }
+        self.inner.clock.now()
     }
 
     /// Looks up (or creates) the limiters of a rule's policies.
@@ -284,25 +230,22 @@ impl MemoryStore {
         cost: u32,
     ) -> Evaluation {
         let limiters = &prepared.limiters[..prepared.limiters.len().min(policies.len())];
-        if let Some((limiter, n)) = usual(limiters, cost) {
-            // The same steps as the loop below, without lock or undo.
-            let now = self.now();
-            Pinned::set(now);
-            PREV.with(|cell| cell.set(None));
-            let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
-            let mut eval = limiter
-                .gcra
-                .eval(PREV.with(Cell::get), now, u64::from(cost));
-            eval.allowed = granted;
-            self.maybe_sweep(now, limiters);
-            let mut states = SmallVec::new();
-            states.push(counts(eval));
-            return Evaluation {
-                allowed: granted,
-                states,
-            };
+        let Some(limiter) = usual(limiters, cost) else {
+            return self.decide_general(limiters, key, cost);
+        };
+        let now = self.now();
+        let (cost, gcra) = (u64::from(cost), limiter.gcra);
+        let eval = limiter.update(key, |tat| {
+            let eval = gcra.eval(tat, now, cost);
+            (eval, eval.allowed.then_some(eval.new_tat))
+        });
+        self.maybe_sweep(now, limiters);
+        let mut states = SmallVec::new();
+        states.push(counts(eval));
+        Evaluation {
+            allowed: eval.allowed,
+            states,
         }
-        self.decide_general(limiters, key, cost)
     }
 
     /// Whether the request is allowed, when nothing will read the numbers
@@ -313,22 +256,29 @@ impl MemoryStore {
     /// sound).
     #[inline]
     pub(crate) fn allow_quietly(&self, prepared: &Prepared, key: &Key, cost: u32) -> bool {
-        let Some((limiter, n)) = usual(&prepared.limiters, cost) else {
+        let Some(limiter) = usual(&prepared.limiters, cost) else {
             return false;
         };
         let now = self.now();
-        Pinned::set(now);
-        let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
+        let (cost, gcra) = (u64::from(cost), limiter.gcra);
+        let granted = limiter.update(key, |tat| {
+            let next = gcra.admit(tat, now, cost);
+            (next.is_some(), next)
+        });
         self.maybe_sweep(now, &prepared.limiters);
         granted
     }
 
     /// [`decide_prepared`](Self::decide_prepared) for several policies, a
-    /// policy ever checked with others, or a cost of 0 or above the burst.
+    /// policy ever checked with others, or a cost of 0 or above the burst:
+    /// every policy is evaluated on the stored state, and only when all of
+    /// them allow the request (and its cost is not 0) are the new arrival
+    /// times written.
     fn decide_general(&self, limiters: &[Arc<Limiter>], key: &Key, cost: u32) -> Evaluation {
         // Checks of a key whose policies are ever checked together run under
-        // the key's lock, so undoing a refused request's charges races with
-        // nothing. Other checks are lock-free.
+        // the key's lock, so reading every policy and then writing them all
+        // races with nothing. Other checks never write here (a single
+        // policy's writes take the usual path), so they need no lock.
         let locked = limiters
             .iter()
             .any(|limiter| limiter.multi.load(Ordering::Relaxed));
@@ -339,37 +289,17 @@ impl MemoryStore {
                 .unwrap_or_else(PoisonError::into_inner)
         });
         let now = self.now();
-        Pinned::set(now);
+        let cost = u64::from(cost);
         let mut evals: SmallVec<[(Option<u64>, Eval); 2]> = SmallVec::new();
-        let mut allowed = true;
         for limiter in limiters {
-            let (prev, eval) = match (allowed, NonZeroU32::new(cost)) {
-                // A cost above the burst never fits: governor would not look.
-                (true, Some(n)) if u64::from(cost) <= limiter.gcra.burst => {
-                    // governor decides and writes the state; PREV is what it
-                    // started from, so the same arithmetic gives the numbers.
-                    PREV.with(|cell| cell.set(None));
-                    let granted = matches!(limiter.governor.check_key_n(key, n), Ok(Ok(())));
-                    let prev = PREV.with(Cell::get);
-                    let mut eval = limiter.gcra.eval(prev, now, u64::from(cost));
-                    eval.allowed = granted;
-                    (prev, eval)
-                }
-                _ => {
-                    let prev = limiter.tats.read(key);
-                    (prev, limiter.gcra.eval(prev, now, u64::from(cost)))
-                }
-            };
-            allowed &= eval.allowed;
-            evals.push((prev, eval));
+            let tat = limiter.read(key);
+            evals.push((tat, limiter.gcra.eval(tat, now, cost)));
         }
-        if !allowed && cost > 0 {
-            for (limiter, (prev, eval)) in limiters.iter().zip(&evals) {
-                if !eval.allowed {
-                    // Policies after a refusal were never charged.
-                    break;
-                }
-                limiter.tats.restore(key, *prev);
+        let allowed = evals.iter().all(|(_, eval)| eval.allowed);
+        if allowed && cost > 0 {
+            for (limiter, (_, eval)) in limiters.iter().zip(&evals) {
+                let new_tat = eval.new_tat;
+                limiter.update(key, |_| ((), Some(new_tat)));
             }
         }
         drop(guard);
@@ -377,13 +307,13 @@ impl MemoryStore {
         let states = limiters
             .iter()
             .zip(evals)
-            .map(|(limiter, (prev, eval))| {
+            .map(|(limiter, (tat, eval))| {
                 if allowed || !eval.allowed {
                     counts(eval)
                 } else {
                     // This policy would allow the request but nothing was
                     // consumed: report its unchanged state.
-                    counts(limiter.gcra.eval(prev, now, 0))
+                    counts(limiter.gcra.eval(tat, now, 0))
                 }
             })
             .collect();
@@ -399,29 +329,9 @@ impl MemoryStore {
             .limiters
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let limiter = limiters.entry(policy.clone()).or_insert_with(|| {
-            let gcra = gcra(policy);
-            let tats = Tats(Arc::new(TatMap {
-                map: KeyMap::default(),
-                len: AtomicUsize::new(0),
-                max: self.inner.max_keys,
-                full: AtomicBool::new(false),
-            }));
-            let quota = GovernorQuota::with_period(Duration::from_nanos(gcra.t))
-                .unwrap_or_else(|| GovernorQuota::per_second(NonZeroU32::MIN))
-                .allow_burst(
-                    NonZeroU32::new(policy.quota().burst_size()).unwrap_or(NonZeroU32::MIN),
-                );
-            // The limiter's start is the pinned reading: the store's origin.
-            Pinned::set(0);
-            let governor = RateLimiter::new(quota, tats.clone(), Pinned);
-            Arc::new(Limiter {
-                governor,
-                tats,
-                gcra,
-                multi: AtomicBool::new(false),
-            })
-        });
+        let limiter = limiters
+            .entry(policy.clone())
+            .or_insert_with(|| Arc::new(Limiter::new(gcra(policy), self.inner.max_keys)));
         Arc::clone(limiter)
     }
 
@@ -438,7 +348,7 @@ impl MemoryStore {
         let full = || {
             limiters
                 .iter()
-                .any(|limiter| limiter.tats.0.full.load(Ordering::Relaxed))
+                .any(|limiter| limiter.full.load(Ordering::Relaxed))
         };
         if now < due && !full() {
             return;
@@ -456,11 +366,10 @@ impl MemoryStore {
         self.inner
             .next_sweep
             .store(now.saturating_add(interval), Ordering::Relaxed);
-        let all: Vec<Arc<Limiter>> = self.read_limiters().values().cloned().collect();
         let sweeping = Arc::clone(&self.inner.sweeping);
         let store = self.clone();
         let job = move || {
-            sweep(&all, store.now());
+            store.sweep();
             sweeping.store(false, Ordering::Release);
         };
         match tokio::runtime::Handle::try_current() {
@@ -473,29 +382,18 @@ impl MemoryStore {
 /// The usual case: one policy, never checked with another (no lock,
 /// nothing to undo), a cost of at least 1 that fits the burst.
 #[inline]
-fn usual(limiters: &[Arc<Limiter>], cost: u32) -> Option<(&Limiter, NonZeroU32)> {
+fn usual(limiters: &[Arc<Limiter>], cost: u32) -> Option<&Limiter> {
     let [limiter] = limiters else {
         return None;
     };
-    let n = NonZeroU32::new(cost)?;
-    (!limiter.multi.load(Ordering::Relaxed) && u64::from(cost) <= limiter.gcra.burst)
-        .then_some((limiter, n))
+    let fits = cost > 0 && u64::from(cost) <= limiter.gcra.burst;
+    (fits && !limiter.multi.load(Ordering::Relaxed)).then_some(limiter)
 }
 
 fn gcra(policy: &Policy) -> Gcra {
     Gcra {
         t: policy.quota().emission_micros().saturating_mul(1000),
         burst: u64::from(policy.quota().burst_size()),
-    }
-}
-
-fn sweep(limiters: &[Arc<Limiter>], now: u64) {
-    for limiter in limiters {
-        let map = &limiter.tats.0;
-        ShrinkableKeyedStateStore::retain_recent(&map.map, Nanos::new(now));
-        map.map.shrink_to_fit();
-        map.len.store(map.map.len(), Ordering::Relaxed);
-        map.full.store(false, Ordering::Relaxed);
     }
 }
 
