@@ -639,26 +639,3 @@ async fn key_count_is_bounded() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
-
-#[cfg(feature = "axum")]
-#[tokio::test(start_paused = true)]
-async fn works_as_axum_middleware_with_connect_info() {
-    use axum::Router;
-    use axum::extract::connect_info::MockConnectInfo;
-    use axum::routing::get as route;
-
-    let layer = builder(per_ip("per-ip", Quota::per_minute(1)))
-        .build()
-        .expect("valid");
-    let app = Router::new()
-        .route("/", route(|| async { "hi" }))
-        .layer(layer)
-        .layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 1], 1))));
-    let response = app.clone().oneshot(get("/")).await.expect("infallible");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["ratelimit"], r#""per-ip";r=0;t=60"#);
-    let response = app.oneshot(get("/")).await.expect("infallible");
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let body = body_string(response.into_body()).await;
-    assert!(body.contains("quota-exceeded"), "{body}");
-}
