@@ -135,7 +135,7 @@ async fn redis_store_settings_are_checked_by_build() {
             "RedisStore::prefix",
         ),
         (
-            layer(RedisStore::new(pool.clone()).fallback(MemoryStore::new().max_keys(0))),
+            layer(RedisStore::new(pool).fallback(MemoryStore::new().max_keys(0))),
             "MemoryStore::max_keys",
         ),
     ];
