@@ -30,8 +30,8 @@ use crate::store::StoreError;
 /// policy; a refused decision consumes nothing. Each key written is set
 /// once, at the end, with a TTL of the time until its quota is full. Both
 /// numbers are formatted as integers in the script (`%d`): a Lua number
-/// handed to `redis.call` is formatted with `%.17g`, which costs Redis 7.0
-/// a sixth of the whole script.
+/// handed to `redis.call` is formatted with `%.17g`, which is slow
+/// (measured in `docs/rate-limit.md`).
 ///
 /// Returns integers only, per decision: `allowed`, then per policy
 /// `max(tat, now) − now` before the decision. The client derives
