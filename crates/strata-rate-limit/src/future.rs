@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use http::Response;
 use pin_project_lite::pin_project;
@@ -83,25 +83,28 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut kind = self.project().kind;
-        let output = match kind.as_mut().project() {
+        let poll = match kind.as_mut().project() {
             KindProj::Inner { future, headers } => {
-                match (ready!(future.poll(cx)), headers.take()) {
-                    (Ok(mut response), Some(headers)) => {
-                        headers.apply(response.headers_mut());
-                        Ok(response)
-                    }
-                    (output, _) => output,
+                // The response is annotated where it lies: no copy of it.
+                let mut poll = future.poll(cx);
+                if let Poll::Ready(Ok(response)) = &mut poll
+                    && let Some(headers) = headers.take()
+                {
+                    headers.apply(response.headers_mut());
                 }
+                poll
             }
             KindProj::Ready { response } => match response.take() {
-                Some(response) => *response,
+                Some(response) => Poll::Ready(*response),
                 None => polled_after_completion(),
             },
-            KindProj::Boxed { future } => ready!(future.as_mut().poll(cx)),
+            KindProj::Boxed { future } => future.as_mut().poll(cx),
             KindProj::Done => polled_after_completion(),
         };
-        kind.set(Kind::Done);
-        Poll::Ready(output)
+        if poll.is_ready() {
+            kind.set(Kind::Done);
+        }
+        poll
     }
 }
 
