@@ -147,8 +147,25 @@ impl Evaluation {
     }
 }
 
+/// What the backend said about a request, its outage policy applied.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) enum Outcome {
+    /// A decision (from the store or the deny cache).
+    Decided(Evaluation),
+    /// The store failed; the memory fallback decided.
+    Fallback(Evaluation),
+    /// The store failed and the policy is to let requests through.
+    FailOpen,
+    /// The store failed and the policy is to refuse with 503.
+    FailClosed,
+}
+
 /// GCRA in integer time units (nanoseconds in memory, microseconds in the
-/// Redis script, which mirrors this function line by line).
+/// Redis script, which mirrors this arithmetic line by line). This is the
+/// crate's only implementation of the algorithm: the memory store decides
+/// with it, and the Redis store derives its numbers with it from what the
+/// script returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Gcra {
     /// Emission interval.
@@ -168,17 +185,42 @@ pub(crate) struct Eval {
 }
 
 impl Gcra {
-    /// Evaluates a request of `cost` at `now` against the stored theoretical
-    /// arrival time `tat` (`None`: a fresh key).
-    pub(crate) fn eval(self, tat: Option<u64>, now: u64, cost: u64) -> Eval {
-        let tau = self.t.saturating_mul(self.burst);
+    /// The tolerance: how far ahead of `now` the arrival time may be.
+    #[inline]
+    fn tau(self) -> u64 {
+        self.t.saturating_mul(self.burst)
+    }
+
+    /// The arrival time a request starts from (`None`, or a time already
+    /// past: the key has its whole burst), the one it would leave, and
+    /// whether that fits.
+    #[inline]
+    fn step(self, tat: Option<u64>, now: u64, cost: u64) -> (u64, u64, bool) {
         let tat = tat.unwrap_or(now).max(now);
         let new_tat = tat.saturating_add(cost.saturating_mul(self.t));
-        if new_tat - now <= tau {
+        (tat, new_tat, new_tat - now <= self.tau())
+    }
+
+    /// [`eval`](Self::eval) without the numbers: the new arrival time to
+    /// store when the request fits, `None` when it is refused.
+    #[inline]
+    pub(crate) fn admit(self, tat: Option<u64>, now: u64, cost: u64) -> Option<u64> {
+        let (_, new_tat, allowed) = self.step(tat, now, cost);
+        allowed.then_some(new_tat)
+    }
+
+    /// Evaluates a request of `cost` at `now` against the stored theoretical
+    /// arrival time `tat` (`None`: a fresh key).
+    #[inline]
+    pub(crate) fn eval(self, tat: Option<u64>, now: u64, cost: u64) -> Eval {
+        let tau = self.tau();
+        let t = self.t.max(1);
+        let (tat, new_tat, allowed) = self.step(tat, now, cost);
+        if allowed {
             Eval {
                 allowed: true,
                 new_tat,
-                remaining: (tau - (new_tat - now)) / self.t,
+                remaining: (tau - (new_tat - now)) / t,
                 reset: new_tat - now,
                 retry: 0,
             }
@@ -186,7 +228,7 @@ impl Gcra {
             Eval {
                 allowed: false,
                 new_tat: tat,
-                remaining: tau.saturating_sub(tat - now) / self.t,
+                remaining: tau.saturating_sub(tat - now) / t,
                 reset: tat - now,
                 retry: new_tat - now - tau,
             }
@@ -214,6 +256,8 @@ mod tests {
         assert_eq!(denied.reset, 30);
         assert_eq!(denied.new_tat, 130);
         assert!(gcra.eval(tat, 110, 1).allowed);
+        assert_eq!(gcra.admit(tat, 100, 1), None);
+        assert_eq!(gcra.admit(tat, 110, 1), Some(140));
     }
 
     #[test]

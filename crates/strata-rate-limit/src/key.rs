@@ -62,6 +62,7 @@ impl Key {
     /// The forms are distinct for distinct keys (a text key cannot forge an
     /// address or the global key), and never contain a brace, so the hash
     /// tag around them stays whole.
+    #[cfg(feature = "redis")]
     pub(crate) fn write_redis(&self, out: &mut String) {
         use fmt::Write as _;
         match &self.0 {
@@ -214,14 +215,17 @@ impl KeyBy {
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         match &self.0 {
-            KeyKind::ClientIp { v6_prefix, .. } if *v6_prefix > 128 => {
-                Err(ConfigError::OutOfRange {
-                    name: "ipv6_prefix",
-                    reason: "must be at most 128",
-                })
-            }
+            KeyKind::ClientIp { v6_prefix, .. } if *v6_prefix > 128 => Err(ConfigError::invalid(
+                "KeyBy::ipv6_prefix",
+                "must be at most 128",
+            )),
             _ => Ok(()),
         }
+    }
+
+    /// Whether the key is the client address (which the server must record).
+    pub(crate) fn is_client_ip(&self) -> bool {
+        matches!(self.0, KeyKind::ClientIp { .. })
     }
 
     /// Whether finding the key needs the whole request head (a closure

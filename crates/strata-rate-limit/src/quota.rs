@@ -116,22 +116,16 @@ impl Quota {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         const YEAR: Duration = Duration::from_secs(366 * 86_400);
         if self.count == 0 {
-            return Err(ConfigError::OutOfRange {
-                name: "quota count",
-                reason: "must be at least 1",
-            });
+            return Err(ConfigError::invalid("Quota::count", "must be at least 1"));
         }
         if self.period > YEAR || self.period.as_micros() < u128::from(self.count) {
-            return Err(ConfigError::OutOfRange {
-                name: "quota period",
-                reason: "must be at most a year and at least one microsecond per request",
-            });
+            return Err(ConfigError::invalid(
+                "Quota::period",
+                "must be at most a year and at least one microsecond per request",
+            ));
         }
         if self.burst_size() == 0 {
-            return Err(ConfigError::OutOfRange {
-                name: "quota burst",
-                reason: "must be at least 1",
-            });
+            return Err(ConfigError::invalid("Quota::burst", "must be at least 1"));
         }
         Ok(())
     }
@@ -193,10 +187,13 @@ impl Policy {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if !valid_name {
-            return Err(ConfigError::OutOfRange {
-                name: "policy name",
-                reason: "must be 1 to 64 ASCII letters, digits, `-`, `_` or `.`",
-            });
+            return Err(ConfigError::invalid(
+                "Policy::new",
+                format!(
+                    "the name {:?} must be 1 to 64 ASCII letters, digits, `-`, `_` or `.`",
+                    self.name
+                ),
+            ));
         }
         self.quota.validate()
     }
@@ -216,26 +213,46 @@ mod tests {
         assert_eq!(Quota::per_day(24).emission_interval().as_secs(), 3600);
     }
 
+    fn setting(result: Result<(), ConfigError>) -> Option<&'static str> {
+        match result {
+            Err(ConfigError::Invalid { setting, .. }) => Some(setting),
+            Err(other) => panic!("unexpected error {other:?}"),
+            Ok(()) => None,
+        }
+    }
+
     #[test]
-    fn invalid_quotas_and_names_are_config_errors() {
-        assert!(Quota::per_minute(0).validate().is_err());
-        assert!(Quota::per_minute(5).burst(0).validate().is_err());
-        assert!(Quota::new(10, Duration::from_nanos(5)).validate().is_err());
-        assert!(
-            Quota::new(1, Duration::from_secs(400 * 86_400))
-                .validate()
-                .is_err()
-        );
-        assert!(Policy::new("", Quota::per_minute(1)).validate().is_err());
-        assert!(
-            Policy::new("a\"b", Quota::per_minute(1))
-                .validate()
-                .is_err()
-        );
-        assert!(
-            Policy::new("per-ip_1.x", Quota::per_minute(1))
-                .validate()
-                .is_ok()
-        );
+    fn invalid_quotas_and_names_name_their_setting() {
+        let year_and_more = Duration::from_secs(400 * 86_400);
+        let cases = [
+            (Quota::per_minute(0).validate(), Some("Quota::count")),
+            (
+                Quota::per_minute(5).burst(0).validate(),
+                Some("Quota::burst"),
+            ),
+            (
+                Quota::new(10, Duration::from_nanos(5)).validate(),
+                Some("Quota::period"),
+            ),
+            (
+                Quota::new(1, year_and_more).validate(),
+                Some("Quota::period"),
+            ),
+            (
+                Policy::new("", Quota::per_minute(1)).validate(),
+                Some("Policy::new"),
+            ),
+            (
+                Policy::new("a\"b", Quota::per_minute(1)).validate(),
+                Some("Policy::new"),
+            ),
+            (
+                Policy::new("per-ip_1.x", Quota::per_minute(1)).validate(),
+                None,
+            ),
+        ];
+        for (i, (result, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(setting(result), expected, "case {i}");
+        }
     }
 }

@@ -55,6 +55,10 @@ impl Rule {
         &self.policies
     }
 
+    pub(crate) fn key_by(&self) -> &KeyBy {
+        &self.key_by
+    }
+
     pub(crate) fn shared_policies(&self) -> &Arc<[Policy]> {
         &self.policies
     }
@@ -64,17 +68,14 @@ impl Rule {
         for (i, policy) in self.policies.iter().enumerate() {
             policy.validate()?;
             if self.policies[..i].iter().any(|p| p.name() == policy.name()) {
-                return Err(ConfigError::OutOfRange {
-                    name: "rule policies",
-                    reason: "policy names must be unique within a rule",
-                });
+                return Err(ConfigError::duplicate("policy", policy.name()));
             }
         }
         if self.policies.len() > MAX_POLICIES {
-            return Err(ConfigError::OutOfRange {
-                name: "rule policies",
-                reason: "at most 8 policies per rule",
-            });
+            return Err(ConfigError::invalid(
+                "Rule::and",
+                format!("a rule has at most {MAX_POLICIES} policies"),
+            ));
         }
         Ok(())
     }
@@ -148,10 +149,7 @@ impl Tiers {
         for (i, (name, rule)) in self.tiers.iter().enumerate() {
             rule.validate()?;
             if self.tiers[..i].iter().any(|(other, _)| other == name) {
-                return Err(ConfigError::OutOfRange {
-                    name: "tiers",
-                    reason: "tier names must be unique",
-                });
+                return Err(ConfigError::duplicate("tier", *name));
             }
         }
         Ok(())

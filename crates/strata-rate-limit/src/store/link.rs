@@ -9,9 +9,9 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use fred::clients::Pool;
-use fred::interfaces::ClientLike;
-use fred::types::config::ReconnectPolicy;
+use strata_core::redis::fred::clients::Pool;
+use strata_core::redis::fred::interfaces::ClientLike;
+use strata_core::redis::fred::types::config::ReconnectPolicy;
 
 const STARTING: u8 = 0;
 const UP: u8 = 1;

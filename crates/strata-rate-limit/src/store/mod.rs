@@ -3,7 +3,6 @@
 
 #[cfg(feature = "redis")]
 mod batch;
-mod clock;
 #[cfg(feature = "redis")]
 mod deny_cache;
 #[cfg(feature = "redis")]
@@ -11,7 +10,6 @@ mod link;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
-mod tats;
 
 use std::future::Future;
 
@@ -50,7 +48,7 @@ pub enum StoreError {
     Redis {
         /// The client's error.
         #[source]
-        source: fred::error::Error,
+        source: strata_core::redis::fred::error::Error,
     },
     /// The store did not answer within its timeout.
     #[error("the rate-limit store did not answer within {0:?}")]
