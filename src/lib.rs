@@ -45,16 +45,23 @@
 //!
 //! # Feature flags
 //!
-//! All on by default (`full`); pick with `default-features = false`.
+//! All on by default (`full`); pick with `default-features = false`. Every
+//! member crate's feature is forwarded under the same name, with the same
+//! meaning in every crate that has it.
 //!
-//! - `full`: everything below.
+//! - `full`: everything below but `redis-tls`.
 //! - `compression`, `health`, `metrics`, `rate-limit`, `security-headers`: the
 //!   member crate of the same name.
-//! - `axum`: axum extractors and `ConnectInfo` support in the member crates.
+//! - `axum`: axum extractors, `ConnectInfo` as the peer address and
+//!   `MatchedPath` as the route, in the member crates.
 //! - `redis`: Redis-backed stores (rate limit), the Redis health check, and
-//!   [`core::redis::RedisPoolBuilder`].
+//!   [`core::redis::RedisPoolBuilder`]; `redis-tls`: `rediss://` URLs.
 //! - `prometheus`: the member crates' collectors, registered into the
 //!   `prometheus::Registry` you pass them (the one `metrics` renders).
+//! - `br`, `zstd`, `gzip`, `deflate`: the compression codings.
+//! - `system`, `http-check`: the health report's system section and the
+//!   HTTP check.
+//! - `process`: the process collector in the metrics registry.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -14,6 +14,7 @@
 //! use strata_compression::CompressionLayer;
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
+//! # #[cfg(feature = "br")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let json = Bytes::from(r#"{"id":1,"name":"item"},"#.repeat(200));
@@ -42,6 +43,8 @@
 //! assert!(compressed.len() < json.len() / 10);
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "br"))]
+//! # fn main() {}
 //! ```
 //!
 //! With axum, add the layers to the router, request decompression too:

@@ -1,4 +1,12 @@
 //! Response compression through the public API.
+// These tests negotiate every coding; `tests/config.rs` covers a coding
+// whose feature is off.
+#![cfg(all(
+    feature = "br",
+    feature = "zstd",
+    feature = "gzip",
+    feature = "deflate"
+))]
 
 mod common;
 

@@ -1,6 +1,14 @@
 //! A client that refuses identity (`identity;q=0`, `*;q=0`) and accepts no
 //! offered coding: the handler always runs, and every response is sent as
 //! it is (RFC 9110, section 12.5.3 allows it), never a 406.
+// These tests negotiate every coding; `tests/config.rs` covers a coding
+// whose feature is off.
+#![cfg(all(
+    feature = "br",
+    feature = "zstd",
+    feature = "gzip",
+    feature = "deflate"
+))]
 
 mod common;
 
