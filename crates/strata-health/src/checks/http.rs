@@ -32,13 +32,14 @@ use crate::{Check, Observation};
 ///
 /// let layer = HealthLayer::builder()
 ///     .check("search", HttpCheck::new("http://search.internal:9200/_cluster/health"))
-///     .build();
-/// assert!(layer.is_ok());
+///     .build()?;
+/// # drop(layer);
 ///
 /// let https = HealthLayer::builder()
 ///     .check("search", HttpCheck::new("https://example.com/"))
 ///     .build();
 /// assert!(matches!(https, Err(ConfigError::Invalid { setting: "HttpCheck::new", .. })));
+/// # Ok::<(), ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct HttpCheck {
