@@ -45,13 +45,11 @@ mod http_check {
         );
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-        let ok = HttpCheck::new(&format!("http://{address}/ok"))
-            .check()
-            .await;
+        let ok = HttpCheck::new(format!("http://{address}/ok")).check().await;
         assert_eq!(ok.status(), Status::Pass, "{ok:?}");
         assert_eq!(ok.observed_unit(), Some("ms"));
 
-        let down = HttpCheck::new(&format!("http://{address}/down?verbose=1"))
+        let down = HttpCheck::new(format!("http://{address}/down?verbose=1"))
             .check()
             .await;
         assert_eq!(down.status(), Status::Fail);
@@ -62,9 +60,7 @@ mod http_check {
 
         server.abort();
         let _ = server.await;
-        let closed = HttpCheck::new(&format!("http://{address}/ok"))
-            .check()
-            .await;
+        let closed = HttpCheck::new(format!("http://{address}/ok")).check().await;
         assert_eq!(closed.status(), Status::Fail, "{closed:?}");
     }
 
