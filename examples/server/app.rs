@@ -8,10 +8,11 @@ use axum::http::request::Parts;
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use strata::compression::{CompressionLayer, CompressionMetrics, RequestDecompressionLayer};
+use strata::core::guard::AccessGuard;
 use strata::core::redis::fred::clients::Pool;
 use strata::core::{ClientIp, ClientIpResolver, Problem, ResolveClientIpLayer, TrustedProxies};
 use strata::health::checks::RedisCheck;
-use strata::health::{DetailsGuard, Drain, HealthLayer, Registration};
+use strata::health::{Drain, HealthLayer, HealthMetrics, Registration};
 use strata::metrics::prometheus::Registry;
 use strata::metrics::{MetricsExporter, MetricsHandle, MetricsLayer};
 use tower::ServiceBuilder;
@@ -94,7 +95,7 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
         .route("/", get(security::index))
         .nest("/api", api)
         .route_service(security::REPORT_PATH, security::collector(registry)?)
-        .route_service("/metrics", exporter(config, &metrics))
+        .route_service("/metrics", exporter(config, &metrics)?)
         .fallback(not_found)
         .with_state(state)
         .layer(
@@ -154,12 +155,19 @@ fn compression(registry: &Registry) -> Result<CompressionLayer, BoxError> {
 
 /// `GET /metrics`: open in development; in production only private networks
 /// (where Prometheus scrapes from) may read it.
-fn exporter(config: &Config, metrics: &MetricsHandle) -> MetricsExporter {
+fn exporter(config: &Config, metrics: &MetricsHandle) -> Result<MetricsExporter, BoxError> {
     let exporter = metrics.exporter();
-    match config.env {
-        AppEnv::Production => exporter.allow_ips(TrustedProxies::private_networks()),
+    Ok(match config.env {
+        AppEnv::Production => exporter.guard(private_networks()?),
         AppEnv::Development => exporter,
-    }
+    })
+}
+
+/// Admits private networks only, where Prometheus and the operators are.
+fn private_networks() -> Result<AccessGuard, BoxError> {
+    Ok(AccessGuard::builder()
+        .allow_ips(TrustedProxies::private_networks())
+        .build()?)
 }
 
 /// `/health`, `/health/live`, `/health/ready`, `/health/detailed`.
@@ -177,12 +185,11 @@ fn health(
         .release_id(env!("CARGO_PKG_VERSION"))
         .service_id("strata-example")
         .environment(config.env.as_str())
-        .metrics(registry);
+        .metrics(HealthMetrics::register(registry)?);
     // Details (resource usage, check outputs) are for operators: in
     // production only private networks, where the probes and dashboards are.
     if config.env == AppEnv::Production {
-        health =
-            health.guard_details(DetailsGuard::new().allow_ips(TrustedProxies::private_networks()));
+        health = health.guard_details(private_networks()?);
     }
     if let Some(pool) = redis {
         health = health.register(

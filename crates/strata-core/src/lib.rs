@@ -5,6 +5,8 @@
 //!   [`ResolveClientIpLayer`]), and [`mask_ipv6`] for address keys.
 //! - [`Problem`]: RFC 9457 `application/problem+json` responses, the body of
 //!   every strata rejection.
+//! - [`guard::AccessGuard`]: an address allow-list and a bearer token for
+//!   internal endpoints (`/metrics`, detailed health).
 //! - [`redis::RedisPoolBuilder`] (feature `redis`): a `fred` pool with defaults
 //!   that keep a service answering while Redis is down.
 //!
@@ -54,6 +56,7 @@ mod client_ip;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+pub mod guard;
 pub mod headers;
 #[cfg(feature = "prometheus")]
 pub mod metrics;

@@ -2,6 +2,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+use strata_core::ConfigError;
 use tokio::time::Instant;
 
 use crate::{IntoObservation, Observation};
@@ -54,6 +55,14 @@ pub trait Check: Send + Sync + 'static {
     fn component_type(&self) -> Option<&str> {
         None
     }
+
+    /// Whether the check's own settings are usable; called by
+    /// [`HealthBuilder::build`](crate::HealthBuilder::build), which fails
+    /// with the error, so a misconfigured check is refused at start rather
+    /// than failing every run. Default: `Ok(())`.
+    fn validate(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
 }
 
 pub(crate) type BoxObservation<'a> = Pin<Box<dyn Future<Output = Observation> + Send + 'a>>;
@@ -63,6 +72,7 @@ pub(crate) trait DynCheck: Send + Sync + 'static {
     fn run(&self) -> BoxObservation<'_>;
     fn measurement(&self) -> Option<&str>;
     fn component_type(&self) -> Option<&str>;
+    fn validate(&self) -> Result<(), ConfigError>;
 }
 
 impl<C: Check> DynCheck for C {
@@ -76,6 +86,10 @@ impl<C: Check> DynCheck for C {
 
     fn component_type(&self) -> Option<&str> {
         Check::component_type(self)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        Check::validate(self)
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// ```
 /// use strata_health::HealthLayer;
 ///
-/// # fn main() -> Result<(), strata_health::BuildError> {
+/// # fn main() -> Result<(), strata_core::ConfigError> {
 /// let (layer, drain) = HealthLayer::builder().pair()?;
 /// assert!(!drain.is_draining());
 /// drain.drain(); // on SIGTERM, before stopping the server

@@ -12,6 +12,10 @@ pub(crate) type BoxAnswer = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>
 pin_project! {
     /// The response future of [`Health`](crate::Health): the inner service's
     /// response, or a probe's answer.
+    ///
+    /// # Panics
+    ///
+    /// When polled again after it returned `Ready`.
     pub struct ResponseFuture<F> {
         #[pin]
         kind: Kind<F>,
@@ -24,6 +28,7 @@ pin_project! {
         Inner { #[pin] future: F },
         Answered { response: Option<Response<Bytes>> },
         Probing { future: BoxAnswer },
+        Done,
     }
 }
 
@@ -57,17 +62,19 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => future.poll(cx),
+        let mut kind = self.project().kind;
+        let output = match kind.as_mut().project() {
+            KindProj::Inner { future } => ready!(future.poll(cx)),
             KindProj::Answered { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response.map(B::from))),
-                None => Poll::Pending,
+                Some(response) => Ok(response.map(B::from)),
+                // Only `Done` follows an answer; kept for the same message.
+                None => panic!("`ResponseFuture` polled after completion"),
             },
-            KindProj::Probing { future } => {
-                let response = ready!(future.as_mut().poll(cx));
-                Poll::Ready(Ok(response.map(B::from)))
-            }
-        }
+            KindProj::Probing { future } => Ok(ready!(future.as_mut().poll(cx)).map(B::from)),
+            KindProj::Done => panic!("`ResponseFuture` polled after completion"),
+        };
+        kind.set(Kind::Done);
+        Poll::Ready(output)
     }
 }
 
@@ -77,6 +84,7 @@ impl<F> fmt::Debug for ResponseFuture<F> {
             Kind::Inner { .. } => "Inner",
             Kind::Answered { .. } => "Answered",
             Kind::Probing { .. } => "Probing",
+            Kind::Done => "Done",
         };
         f.debug_struct("ResponseFuture")
             .field("kind", &kind)

@@ -4,7 +4,9 @@ use std::time::Duration;
 use tower_layer::Layer;
 
 use crate::state::Shared;
-use crate::{DetailsGuard, Drain, Health, HealthBuilder};
+use strata_core::guard::AccessGuard;
+
+use crate::{Drain, Health, HealthBuilder};
 
 /// Default timeout of one check run.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -32,7 +34,7 @@ pub const DEFAULT_REFRESH_EVERY: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct HealthLayer {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) guard: Option<Arc<DetailsGuard>>,
+    pub(crate) guard: Option<Arc<AccessGuard>>,
 }
 
 impl HealthLayer {

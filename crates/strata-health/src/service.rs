@@ -6,7 +6,9 @@ use http::{Method, Request, Response};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
-use crate::guard::{self, DetailsGuard};
+use strata_core::guard::AccessGuard;
+
+use crate::guard;
 use crate::report::{self, Answer};
 use crate::state::{Lookup, Route, Shared, resolve};
 
@@ -16,7 +18,24 @@ use crate::state::{Lookup, Route, Shared, resolve};
 pub struct Health<S> {
     pub(crate) inner: S,
     pub(crate) shared: Arc<Shared>,
-    pub(crate) guard: Option<Arc<DetailsGuard>>,
+    pub(crate) guard: Option<Arc<AccessGuard>>,
+}
+
+impl<S> Health<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the service, returning the inner one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Health<S>
@@ -46,9 +65,9 @@ where
                 self.shared.routes[route_index].endpoint,
                 crate::Endpoint::Detailed | crate::Endpoint::Group(_)
             )
-            && !guard.admits(&request)
+            && let Err(reason) = guard.check(&request)
         {
-            return ResponseFuture::answered(guard::refused());
+            return ResponseFuture::answered(guard::refused(reason));
         }
         let (parts, _body) = request.into_parts();
         let details = self.shared.details.allows(&parts);

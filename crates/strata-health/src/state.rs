@@ -104,7 +104,7 @@ pub(crate) struct Shared {
     pub(crate) drain: Drain,
     pub(crate) started: std::time::Instant,
     #[cfg(feature = "prometheus")]
-    pub(crate) metrics: Option<crate::metrics::Metrics>,
+    pub(crate) metrics: Option<crate::HealthMetrics>,
 }
 
 impl Shared {

@@ -29,8 +29,9 @@ mod http_check {
     use axum::Router;
     use axum::http::StatusCode;
     use axum::routing::get;
+    use strata_core::ConfigError;
     use strata_health::checks::HttpCheck;
-    use strata_health::{BuildError, Check, Status};
+    use strata_health::{Check, HealthLayer, Status};
 
     #[tokio::test]
     async fn passes_on_2xx_and_fails_on_errors_and_closed_ports() {
@@ -44,15 +45,11 @@ mod http_check {
         );
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-        let ok = HttpCheck::new(&format!("http://{address}/ok"))
-            .expect("valid")
-            .check()
-            .await;
+        let ok = HttpCheck::new(format!("http://{address}/ok")).check().await;
         assert_eq!(ok.status(), Status::Pass, "{ok:?}");
         assert_eq!(ok.observed_unit(), Some("ms"));
 
-        let down = HttpCheck::new(&format!("http://{address}/down?verbose=1"))
-            .expect("valid")
+        let down = HttpCheck::new(format!("http://{address}/down?verbose=1"))
             .check()
             .await;
         assert_eq!(down.status(), Status::Fail);
@@ -63,25 +60,34 @@ mod http_check {
 
         server.abort();
         let _ = server.await;
-        let closed = HttpCheck::new(&format!("http://{address}/ok"))
-            .expect("valid")
-            .check()
-            .await;
+        let closed = HttpCheck::new(format!("http://{address}/ok")).check().await;
         assert_eq!(closed.status(), Status::Fail, "{closed:?}");
     }
 
-    #[test]
-    fn rejects_urls_it_cannot_check() {
+    #[tokio::test]
+    async fn rejects_urls_it_cannot_check_when_built() {
         for url in [
             "https://example.com/",
             "/relative",
             "not a url",
             "ftp://host/",
         ] {
+            let result = HealthLayer::builder()
+                .check("dep", HttpCheck::new(url))
+                .build();
             assert!(
-                matches!(HttpCheck::new(url), Err(BuildError::InvalidUrl { .. })),
-                "{url}"
+                matches!(
+                    result,
+                    Err(ConfigError::Invalid {
+                        setting: "HttpCheck::new",
+                        ..
+                    })
+                ),
+                "{url}: {result:?}"
             );
+            // Run directly, it fails without touching the network.
+            let observation = HttpCheck::new(url).check().await;
+            assert_eq!(observation.status(), Status::Fail, "{url}");
         }
     }
 }

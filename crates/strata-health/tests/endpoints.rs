@@ -9,12 +9,13 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::Value;
+use strata_core::ConfigError;
 use strata_health::{
-    BuildError, Endpoint, HEALTH_JSON, HealthLayer, Observation, Registration, ShowDetails, Status,
-    check_fn,
+    Endpoint, HEALTH_JSON, HealthBuilder, HealthLayer, Observation, Registration, ShowDetails,
+    Status, check_fn,
 };
 use strata_testkit::{body_string, get, request};
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
 type Body = Full<Bytes>;
 
@@ -42,7 +43,7 @@ fn counting(runs: &Arc<AtomicUsize>) -> impl strata_health::Check {
     })
 }
 
-fn quiet() -> strata_health::HealthBuilder {
+fn quiet() -> HealthBuilder {
     HealthLayer::builder().refresh_every(None)
 }
 
@@ -351,56 +352,89 @@ async fn a_panicking_check_fails_without_breaking_the_probe() {
     }
 }
 
+/// The setting `builder` is refused for.
+fn refused(builder: HealthBuilder) -> &'static str {
+    match builder.build() {
+        Err(ConfigError::Invalid { setting, .. }) => setting,
+        other => panic!("expected ConfigError::Invalid, got {other:?}"),
+    }
+}
+
 #[test]
-fn invalid_configuration_fails_at_build() {
+fn invalid_configuration_fails_at_build_by_setting() {
     let duplicate = HealthLayer::builder()
         .check("db", fixed(Status::Pass))
         .check("db", fixed(Status::Pass))
         .build();
     assert!(
-        matches!(&duplicate, Err(BuildError::DuplicateCheck { key }) if key == "db:responseTime"),
+        matches!(&duplicate, Err(ConfigError::Duplicate { what: "check", name }) if name == "db:responseTime"),
         "{duplicate:?}"
     );
-    let zero = HealthLayer::builder().timeout(Duration::ZERO).build();
-    assert!(matches!(
-        zero,
-        Err(BuildError::OutOfRange {
-            name: "timeout",
-            ..
-        })
-    ));
-    let zero = HealthLayer::builder()
-        .register(Registration::new("db", fixed(Status::Pass)).timeout(Duration::ZERO))
-        .build();
-    assert!(matches!(zero, Err(BuildError::OutOfRange { .. })));
-    let refresh = HealthLayer::builder()
-        .refresh_every(Some(Duration::ZERO))
-        .build();
-    assert!(matches!(
-        refresh,
-        Err(BuildError::OutOfRange {
-            name: "refresh_every",
-            ..
-        })
-    ));
-    let path = HealthLayer::builder()
-        .route("health", Endpoint::Live)
-        .build();
-    assert!(matches!(path, Err(BuildError::InvalidPath { .. })));
-    let group = HealthLayer::builder()
-        .route("/health/db", Endpoint::group("db"))
-        .build();
-    assert!(
-        matches!(&group, Err(BuildError::UnknownGroup { group, .. }) if group == "db"),
-        "{group:?}"
+    let b = HealthLayer::builder;
+    assert_eq!(refused(b().timeout(Duration::ZERO)), "timeout");
+    assert_eq!(
+        refused(b().register(Registration::new("db", fixed(Status::Pass)).timeout(Duration::ZERO))),
+        "Registration::timeout"
+    );
+    assert_eq!(
+        refused(b().refresh_every(Some(Duration::ZERO))),
+        "refresh_every"
+    );
+    assert_eq!(refused(b().route("health", Endpoint::Live)), "route");
+    assert_eq!(refused(b().base_path("health")), "base_path");
+    assert_eq!(
+        refused(b().route("/health/db", Endpoint::group("db"))),
+        "route"
+    );
+    // The first problem is reported.
+    assert_eq!(
+        refused(
+            b().refresh_every(Some(Duration::ZERO))
+                .timeout(Duration::ZERO)
+        ),
+        "timeout"
     );
     // Built outside a runtime: valid, the background refresh waits for a probe.
-    assert!(
-        HealthLayer::builder()
-            .check("db", fixed(Status::Pass))
-            .build()
-            .is_ok()
-    );
+    let valid = b().check("db", fixed(Status::Pass)).build();
+    assert!(valid.is_ok(), "{valid:?}");
+}
+
+#[test]
+fn the_inner_service_is_reachable() {
+    let layer = quiet().build().expect("valid");
+    let mut service = layer.layer(7_u8);
+    assert_eq!(*service.get_ref(), 7);
+    *service.get_mut() = 8;
+    assert_eq!(service.into_inner(), 8);
+}
+
+#[test]
+#[should_panic(expected = "`ResponseFuture` polled after completion")]
+fn a_finished_response_future_panics_when_polled_again() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let layer = quiet().build().expect("valid");
+    let mut service = ServiceBuilder::new().layer(layer).service_fn(app);
+    let mut future = std::pin::pin!(Service::call(&mut service, get("/health/live")));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut cx).is_ready());
+    let _ = future.as_mut().poll(&mut cx);
+}
+
+#[test]
+#[should_panic(expected = "`ResponseFuture` polled after completion")]
+fn a_finished_inner_response_future_panics_when_polled_again() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let layer = quiet().build().expect("valid");
+    let inner = tower::service_fn(|_: Request<Body>| {
+        std::future::ready(Ok::<_, Infallible>(Response::new(Body::default())))
+    });
+    let mut service = layer.layer(inner);
+    let mut future = std::pin::pin!(Service::call(&mut service, get("/app")));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut cx).is_ready());
+    let _ = future.as_mut().poll(&mut cx);
 }
 
 #[tokio::test]

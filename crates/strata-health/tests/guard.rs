@@ -1,4 +1,4 @@
-//! `DetailsGuard`: detailed and group reports for admitted clients only.
+//! `guard_details`: detailed and group reports for admitted clients only.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -7,10 +7,9 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use strata_core::TrustedProxies;
-use strata_health::{
-    BuildError, DetailsGuard, DetailsRefused, Endpoint, HealthLayer, Registration, check_fn,
-};
+use strata_core::guard::{AccessGuard, AccessRefusal, GuardRule};
+use strata_core::{ClientIp, TrustedProxies};
+use strata_health::{DetailsRefused, Endpoint, HealthLayer, Registration, check_fn};
 use strata_testkit::{from_peer, get};
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -20,7 +19,7 @@ async fn app(_: Request<Body>) -> Result<Response<Body>, Infallible> {
     Ok(Response::new(Full::from("app")))
 }
 
-fn guarded(guard: DetailsGuard) -> HealthLayer {
+fn guarded(guard: AccessGuard) -> HealthLayer {
     HealthLayer::builder()
         .register(
             Registration::new("db", check_fn(|| async { strata_health::Status::Pass }))
@@ -31,6 +30,13 @@ fn guarded(guard: DetailsGuard) -> HealthLayer {
         .guard_details(guard)
         .build()
         .expect("valid")
+}
+
+fn private_networks() -> AccessGuard {
+    AccessGuard::builder()
+        .allow_ips(TrustedProxies::private_networks())
+        .build()
+        .expect("valid guard")
 }
 
 async fn status(layer: &HealthLayer, request: Request<Body>) -> Response<Body> {
@@ -47,12 +53,18 @@ const PRIVATE: [u8; 4] = [10, 1, 2, 3];
 
 #[tokio::test]
 async fn refuses_details_outside_the_allow_list_and_keeps_probes_open() {
-    let layer = guarded(DetailsGuard::new().allow_ips(TrustedProxies::private_networks()));
+    let layer = guarded(private_networks());
     for path in ["/health/detailed", "/health/storage"] {
         let response = status(&layer, from_peer(get(path), SocketAddr::from((PUBLIC, 1)))).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
         assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
-        assert!(response.extensions().get::<DetailsRefused>().is_some());
+        assert_eq!(
+            response
+                .extensions()
+                .get::<DetailsRefused>()
+                .map(|r| r.reason),
+            Some(AccessRefusal::Address)
+        );
         let response = status(&layer, from_peer(get(path), SocketAddr::from((PRIVATE, 1)))).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
@@ -66,52 +78,76 @@ async fn refuses_details_outside_the_allow_list_and_keeps_probes_open() {
 }
 
 #[tokio::test]
-async fn a_bearer_token_admits_any_address() {
-    let layer = guarded(
-        DetailsGuard::new()
-            .allow_ips(TrustedProxies::private_networks())
-            .bearer_token("s3cret"),
-    );
-    let with = |token: &'static str| {
-        let mut request = from_peer(get("/health/detailed"), SocketAddr::from((PUBLIC, 1)));
-        request
-            .headers_mut()
-            .insert(AUTHORIZATION, http::HeaderValue::from_static(token));
-        request
-    };
+async fn an_unresolved_client_is_refused() {
+    let layer = guarded(private_networks());
+    // Through a trusted proxy on a private network whose chain could not be read.
+    let mut request = from_peer(get("/health/detailed"), SocketAddr::from((PRIVATE, 1)));
+    request.extensions_mut().insert(ClientIp::unresolved());
     assert_eq!(
-        status(&layer, with("Bearer s3cret")).await.status(),
-        StatusCode::OK
+        status(&layer, request).await.status(),
+        StatusCode::FORBIDDEN
     );
-    assert_eq!(
-        status(&layer, with("bearer s3cret")).await.status(),
-        StatusCode::OK
-    );
-    for wrong in ["Bearer s3cre", "Bearer s3cret2", "Basic s3cret", "s3cret"] {
-        assert_eq!(
-            status(&layer, with(wrong)).await.status(),
-            StatusCode::FORBIDDEN,
-            "{wrong}"
-        );
-    }
 }
 
-#[test]
-fn a_bad_token_is_a_build_error() {
-    for token in ["", "has space", "ünicode"] {
-        let error = HealthLayer::builder()
-            .guard_details(DetailsGuard::new().bearer_token(token))
+fn with_token(peer: [u8; 4], token: &'static str) -> Request<Body> {
+    let mut request = from_peer(get("/health/detailed"), SocketAddr::from((peer, 1)));
+    request
+        .headers_mut()
+        .insert(AUTHORIZATION, http::HeaderValue::from_static(token));
+    request
+}
+
+#[tokio::test]
+async fn with_the_any_rule_a_bearer_token_admits_any_address() {
+    let layer = guarded(
+        AccessGuard::builder()
+            .allow_ips(TrustedProxies::private_networks())
+            .bearer_token("s3cret")
+            .rule(GuardRule::Any)
             .build()
-            .expect_err(token);
-        assert!(
-            matches!(
-                error,
-                BuildError::OutOfRange {
-                    name: "DetailsGuard::bearer_token",
-                    ..
-                }
-            ),
-            "{error:?}"
-        );
+            .expect("valid guard"),
+    );
+    for good in ["Bearer s3cret", "bearer s3cret"] {
+        let response = status(&layer, with_token(PUBLIC, good)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{good}");
     }
+    for wrong in ["Bearer s3cre", "Bearer s3cret2", "Basic s3cret", "s3cret"] {
+        let response = status(&layer, with_token(PUBLIC, wrong)).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{wrong}");
+    }
+    // A private address needs no token.
+    let response = status(
+        &layer,
+        from_peer(get("/health/detailed"), SocketAddr::from((PRIVATE, 1))),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn by_default_both_the_address_and_the_token_are_required() {
+    let layer = guarded(
+        AccessGuard::builder()
+            .allow_ips(TrustedProxies::private_networks())
+            .bearer_token("s3cret")
+            .build()
+            .expect("valid guard"),
+    );
+    assert_eq!(
+        status(&layer, with_token(PRIVATE, "Bearer s3cret"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let response = status(&layer, with_token(PUBLIC, "Bearer s3cret")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = status(&layer, with_token(PRIVATE, "Bearer nope")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<DetailsRefused>()
+            .map(|r| r.reason),
+        Some(AccessRefusal::Token)
+    );
 }

@@ -69,7 +69,9 @@ fn per_request(c: &mut Criterion) {
         .expect("a runtime");
 
     let bare = router();
-    let (layer, strata_handle) = strata_metrics::MetricsLayer::pair().expect("builds");
+    let (layer, strata_handle) = strata_metrics::MetricsLayer::builder()
+        .pair()
+        .expect("builds");
     let strata = router().layer(layer);
     // axum-prometheus installs a process-global recorder (and spawns its
     // upkeep task): once per bench process, inside the runtime.

@@ -1,19 +1,17 @@
 //! The `/metrics` endpoint.
 
 use std::convert::Infallible;
-use std::fmt;
 use std::future::{Ready, ready};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{
-    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
-};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use prometheus::{Registry, TextEncoder};
-use strata_core::{ClientIp, ClientIpResolver, ConfigError, Problem, TrustedProxies};
+use strata_core::Problem;
+use strata_core::guard::{AccessGuard, AccessRefusal};
 use tower_service::Service;
 
 /// Why the exporter refused a request; stored in the response extensions of
@@ -23,9 +21,10 @@ use tower_service::Service;
 pub enum ExporterRejection {
     /// A method other than `GET` or `HEAD` (405).
     MethodNotAllowed,
-    /// The client address is outside the allow-list, or unknown (403).
+    /// The client address is outside the guard's allow-list, unresolved,
+    /// or unknown (403).
     AddressNotAllowed,
-    /// The bearer token is missing or wrong (401).
+    /// The guard's bearer token is missing or wrong (401).
     MissingToken,
 }
 
@@ -36,24 +35,31 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// `Content-Type: text/plain; version=0.0.4; charset=utf-8`. Made by
 /// [`MetricsHandle::exporter`](crate::MetricsHandle::exporter).
 ///
-/// Open by default. [`allow_ips`](Self::allow_ips) answers 403 to clients
-/// outside a CIDR list; [`bearer_token`](Self::bearer_token) answers 401 to
-/// requests without `Authorization: Bearer <token>`. With both, a request
-/// must pass both. Rejections are `application/problem+json`, with the
-/// [`ExporterRejection`] in the response extensions.
+/// Open by default. [`guard`](Self::guard) admits only the requests an
+/// [`AccessGuard`] admits: a client outside its allow-list gets 403, a
+/// request without its bearer token 401 with `WWW-Authenticate: Bearer`.
+/// With both set, a request must pass both ([`GuardRule::All`], the
+/// guard's default) or either ([`GuardRule::Any`]). Rejections are
+/// `application/problem+json`, with the [`ExporterRejection`] in the response
+/// extensions.
+///
+/// [`GuardRule::All`]: strata_core::guard::GuardRule::All
+/// [`GuardRule::Any`]: strata_core::guard::GuardRule::Any
 ///
 /// ```
 /// use std::net::SocketAddr;
+/// use strata_core::guard::AccessGuard;
 /// use strata_metrics::MetricsLayer;
 /// use tower::ServiceExt;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let (_layer, handle) = MetricsLayer::pair()?;
-/// let exporter = handle
-///     .exporter()
+/// let (_layer, handle) = MetricsLayer::builder().pair()?;
+/// let guard = AccessGuard::builder()
 ///     .allow_ips("10.0.0.0/8".parse()?)
-///     .bearer_token("s3cret")?;
+///     .bearer_token("s3cret")
+///     .build()?;
+/// let exporter = handle.exporter().guard(guard);
 ///
 /// let request = http::Request::builder()
 ///     .uri("/metrics")
@@ -72,69 +78,26 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct MetricsExporter {
     registry: Registry,
-    guard: Arc<Guard>,
-}
-
-#[derive(Clone, Default)]
-struct Guard {
-    allowed: Option<TrustedProxies>,
-    resolver: ClientIpResolver,
-    token: Option<Box<[u8]>>,
-}
-
-impl fmt::Debug for MetricsExporter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MetricsExporter")
-            .field("allowed", &self.guard.allowed)
-            .field("resolver", &self.guard.resolver)
-            .field("token", &self.guard.token.as_ref().map(|_| "<redacted>"))
-            .finish_non_exhaustive()
-    }
+    guard: Option<Arc<AccessGuard>>,
 }
 
 impl MetricsExporter {
-    /// An open exporter of `registry`.
-    pub fn new(registry: Registry) -> Self {
+    /// An open exporter of `registry` (a handle: the exporter keeps a clone).
+    pub fn new(registry: &Registry) -> Self {
         Self {
-            registry,
-            guard: Arc::default(),
+            registry: registry.clone(),
+            guard: None,
         }
     }
 
-    /// Serves only clients whose address is in `allowed`; others get 403.
-    ///
-    /// The address is the [`ClientIp`] a `ResolveClientIpLayer` stored in the
-    /// request, else what [`client_ip`](Self::client_ip)'s resolver finds
-    /// (default: the peer address). A request with neither is refused.
-    pub fn allow_ips(mut self, allowed: TrustedProxies) -> Self {
-        Arc::make_mut(&mut self.guard).allowed = Some(allowed);
+    /// Serves only the requests `guard` admits (see the type's docs).
+    pub fn guard(mut self, guard: AccessGuard) -> Self {
+        self.guard = Some(Arc::new(guard));
         self
-    }
-
-    /// How the client address is found when no `ResolveClientIpLayer` ran before
-    /// the exporter. Default: the peer address, no trusted proxy.
-    pub fn client_ip(mut self, resolver: ClientIpResolver) -> Self {
-        Arc::make_mut(&mut self.guard).resolver = resolver;
-        self
-    }
-
-    /// Serves only requests carrying `Authorization: Bearer <token>`; others
-    /// get 401 with `WWW-Authenticate: Bearer`. The token must be 1 to 4096
-    /// visible ASCII characters. Compared in constant time for a given length.
-    pub fn bearer_token(mut self, token: impl Into<String>) -> Result<Self, ConfigError> {
-        let token = token.into();
-        if token.is_empty() || token.len() > 4096 || !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::OutOfRange {
-                name: "bearer_token",
-                reason: "must be 1 to 4096 visible ASCII characters",
-            });
-        }
-        Arc::make_mut(&mut self.guard).token = Some(token.into_bytes().into_boxed_slice());
-        Ok(self)
     }
 
     /// The text exposition of the registry.
@@ -166,33 +129,26 @@ impl MetricsExporter {
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             return Some((ExporterRejection::MethodNotAllowed, response));
         }
-        let guard = &*self.guard;
-        if let Some(allowed) = &guard.allowed {
-            let client = request
-                .extensions()
-                .get::<ClientIp>()
-                .copied()
-                .or_else(|| guard.resolver.client_ip(request));
-            if !client.is_some_and(|client| allowed.contains(client.ip())) {
+        match self.guard.as_deref().map(|guard| guard.check(request)) {
+            None | Some(Ok(())) => None,
+            Some(Err(AccessRefusal::Token)) => {
+                let mut response = Problem::new(StatusCode::UNAUTHORIZED)
+                    .detail("a bearer token is required to read metrics")
+                    .into_response::<Full<Bytes>>();
+                response.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"metrics\""),
+                );
+                Some((ExporterRejection::MissingToken, response))
+            }
+            // `AccessRefusal` is non-exhaustive: anything else is an address.
+            Some(Err(_)) => {
                 let response = Problem::new(StatusCode::FORBIDDEN)
                     .detail("this address may not read metrics")
                     .into_response();
-                return Some((ExporterRejection::AddressNotAllowed, response));
+                Some((ExporterRejection::AddressNotAllowed, response))
             }
         }
-        if let Some(token) = &guard.token
-            && !bearer_matches(request, token)
-        {
-            let mut response = Problem::new(StatusCode::UNAUTHORIZED)
-                .detail("a bearer token is required to read metrics")
-                .into_response::<Full<Bytes>>();
-            response.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"metrics\""),
-            );
-            return Some((ExporterRejection::MissingToken, response));
-        }
-        None
     }
 
     fn exposition<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
@@ -207,24 +163,6 @@ impl MetricsExporter {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
-}
-
-fn bearer_matches<B>(request: &Request<B>, token: &[u8]) -> bool {
-    let Some(value) = request.headers().get(AUTHORIZATION) else {
-        return false;
-    };
-    let value = value.as_bytes();
-    let Some((scheme, given)) = value.split_at_checked(7) else {
-        return false;
-    };
-    if !scheme.eq_ignore_ascii_case(b"bearer ") || given.len() != token.len() {
-        return false;
-    }
-    given
-        .iter()
-        .zip(token)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
 }
 
 pub(crate) fn render(registry: &Registry) -> String {

@@ -13,6 +13,10 @@ pin_project! {
     /// The response future of [`Metrics`](crate::Metrics). Dropped before it
     /// completes (the client hung up while the handler ran), the request is
     /// recorded without a status and without `error_type`.
+    ///
+    /// # Panics
+    ///
+    /// When polled again after it returned `Ready`.
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
@@ -38,6 +42,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        assert!(
+            this.recorder.is_some(),
+            "`ResponseFuture` polled after completion"
+        );
         let result = ready!(this.inner.poll(cx));
         let mut recorder = this.recorder.take();
         Poll::Ready(match result {

@@ -2,7 +2,7 @@ use prometheus::Registry;
 
 use crate::exporter::{MetricsExporter, render};
 
-/// The other half of [`MetricsLayer::pair`](crate::MetricsLayer::pair): the
+/// The other half of [`MetricsBuilder::pair`](crate::MetricsBuilder::pair): the
 /// registry the layer records into, and the `/metrics` endpoint.
 ///
 /// Register your own collectors, the other strata crates' collectors and the
@@ -30,9 +30,9 @@ impl MetricsHandle {
         render(&self.registry)
     }
 
-    /// A `/metrics` service for this registry, open until guarded (see
-    /// [`MetricsExporter`]).
+    /// A `/metrics` service for this registry, open until
+    /// [guarded](MetricsExporter::guard).
     pub fn exporter(&self) -> MetricsExporter {
-        MetricsExporter::new(self.registry.clone())
+        MetricsExporter::new(&self.registry)
     }
 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use http::request::Parts;
-use http::{Extensions, Method, Uri};
+use http::{Extensions, Method};
 use strata_core::Scheme;
 
 /// The `http_request_method` values: the nine RFC 9110/5789 methods, and
@@ -37,16 +37,16 @@ pub(crate) fn method_index(method: &Method) -> u8 {
 /// The `url_scheme` values.
 pub(crate) const SCHEMES: [&str; 2] = ["http", "https"];
 
-/// Index into [`SCHEMES`]: the [`Scheme`] a `ResolveClientIpLayer` stored, else the
-/// request-target's scheme, else `http`.
-pub(crate) fn scheme_index(extensions: &Extensions, uri: &Uri) -> u8 {
-    let https = match extensions.get::<Scheme>() {
-        Some(scheme) => scheme.is_https(),
-        None => uri
-            .scheme_str()
-            .is_some_and(|s| s.eq_ignore_ascii_case("https")),
-    };
-    u8::from(https)
+/// Index into [`SCHEMES`]: the [`Scheme`] of the connection (a TLS acceptor
+/// inserts it) or of a trusted proxy (a `ResolveClientIpLayer` stores it),
+/// else `http`. Never the request target's scheme: the client writes it
+/// (`GET https://host/ HTTP/1.1`, HTTP/2 `:scheme`).
+pub(crate) fn scheme_index(extensions: &Extensions) -> u8 {
+    u8::from(
+        extensions
+            .get::<Scheme>()
+            .is_some_and(|scheme| scheme.is_https()),
+    )
 }
 
 /// Names a request's route when axum's `MatchedPath` does not (a hyper

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use prometheus::{IntGauge, IntGaugeVec};
+use prometheus::{IntCounter, IntGauge, IntGaugeVec};
 
 use crate::labels::{METHODS, Outcome, Route, RouteClassifier, SCHEMES, label_pairs};
 use crate::series::SeriesTable;
@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) active: ActiveRequests,
     pub(crate) classifier: Option<Arc<dyn RouteClassifier>>,
     pub(crate) unmatched: &'static str,
+    /// `strata_metrics_requests_without_route_total`.
+    pub(crate) unrouted: IntCounter,
     pub(crate) slow: Option<SlowRequests>,
 }
 

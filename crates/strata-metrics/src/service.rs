@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use http::{Request, Response, header::CONTENT_LENGTH};
@@ -54,7 +55,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let method = method_index(request.method());
-        let scheme = scheme_index(request.extensions(), request.uri());
+        let scheme = scheme_index(request.extensions());
         let request_size = request.body().size_hint().exact().or_else(|| {
             request
                 .headers()
@@ -84,6 +85,8 @@ fn route<B>(shared: &Shared, request: Request<B>) -> (Route, Request<B>) {
         return (Route::Matched(path.clone()), request);
     }
     let Some(classifier) = &shared.classifier else {
+        shared.unrouted.inc();
+        warn_unrouted_once();
         return (Route::Static(shared.unmatched), request);
     };
     let (parts, body) = request.into_parts();
@@ -91,4 +94,20 @@ fn route<B>(shared: &Shared, request: Request<B>) -> (Route, Request<B>) {
         .classify(&parts)
         .map_or(Route::Static(shared.unmatched), Route::from_cow);
     (route, Request::from_parts(parts, body))
+}
+
+/// Logs, once per process, that a request had no route template.
+#[cold]
+fn warn_unrouted_once() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "strata-metrics: a request carried no route template (no axum MatchedPath, no \
+             route_by classifier) and is labelled as unmatched. Enable the `axum` feature \
+             of strata-metrics and apply the layer with Router::layer, or name routes with \
+             MetricsBuilder::route_by (a classifier returning None marks the router's \
+             fallback as expected). Counted in strata_metrics_requests_without_route_total; \
+             logged once"
+        );
+    }
 }

@@ -13,7 +13,9 @@ use prometheus::Registry;
 use strata_testkit::{body_string, get, request};
 use tower::{ServiceBuilder, ServiceExt};
 
-use crate::{CounterFamily, DbMetrics, MetricsBuilder, MetricsError, MetricsHandle, MetricsLayer};
+use strata_core::ConfigError;
+
+use crate::{CounterFamily, DbMetrics, MetricsBuilder, MetricsHandle, MetricsLayer};
 
 type Req = Request<Full<Bytes>>;
 
@@ -143,10 +145,7 @@ async fn unknown_methods_are_labelled_other() {
 
 #[tokio::test]
 async fn series_beyond_the_cap_go_to_the_overflow_series() {
-    let builder = MetricsLayer::builder()
-        .route_by(by_path)
-        .max_series(2)
-        .expect("valid cap");
+    let builder = MetricsLayer::builder().route_by(by_path).max_series(2);
     let (layer, handle) = pair(builder);
     for route in ["/r/1", "/r/2", "/r/3", "/r/4", "/r/1"] {
         send(&layer, get(route)).await;
@@ -185,7 +184,7 @@ async fn label_sets_that_concatenate_alike_stay_two_series() {
     counter.inc(&["GET/", "ab"]);
     let db = DbMetrics::register(&registry, "GET").expect("registers");
     db.observe("/ab", Duration::from_millis(1), None);
-    let (_, handle) = pair(MetricsLayer::builder().registry(registry));
+    let (_, handle) = pair(MetricsLayer::builder().registry(&registry));
     let text = handle.render();
     assert_eq!(
         sample(&text, r#"app_calls_total{a="GET",b="/ab"}"#),
@@ -398,14 +397,27 @@ async fn two_registries_in_one_process_stay_apart() {
 }
 
 #[tokio::test]
-async fn a_second_layer_on_one_registry_is_refused() {
+async fn a_second_layer_on_one_registry_is_refused_and_leaves_the_first() {
     let registry = Registry::new();
-    pair(MetricsLayer::builder().registry(registry.clone()));
-    let error = MetricsLayer::builder()
-        .registry(registry)
-        .pair()
-        .expect_err("duplicate");
-    assert!(matches!(error, MetricsError::Registry { .. }), "{error}");
+    let (layer, _) = pair(
+        MetricsLayer::builder()
+            .registry(&registry)
+            .build_info("1", "a"),
+    );
+    send(&layer, get("/")).await;
+    let families = registry.gather().len();
+    let second = MetricsLayer::builder()
+        .registry(&registry)
+        .build_info("1", "a")
+        .build();
+    assert!(
+        matches!(second, Err(ConfigError::Registry(_))),
+        "{second:?}"
+    );
+    assert_eq!(registry.gather().len(), families);
+    let text = MetricsHandle::new(registry).render();
+    let count = r#"http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="_UNMATCHED",url_scheme="http"}"#;
+    assert_eq!(sample(&text, count), Some(1.0), "{text}");
 }
 
 #[tokio::test]
@@ -414,51 +426,30 @@ async fn a_refused_layer_leaves_nothing_in_the_registry() {
     let taken = prometheus::IntGauge::new("build_info", "Someone else's.").expect("valid");
     registry.register(Box::new(taken)).expect("registers");
     let refused = MetricsLayer::builder()
-        .registry(registry.clone())
+        .registry(&registry)
         .build_info("1", "a")
         .pair();
-    assert!(refused.is_err());
+    assert!(
+        matches!(refused, Err(ConfigError::Registry(_))),
+        "{refused:?}"
+    );
+    assert_eq!(registry.gather().len(), 1, "only the gauge that was there");
     // Nothing of the refused layer stayed: a layer without build_info fits.
-    let (layer, handle) = pair(MetricsLayer::builder().registry(registry));
+    let layer = MetricsLayer::builder()
+        .registry(&registry)
+        .build()
+        .expect("builds");
     send(&layer, get("/")).await;
     assert!(
-        handle
+        MetricsHandle::new(registry)
             .render()
             .contains("http_server_request_duration_seconds_count")
     );
 }
 
-#[test]
-fn invalid_settings_fail_when_built() {
-    assert!(MetricsLayer::builder().max_series(0).is_err());
-    assert!(MetricsLayer::builder().duration_buckets(vec![]).is_err());
-    assert!(
-        MetricsLayer::builder()
-            .duration_buckets(vec![0.1, 0.1])
-            .is_err()
-    );
-    assert!(
-        MetricsLayer::builder()
-            .size_buckets(vec![f64::NAN])
-            .is_err()
-    );
-    assert!(
-        MetricsLayer::builder()
-            .slow_requests(Duration::from_secs(5), Duration::from_secs(2))
-            .is_err()
-    );
-    assert!(
-        MetricsLayer::builder()
-            .duration_buckets(vec![0.1, 1.0])
-            .is_ok()
-    );
-}
-
 #[tokio::test]
 async fn custom_buckets_are_used() {
-    let builder = MetricsLayer::builder()
-        .duration_buckets(vec![0.5, 1.0])
-        .expect("valid");
+    let builder = MetricsLayer::builder().duration_buckets(vec![0.5, 1.0]);
     let (layer, handle) = pair(builder);
     send(&layer, get("/")).await;
     let text = handle.render();
@@ -471,15 +462,49 @@ async fn custom_buckets_are_used() {
 }
 
 #[tokio::test]
-async fn the_scheme_comes_from_the_client_ip_layer() {
+async fn the_scheme_comes_from_the_connection_never_the_request_target() {
     let (layer, handle) = pair(MetricsLayer::builder());
     let mut secure = get("/");
     secure.extensions_mut().insert(strata_core::Scheme::Https);
     send(&layer, secure).await;
+    // An absolute-form target on a plain connection: the client chose it.
     send(&layer, get("https://example.com/")).await;
     let text = handle.render();
-    let https = r#"http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="_UNMATCHED",url_scheme="https"}"#;
-    assert_eq!(sample(&text, https), Some(2.0), "{text}");
+    let labels =
+        r#"http_request_method="GET",http_response_status_code="200",http_route="_UNMATCHED""#;
+    let count = "http_server_request_duration_seconds_count";
+    let https = format!("{count}{{{labels},url_scheme=\"https\"}}");
+    let http = format!("{count}{{{labels},url_scheme=\"http\"}}");
+    assert_eq!(sample(&text, &https), Some(1.0), "{text}");
+    assert_eq!(sample(&text, &http), Some(1.0), "{text}");
+}
+
+#[tokio::test]
+async fn requests_without_a_route_template_are_counted() {
+    let unrouted = "strata_metrics_requests_without_route_total";
+    let (layer, handle) = pair(MetricsLayer::builder());
+    send(&layer, get("/a")).await;
+    send(&layer, get("/b")).await;
+    let text = handle.render();
+    assert_eq!(sample(&text, unrouted), Some(2.0), "{text}");
+    // A classifier decides, even when it answers None: nothing counted.
+    let (layer, handle) = pair(MetricsLayer::builder().route_by(by_path));
+    send(&layer, get("/r/a")).await;
+    send(&layer, get("/elsewhere")).await;
+    let text = handle.render();
+    assert_eq!(sample(&text, unrouted), Some(0.0), "{text}");
+}
+
+#[test]
+#[should_panic(expected = "`ResponseFuture` polled after completion")]
+fn a_finished_response_future_panics_when_polled_again() {
+    use std::task::Waker;
+    let (layer, _handle) = pair(MetricsLayer::builder());
+    let mut service = ServiceBuilder::new().layer(layer).service_fn(ok);
+    let mut future = std::pin::pin!(tower::Service::call(&mut service, get("/")));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut cx).is_ready());
+    let _ = future.as_mut().poll(&mut cx);
 }
 
 /// Collects what `tracing` writes.
@@ -508,8 +533,7 @@ async fn slow_requests_are_logged_with_their_labels() {
     let _guard = tracing::subscriber::set_default(subscriber);
     let builder = MetricsLayer::builder()
         .route_by(by_path)
-        .slow_requests(Duration::from_nanos(1), Duration::from_secs(3600))
-        .expect("valid");
+        .slow_requests(Duration::from_nanos(1), Duration::from_secs(3600));
     let (layer, _handle) = pair(builder);
     send(&layer, get("/r/slow?status=201")).await;
     let text = String::from_utf8(logs.0.lock().expect("not poisoned").clone()).expect("utf-8");

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::routing::{get, post};
 use http::StatusCode;
-use strata_core::{ClientIpResolver, ResolveClientIpLayer};
+use strata_core::guard::{AccessGuard, GuardRule};
+use strata_core::{ClientIpResolver, ConfigError, ResolveClientIpLayer};
 use strata_metrics::{ExporterRejection, MetricsExporter, MetricsHandle, MetricsLayer};
 use strata_testkit::{body_string, from_peer, get as get_request};
 use tower::ServiceExt;
@@ -31,6 +32,13 @@ async fn call(
     let response = app.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
     (status, body_string(response.into_body()).await)
+}
+
+fn allow(list: &str) -> AccessGuard {
+    AccessGuard::builder()
+        .allow_ips(list.parse().expect("valid list"))
+        .build()
+        .expect("valid guard")
 }
 
 fn sample(text: &str, series: &str) -> Option<f64> {
@@ -107,7 +115,7 @@ async fn metrics_are_served_with_the_text_content_type() {
 
 #[tokio::test]
 async fn the_ip_allow_list_refuses_other_clients() {
-    let (app, _handle) = app(|e| e.allow_ips("10.0.0.0/8".parse().expect("valid")));
+    let (app, _handle) = app(|e| e.guard(allow("10.0.0.0/8")));
     let inside = from_peer(get_request("/metrics"), ([10, 1, 2, 3], 4000));
     assert_eq!(call(&app, inside).await.0, 200);
     let outside = from_peer(get_request("/metrics"), ([192, 0, 2, 1], 4000));
@@ -125,15 +133,10 @@ async fn the_ip_allow_list_refuses_other_clients() {
 
 #[tokio::test]
 async fn the_allow_list_believes_the_client_ip_layer() {
-    let (layer, handle) = MetricsLayer::pair().expect("builds");
+    let (layer, handle) = MetricsLayer::builder().pair().expect("builds");
     let resolver = ClientIpResolver::new().trusted_proxies("127.0.0.1".parse().expect("valid"));
     let app = Router::new()
-        .route_service(
-            "/metrics",
-            handle
-                .exporter()
-                .allow_ips("203.0.113.0/24".parse().expect("valid")),
-        )
+        .route_service("/metrics", handle.exporter().guard(allow("203.0.113.0/24")))
         .layer(layer)
         .layer(ResolveClientIpLayer::new(resolver));
     let proxied = |client: &str| {
@@ -150,10 +153,8 @@ async fn the_allow_list_believes_the_client_ip_layer() {
 #[tokio::test]
 async fn the_allow_list_reads_axum_connect_info() {
     use axum::extract::connect_info::MockConnectInfo;
-    let (layer, handle) = MetricsLayer::pair().expect("builds");
-    let exporter = handle
-        .exporter()
-        .allow_ips("127.0.0.1".parse().expect("valid"));
+    let (layer, handle) = MetricsLayer::builder().pair().expect("builds");
+    let exporter = handle.exporter().guard(allow("127.0.0.1"));
     let app_from = |peer: [u8; 4]| {
         Router::new()
             .route_service("/metrics", exporter.clone())
@@ -176,7 +177,11 @@ async fn the_allow_list_reads_axum_connect_info() {
 
 #[tokio::test]
 async fn the_bearer_token_is_required() {
-    let (app, _handle) = app(|e| e.bearer_token("t0ken").expect("valid token"));
+    let guard = AccessGuard::builder()
+        .bearer_token("t0ken")
+        .build()
+        .expect("valid guard");
+    let (app, _handle) = app(|e| e.guard(guard));
     let response = app
         .clone()
         .oneshot(get_request("/metrics"))
@@ -210,10 +215,49 @@ async fn the_bearer_token_is_required() {
 }
 
 #[test]
-fn an_empty_bearer_token_is_refused() {
-    let (_layer, handle) = MetricsLayer::pair().expect("builds");
-    assert!(handle.exporter().bearer_token("").is_err());
-    assert!(handle.exporter().bearer_token("two words").is_err());
+fn an_invalid_bearer_token_is_refused_when_the_guard_is_built() {
+    for token in ["", "two words"] {
+        let result = AccessGuard::builder().bearer_token(token).build();
+        assert!(
+            matches!(
+                result,
+                Err(ConfigError::Invalid {
+                    setting: "bearer_token",
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_both_checks_a_request_must_pass_both_unless_any_is_chosen() {
+    let guard = |rule| {
+        AccessGuard::builder()
+            .allow_ips("10.0.0.0/8".parse().expect("valid"))
+            .bearer_token("t0ken")
+            .rule(rule)
+            .build()
+            .expect("valid guard")
+    };
+    let request = |peer: [u8; 4], token: bool| {
+        let mut request = from_peer(get_request("/metrics"), (peer, 4000));
+        if token {
+            request
+                .headers_mut()
+                .insert("authorization", "Bearer t0ken".parse().expect("valid"));
+        }
+        request
+    };
+    let (all, _handle) = app(|e| e.guard(guard(GuardRule::All)));
+    assert_eq!(call(&all, request([10, 0, 0, 1], true)).await.0, 200);
+    assert_eq!(call(&all, request([10, 0, 0, 1], false)).await.0, 401);
+    assert_eq!(call(&all, request([192, 0, 2, 1], true)).await.0, 403);
+    let (any, _handle) = app(|e| e.guard(guard(GuardRule::Any)));
+    assert_eq!(call(&any, request([10, 0, 0, 1], false)).await.0, 200);
+    assert_eq!(call(&any, request([192, 0, 2, 1], true)).await.0, 200);
+    assert_eq!(call(&any, request([192, 0, 2, 1], false)).await.0, 401);
 }
 
 #[tokio::test]
@@ -234,7 +278,7 @@ async fn build_info_is_exposed() {
 #[cfg(all(feature = "process", target_os = "linux"))]
 #[tokio::test]
 async fn process_metrics_are_opt_in() {
-    let (_layer, plain) = MetricsLayer::pair().expect("builds");
+    let (_layer, plain) = MetricsLayer::builder().pair().expect("builds");
     assert!(!plain.render().contains("process_resident_memory_bytes"));
     let (_layer, handle) = MetricsLayer::builder()
         .process_metrics()

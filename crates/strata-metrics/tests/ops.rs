@@ -8,7 +8,8 @@ use strata_metrics::{CacheMetrics, DbMetrics, MetricsLayer};
 
 const DASHBOARD: &str = include_str!("../../../docs/ops/grafana-dashboard.json");
 const ALERTS: &str = include_str!("../../../docs/ops/alerts.yml");
-const PREFIXES: [&str; 5] = [
+const PREFIXES: [&str; 6] = [
+    "strata_metrics_",
     "http_server_",
     "cache_",
     "db_client_",

@@ -1,16 +1,18 @@
 use std::time::Duration;
 
+use strata_core::redis::fred::clients::Pool;
 use strata_core::redis::fred::interfaces::ClientLike;
 use tokio::time::Instant;
 
 use crate::check::millis;
 use crate::{Check, Observation};
 
-/// Sends `PING` through a `fred` client or pool: `pass` on `PONG`, with the
+/// Sends `PING` through the Redis pool the service shares: `pass` on `PONG`, with the
 /// round trip in milliseconds; `fail` with the client's error otherwise.
 ///
-/// A pool built with
-/// [`RedisPoolBuilder`](strata_core::redis::RedisPoolBuilder) fails a `PING`
+/// The pool is the one
+/// [`RedisPoolBuilder`](strata_core::redis::RedisPoolBuilder) builds (a
+/// cheap handle: clone it), which fails a `PING`
 /// within its command timeout (50 ms by default) while Redis is down, well
 /// inside the check's own timeout. Key `{name}:responseTime`,
 /// `componentType` `datastore`.
@@ -35,19 +37,16 @@ use crate::{Check, Observation};
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct RedisCheck<C> {
-    client: C,
+pub struct RedisCheck {
+    pool: Pool,
     warn_above: Option<Duration>,
 }
 
-impl<C> RedisCheck<C>
-where
-    C: ClientLike + Send + Sync + 'static,
-{
-    /// Pings through `client` (a `Pool`, `Client`, ...).
-    pub fn new(client: C) -> Self {
+impl RedisCheck {
+    /// Pings through `pool`.
+    pub fn new(pool: Pool) -> Self {
         Self {
-            client,
+            pool,
             warn_above: None,
         }
     }
@@ -60,13 +59,10 @@ where
     }
 }
 
-impl<C> Check for RedisCheck<C>
-where
-    C: ClientLike + Send + Sync + 'static,
-{
+impl Check for RedisCheck {
     async fn check(&self) -> Observation {
         let started = Instant::now();
-        match self.client.ping::<String>(None).await {
+        match self.pool.ping::<String>(None).await {
             Ok(_) => {
                 let elapsed = started.elapsed();
                 let observation = match self.warn_above {

@@ -3,7 +3,8 @@ use std::sync::Arc;
 use prometheus::{IntCounter, Opts, Registry, proto};
 
 use super::family::{Family, Registered};
-use crate::MetricsError;
+use strata_core::ConfigError;
+use strata_core::metrics::register_all;
 
 const NAME: &str = "cache_requests_total";
 const HELP: &str = "Cache lookups, by cache and result (hit or miss).";
@@ -18,8 +19,8 @@ const HELP: &str = "Cache lookups, by cache and result (hit or miss).";
 /// ```
 /// use strata_metrics::{CacheMetrics, MetricsLayer};
 ///
-/// # fn main() -> Result<(), strata_metrics::MetricsError> {
-/// let (_layer, handle) = MetricsLayer::pair()?;
+/// # fn main() -> Result<(), strata_core::ConfigError> {
+/// let (_layer, handle) = MetricsLayer::builder().pair()?;
 /// let caches = CacheMetrics::register(handle.registry())?;
 /// let users = caches.cache("users");
 /// users.hit();
@@ -40,7 +41,7 @@ pub struct CacheMetrics {
 impl CacheMetrics {
     /// Registers `cache_requests_total` into `registry`. Fails if it is
     /// already there: register once and clone the result.
-    pub fn register(registry: &Registry) -> Result<Self, MetricsError> {
+    pub fn register(registry: &Registry) -> Result<Self, ConfigError> {
         let make = |labels: &[(&str, &str)]| {
             let mut opts = Opts::new(NAME, HELP);
             for (name, value) in labels {
@@ -48,15 +49,18 @@ impl CacheMetrics {
             }
             IntCounter::with_opts(opts)
         };
-        let family = Arc::new(Family::new(
-            NAME,
-            HELP,
-            proto::MetricType::COUNTER,
-            vec!["cache", "result"],
-            200,
-            Box::new(make),
-        )?);
-        registry.register(Box::new(Registered(Arc::clone(&family))))?;
+        let family = register_all(registry, |r| {
+            let family = Arc::new(Family::new(
+                NAME,
+                HELP,
+                proto::MetricType::COUNTER,
+                vec!["cache", "result"],
+                200,
+                Box::new(make),
+            )?);
+            r.register(Registered(Arc::clone(&family)))?;
+            Ok(family)
+        })?;
         Ok(Self { family })
     }
 

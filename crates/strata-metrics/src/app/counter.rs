@@ -3,7 +3,8 @@ use std::sync::Arc;
 use prometheus::{IntCounter, Opts, Registry, proto};
 
 use super::family::{Family, Registered};
-use crate::MetricsError;
+use strata_core::ConfigError;
+use strata_core::metrics::register_all;
 
 /// A counter of your own with labels, bounded like the HTTP metrics: at most
 /// `max_series` label sets, then an overflow series labelled
@@ -16,8 +17,8 @@ use crate::MetricsError;
 /// ```
 /// use strata_metrics::{CounterFamily, MetricsLayer};
 ///
-/// # fn main() -> Result<(), strata_metrics::MetricsError> {
-/// let (_layer, handle) = MetricsLayer::pair()?;
+/// # fn main() -> Result<(), strata_core::ConfigError> {
+/// let (_layer, handle) = MetricsLayer::builder().pair()?;
 /// let signups = CounterFamily::register(
 ///     handle.registry(),
 ///     "app_signups_total",
@@ -40,22 +41,37 @@ pub struct CounterFamily {
 }
 
 impl CounterFamily {
-    /// Registers the counter `name` with `labels` into `registry`. Fails on
-    /// an invalid or already registered name, or a `max_series` outside
-    /// 1 to 100 000.
+    /// Registers the counter `name` with `labels` into `registry`.
+    ///
+    /// Fails with [`ConfigError::Invalid`] for an invalid `name` or label
+    /// name (`labels`), or a `max_series` outside 1 to 100 000, and with
+    /// [`ConfigError::Registry`] when the name is already registered.
     pub fn register(
         registry: &Registry,
         name: &str,
         help: &str,
         labels: &[&'static str],
         max_series: usize,
-    ) -> Result<Self, MetricsError> {
+    ) -> Result<Self, ConfigError> {
+        if !is_metric_name(name) {
+            return Err(ConfigError::invalid(
+                "name",
+                "a metric name matches [a-zA-Z_:][a-zA-Z0-9_:]*",
+            ));
+        }
+        if let Some(label) = labels.iter().find(|label| !is_label_name(label)) {
+            return Err(ConfigError::invalid(
+                "labels",
+                format!(
+                    "`{label}`: a label name matches [a-zA-Z_][a-zA-Z0-9_]* and does not start with __"
+                ),
+            ));
+        }
         if !(1..=100_000).contains(&max_series) {
-            return Err(strata_core::ConfigError::OutOfRange {
-                name: "max_series",
-                reason: "must be between 1 and 100000",
-            }
-            .into());
+            return Err(ConfigError::invalid(
+                "max_series",
+                "must be between 1 and 100000",
+            ));
         }
         let (name_owned, help_owned) = (name.to_owned(), help.to_owned());
         let make = move |labels: &[(&str, &str)]| {
@@ -65,15 +81,18 @@ impl CounterFamily {
             }
             IntCounter::with_opts(opts)
         };
-        let family = Arc::new(Family::new(
-            name,
-            help,
-            proto::MetricType::COUNTER,
-            labels.to_vec(),
-            max_series,
-            Box::new(make),
-        )?);
-        registry.register(Box::new(Registered(Arc::clone(&family))))?;
+        let family = register_all(registry, |r| {
+            let family = Arc::new(Family::new(
+                name,
+                help,
+                proto::MetricType::COUNTER,
+                labels.to_vec(),
+                max_series,
+                Box::new(make),
+            )?);
+            r.register(Registered(Arc::clone(&family)))?;
+            Ok(family)
+        })?;
         Ok(Self { family })
     }
 
@@ -91,4 +110,23 @@ impl CounterFamily {
     pub fn counter(&self, values: &[&str]) -> IntCounter {
         self.family.get(values)
     }
+}
+
+/// Prometheus' rule for metric names.
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Prometheus' rule for label names (`__` is reserved).
+fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    !name.starts_with("__")
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use prometheus::{Histogram, HistogramOpts, Registry, proto};
 
 use super::family::{Family, Registered};
-use crate::MetricsError;
+use strata_core::ConfigError;
+use strata_core::metrics::register_all;
 
 /// Bucket bounds of `db_client_operation_duration_seconds`: the ones the
 /// OpenTelemetry database semantic conventions advise, in seconds.
@@ -26,7 +27,7 @@ const NAME: &str = "db_client_operation_duration_seconds";
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let (_layer, handle) = MetricsLayer::pair()?;
+/// let (_layer, handle) = MetricsLayer::builder().pair()?;
 /// let db = DbMetrics::register(handle.registry(), "postgresql")?;
 ///
 /// // Time a future returning a Result: an `Err` is labelled `error_type="_OTHER"`.
@@ -53,7 +54,7 @@ impl DbMetrics {
     /// Registers the histogram into `registry` for the database `system`
     /// (`postgresql`, `mysql`, `redis`, ...). Fails if it is already there:
     /// register once and clone the result.
-    pub fn register(registry: &Registry, system: impl Into<String>) -> Result<Self, MetricsError> {
+    pub fn register(registry: &Registry, system: impl Into<String>) -> Result<Self, ConfigError> {
         let make = |labels: &[(&str, &str)]| {
             let mut opts = HistogramOpts::new(NAME, HELP).buckets(DB_DURATION_BUCKETS.to_vec());
             for (name, value) in labels {
@@ -61,15 +62,18 @@ impl DbMetrics {
             }
             Histogram::with_opts(opts)
         };
-        let family = Arc::new(Family::new(
-            NAME,
-            HELP,
-            proto::MetricType::HISTOGRAM,
-            vec!["db_system_name", "db_operation_name", "error_type"],
-            500,
-            Box::new(make),
-        )?);
-        registry.register(Box::new(Registered(Arc::clone(&family))))?;
+        let family = register_all(registry, |r| {
+            let family = Arc::new(Family::new(
+                NAME,
+                HELP,
+                proto::MetricType::HISTOGRAM,
+                vec!["db_system_name", "db_operation_name", "error_type"],
+                500,
+                Box::new(make),
+            )?);
+            r.register(Registered(Arc::clone(&family)))?;
+            Ok(family)
+        })?;
         Ok(Self {
             family,
             system: Arc::from(system.into()),

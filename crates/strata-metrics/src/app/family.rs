@@ -157,6 +157,12 @@ impl<M: Metric + Clone + 'static> Collector for Family<M> {
 /// A registered [`Family`] shared by the helper and the registry.
 pub(crate) struct Registered<M>(pub(crate) std::sync::Arc<Family<M>>);
 
+impl<M> Clone for Registered<M> {
+    fn clone(&self) -> Self {
+        Self(std::sync::Arc::clone(&self.0))
+    }
+}
+
 impl<M: Metric + Clone + 'static> Collector for Registered<M> {
     fn desc(&self) -> Vec<&Desc> {
         self.0.desc()

@@ -9,13 +9,18 @@ use crate::endpoint::Details;
 use crate::layer::{
     DEFAULT_CACHE_TTL, DEFAULT_FAILURE_TTL, DEFAULT_REFRESH_EVERY, DEFAULT_TIMEOUT,
 };
+mod validate;
+
+use self::validate::select;
 use crate::state::{Meta, Route, Shared, Slot};
-use crate::{
-    BuildError, Check, DetailsGuard, Drain, Endpoint, HealthLayer, Registration, ShowDetails,
-};
+use crate::{Check, Drain, Endpoint, HealthLayer, Registration, ShowDetails};
+use strata_core::ConfigError;
+use strata_core::guard::AccessGuard;
 
 /// Settings of a [`HealthLayer`]: checks, routes, groups, timeouts, caching
-/// and the service fields of every report.
+/// and the service fields of every report. Setters only record;
+/// [`build`](Self::build) and [`pair`](Self::pair) check everything and
+/// report the first problem as a [`ConfigError`] naming the setting.
 ///
 /// | setting | default |
 /// |---|---|
@@ -31,21 +36,22 @@ use crate::{
 #[derive(Debug)]
 pub struct HealthBuilder {
     registrations: Vec<Registration>,
-    routes: Vec<(String, Endpoint)>,
+    /// Path, endpoint, and the setting that added it (for errors).
+    routes: Vec<(String, Endpoint, &'static str)>,
     groups: Vec<(Cow<'static, str>, Vec<Cow<'static, str>>)>,
     timeout: Duration,
     cache_ttl: Duration,
     failure_ttl: Duration,
     refresh_every: Option<Duration>,
     details: Details,
-    guard: Option<DetailsGuard>,
+    guard: Option<AccessGuard>,
     meta: Meta,
     #[cfg(feature = "system")]
     system_section: bool,
     #[cfg(feature = "system")]
     disk_path: std::path::PathBuf,
     #[cfg(feature = "prometheus")]
-    registry: Option<prometheus::Registry>,
+    metrics: Option<crate::HealthMetrics>,
 }
 
 impl Default for HealthBuilder {
@@ -73,7 +79,7 @@ impl HealthBuilder {
             #[cfg(feature = "system")]
             disk_path: std::path::PathBuf::from("/"),
             #[cfg(feature = "prometheus")]
-            registry: None,
+            metrics: None,
         }
         .base_path("/health")
     }
@@ -91,36 +97,41 @@ impl HealthBuilder {
         self
     }
 
-    /// Serves `endpoint` at `path` (an exact match on the request path),
-    /// replacing what `path` served before.
-    pub fn route(mut self, path: impl Into<String>, endpoint: Endpoint) -> Self {
-        let path = path.into();
-        self.routes.retain(|(p, _)| *p != path);
-        self.routes.push((path, endpoint));
+    /// Serves `endpoint` at `path` (an exact match on the request path,
+    /// which must start with `/`), replacing what `path` served before.
+    pub fn route(self, path: impl Into<String>, endpoint: Endpoint) -> Self {
+        self.add_route(path.into(), endpoint, "route")
+    }
+
+    fn add_route(mut self, path: String, endpoint: Endpoint, setting: &'static str) -> Self {
+        self.routes.retain(|(p, _, _)| *p != path);
+        self.routes.push((path, endpoint, setting));
         self
     }
 
     /// Stops serving `path`.
     pub fn remove_route(mut self, path: &str) -> Self {
-        self.routes.retain(|(p, _)| p != path);
+        self.routes.retain(|(p, _, _)| p != path);
         self
     }
 
     /// Moves the four standard routes under `base`: `{base}` (summary),
-    /// `{base}/live`, `{base}/ready` and `{base}/detailed`. Default `/health`.
+    /// `{base}/live`, `{base}/ready` and `{base}/detailed`. Default `/health`;
+    /// empty or starting with `/`.
     pub fn base_path(mut self, base: &str) -> Self {
         let base = base.trim_end_matches('/');
-        self.routes.retain(|(_, endpoint)| {
+        self.routes.retain(|(_, endpoint, _)| {
             !matches!(
                 endpoint,
                 Endpoint::Summary | Endpoint::Live | Endpoint::Ready | Endpoint::Detailed
             )
         });
         let summary = if base.is_empty() { "/" } else { base };
-        self.route(summary, Endpoint::Summary)
-            .route(format!("{base}/live"), Endpoint::Live)
-            .route(format!("{base}/ready"), Endpoint::Ready)
-            .route(format!("{base}/detailed"), Endpoint::Detailed)
+        let setting = "base_path";
+        self.add_route(summary.to_owned(), Endpoint::Summary, setting)
+            .add_route(format!("{base}/live"), Endpoint::Live, setting)
+            .add_route(format!("{base}/ready"), Endpoint::Ready, setting)
+            .add_route(format!("{base}/detailed"), Endpoint::Detailed, setting)
     }
 
     /// Adds the Kubernetes-style aliases `/livez`, `/readyz` and `/healthz`
@@ -199,12 +210,18 @@ impl HealthBuilder {
         self
     }
 
-    /// Refuses the detailed and group endpoints (403 problem+json) to
+    /// Refuses the detailed and group endpoints (403 problem+json, with
+    /// [`DetailsRefused`](crate::DetailsRefused) in the extensions) to
     /// requests `guard` does not admit; the summary, liveness and readiness
     /// stay open. Unlike [`show_details_when`](Self::show_details_when),
     /// which answers such requests with the summary, a refused request runs
     /// no check.
-    pub fn guard_details(mut self, guard: DetailsGuard) -> Self {
+    ///
+    /// With both an allow-list and a token, the guard's
+    /// [`GuardRule`](strata_core::guard::GuardRule) decides: both by
+    /// default, `Any` to let operators outside the allow-list in with the
+    /// token.
+    pub fn guard_details(mut self, guard: AccessGuard) -> Self {
         self.guard = Some(guard);
         self
     }
@@ -255,23 +272,30 @@ impl HealthBuilder {
         self
     }
 
-    /// Registers `strata_health_check_status` and
-    /// `strata_health_check_duration_seconds` into `registry` when built.
+    /// Records every check run in `metrics` (see [`HealthMetrics`](crate::HealthMetrics));
+    /// one `HealthMetrics` may serve several layers. The layer's check keys
+    /// appear as soon as it is built, with status gauges at 0.
     #[cfg(feature = "prometheus")]
-    pub fn metrics(mut self, registry: &prometheus::Registry) -> Self {
-        self.registry = Some(registry.clone());
+    pub fn metrics(mut self, metrics: crate::HealthMetrics) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
     /// Builds the layer, checking the configuration. When called inside a
     /// Tokio runtime the background refresh starts now, otherwise with the
     /// first probe.
-    pub fn build(self) -> Result<HealthLayer, BuildError> {
+    ///
+    /// Fails with [`ConfigError::Invalid`] naming the first invalid setting
+    /// (`timeout`, `refresh_every`, `Registration::timeout`, a check's own
+    /// settings such as `HttpCheck::new`, `route`, `base_path`, `group`) or
+    /// [`ConfigError::Duplicate`] (`what: "check"`) when two checks report
+    /// under one key.
+    pub fn build(self) -> Result<HealthLayer, ConfigError> {
         self.pair().map(|(layer, _)| layer)
     }
 
     /// Builds the layer and the [`Drain`] handle that flips its readiness.
-    pub fn pair(self) -> Result<(HealthLayer, Drain), BuildError> {
+    pub fn pair(self) -> Result<(HealthLayer, Drain), ConfigError> {
         self.validate()?;
         let user = self.registrations.len();
         #[cfg_attr(not(feature = "system"), allow(unused_mut))]
@@ -281,15 +305,16 @@ impl HealthBuilder {
             .map(|registration| Slot::new(registration, self.timeout))
             .collect();
         let mut routes = Vec::with_capacity(self.routes.len());
-        for (path, endpoint) in self.routes {
+        for (path, endpoint, _) in self.routes {
             let checks = select(&slots[..user], &self.groups, &endpoint).ok_or_else(|| {
-                BuildError::UnknownGroup {
-                    path: path.clone(),
-                    group: match &endpoint {
-                        Endpoint::Group(name) => name.to_string(),
-                        _ => String::new(),
-                    },
-                }
+                let group = match &endpoint {
+                    Endpoint::Group(name) => name.to_string(),
+                    _ => String::new(),
+                };
+                ConfigError::invalid(
+                    "route",
+                    format!("`{path}` serves the group `{group}`, which `group` never defined"),
+                )
             })?;
             routes.push(Route {
                 path,
@@ -309,13 +334,9 @@ impl HealthBuilder {
         #[cfg(not(feature = "system"))]
         let system = None;
         #[cfg(feature = "prometheus")]
-        let metrics = match &self.registry {
-            Some(registry) => Some(crate::metrics::Metrics::register(
-                registry,
-                slots[..user].iter().map(|slot| slot.key.as_str()),
-            )?),
-            None => None,
-        };
+        if let Some(metrics) = &self.metrics {
+            metrics.announce(slots[..user].iter().map(|slot| slot.key.as_str()));
+        }
         let drain = Drain::new();
         let shared = Arc::new(Shared {
             slots: slots.into_boxed_slice(),
@@ -332,59 +353,10 @@ impl HealthBuilder {
             drain: drain.clone(),
             started: std::time::Instant::now(),
             #[cfg(feature = "prometheus")]
-            metrics,
+            metrics: self.metrics,
         });
         shared.ensure_background();
         let guard = self.guard.map(Arc::new);
         Ok((HealthLayer { shared, guard }, drain))
     }
-
-    fn validate(&self) -> Result<(), BuildError> {
-        let out_of_range = |name, reason| Err(BuildError::OutOfRange { name, reason });
-        if self.timeout.is_zero() {
-            return out_of_range("timeout", "must be non-zero");
-        }
-        if self.refresh_every.is_some_and(|every| every.is_zero()) {
-            return out_of_range("refresh_every", "must be non-zero or None");
-        }
-        let mut keys = std::collections::HashSet::new();
-        for registration in &self.registrations {
-            if registration.timeout.is_some_and(|t| t.is_zero()) {
-                return out_of_range("Registration::timeout", "must be non-zero");
-            }
-            let key = registration.key();
-            if !keys.insert(key.clone()) {
-                return Err(BuildError::DuplicateCheck { key });
-            }
-        }
-        if let Some(guard) = &self.guard {
-            guard.validate()?;
-        }
-        if let Some((path, _)) = self.routes.iter().find(|(p, _)| !p.starts_with('/')) {
-            return Err(BuildError::InvalidPath { path: path.clone() });
-        }
-        Ok(())
-    }
-}
-
-/// The checks `endpoint` runs; `None` for an undefined group.
-fn select(
-    slots: &[Slot],
-    groups: &[(Cow<'static, str>, Vec<Cow<'static, str>>)],
-    endpoint: &Endpoint,
-) -> Option<Vec<usize>> {
-    let indexes = 0..slots.len();
-    Some(match endpoint {
-        Endpoint::Live => Vec::new(),
-        Endpoint::Summary | Endpoint::Detailed => indexes.collect(),
-        Endpoint::Ready => indexes
-            .filter(|&i| slots[i].registration.critical)
-            .collect(),
-        Endpoint::Group(name) => {
-            let (_, tags) = groups.iter().find(|(n, _)| n == name)?;
-            indexes
-                .filter(|&i| tags.iter().any(|tag| slots[i].registration.has_tag(tag)))
-                .collect()
-        }
-    })
 }

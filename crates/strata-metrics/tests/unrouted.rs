@@ -1,0 +1,62 @@
+//! A request without a route template is labelled unmatched, counted, and
+//! the first one in the process logs a warning naming the fix. Its own test
+//! binary: the warning is once per process.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use strata_metrics::MetricsLayer;
+use strata_testkit::{body_string, get};
+use tower::{ServiceBuilder, ServiceExt};
+
+/// Collects what `tracing` writes.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_unrouted_request_warns_once_and_is_counted_every_time() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let (layer, handle) = MetricsLayer::builder().pair().expect("builds");
+    for path in ["/a", "/b", "/c"] {
+        let service = ServiceBuilder::new().layer(layer.clone()).service_fn(
+            |_: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+            },
+        );
+        let response = service.oneshot(get(path)).await.expect("infallible");
+        body_string(response.into_body()).await;
+    }
+
+    let text = String::from_utf8(logs.0.lock().expect("not poisoned").clone()).expect("utf-8");
+    assert_eq!(text.matches("WARN").count(), 1, "{text}");
+    for fix in ["`axum` feature", "route_by", "Router::layer"] {
+        assert!(text.contains(fix), "the warning names {fix}: {text}");
+    }
+    let metrics = handle.render();
+    assert!(
+        metrics.contains("strata_metrics_requests_without_route_total 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"http_route="_UNMATCHED""#), "{metrics}");
+}
