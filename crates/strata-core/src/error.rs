@@ -59,15 +59,6 @@ pub enum ConfigError {
         #[source]
         source: ipnet::AddrParseError,
     },
-    /// A setting is outside the range it accepts.
-    #[doc(hidden)]
-    #[error("invalid `{name}`: {reason}")]
-    OutOfRange {
-        /// The setting's name.
-        name: &'static str,
-        /// The accepted range.
-        reason: &'static str,
-    },
     /// The Redis URL could not be used.
     #[cfg(feature = "redis")]
     #[error("invalid Redis URL: {source}")]
@@ -76,11 +67,6 @@ pub enum ConfigError {
         #[source]
         source: fred::error::Error,
     },
-    /// A `rediss://` URL was given but TLS support is not compiled in.
-    #[doc(hidden)]
-    #[cfg(feature = "redis")]
-    #[error("the Redis URL asks for TLS but strata-core was built without the `redis-tls` feature")]
-    RedisTlsDisabled,
     /// `fred` refused the assembled configuration.
     #[cfg(feature = "redis")]
     #[error("invalid Redis configuration: {source}")]
@@ -117,7 +103,6 @@ impl ConfigError {
     pub fn setting(&self) -> Option<&'static str> {
         match self {
             Self::Invalid { setting, .. } | Self::FeatureDisabled { setting, .. } => Some(setting),
-            Self::OutOfRange { name, .. } => Some(name),
             _ => None,
         }
     }

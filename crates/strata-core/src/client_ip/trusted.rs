@@ -13,12 +13,13 @@ use crate::ConfigError;
 /// that is not an address or a CIDR block is a [`ConfigError`].
 ///
 /// ```
-/// use strata_core::TrustedProxies;
+/// use strata_core::{ConfigError, TrustedProxies};
 ///
 /// let proxies: TrustedProxies = "10.0.0.0/8, 2001:db8::1".parse()?;
 /// assert!(proxies.contains("10.1.2.3".parse()?));
 /// assert!(!proxies.contains("11.0.0.1".parse()?));
-/// assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
+/// let bad = "10.0.0.0/33".parse::<TrustedProxies>();
+/// assert!(matches!(bad, Err(ConfigError::InvalidProxy { value, .. }) if value == "10.0.0.0/33"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
