@@ -33,7 +33,7 @@
 //!
 //! # Feature flags
 //!
-//! - `axum`: [`ClientIp`] and [`Scheme`] extractors, `ConnectInfo` as a peer
+//! - `axum` (default): [`ClientIp`] and [`Scheme`] extractors, `ConnectInfo` as a peer
 //!   address source, and `IntoResponse` for [`Problem`].
 //! - `redis`: [`redis::RedisPoolBuilder`].
 //! - `redis-tls`: `rediss://` URLs (rustls).
