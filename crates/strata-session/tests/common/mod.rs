@@ -4,6 +4,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+#[cfg(feature = "axum")]
+pub mod app;
+pub mod counting;
+
 use strata_session::store::{Record, RecordId, Rotation, SecretHash, SignIn, Update};
 
 pub fn now_ms() -> u64 {
