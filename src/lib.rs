@@ -12,6 +12,7 @@
 //! | [`health`] | `strata-health` | liveness, readiness and detailed health in `application/health+json`, graceful drain |
 //! | [`metrics`] | `strata-metrics` | Prometheus RED metrics under OpenTelemetry names, bounded cardinality, `/metrics` |
 //! | [`rate_limit`] | `strata-rate-limit` | GCRA rate limiting, in memory or shared through Redis, tiers, IETF `RateLimit` headers |
+//! | [`session`] | `strata-session` | cookie sessions with per-key writes, id rotation, per-user revocation, a cross-site request guard |
 //! | [`compression`] | `strata-compression` | response compression (br, zstd, gzip, deflate) and request decompression with a size cap |
 //!
 //! # Example
@@ -50,11 +51,11 @@
 //! meaning in every crate that has it.
 //!
 //! - `full`: everything below but `redis-tls`.
-//! - `compression`, `health`, `metrics`, `rate-limit`, `security-headers`: the
+//! - `compression`, `health`, `metrics`, `rate-limit`, `security-headers`, `session`: the
 //!   member crate of the same name.
 //! - `axum`: axum extractors, `ConnectInfo` as the peer address and
 //!   `MatchedPath` as the route, in the member crates.
-//! - `redis`: Redis-backed stores (rate limit), the Redis health check, and
+//! - `redis`: Redis-backed stores (rate limit, sessions), the Redis health check, and
 //!   [`core::redis::RedisPoolBuilder`]; `redis-tls`: `rediss://` URLs.
 //! - `prometheus`: the member crates' collectors, registered into the
 //!   `prometheus::Registry` you pass them (the one `metrics` renders).
@@ -89,3 +90,6 @@ pub use strata_health as health;
 #[cfg(feature = "rate-limit")]
 #[doc(inline)]
 pub use strata_rate_limit as rate_limit;
+#[cfg(feature = "session")]
+#[doc(inline)]
+pub use strata_session as session;

@@ -15,6 +15,7 @@ use strata::health::checks::RedisCheck;
 use strata::health::{Drain, HealthLayer, HealthMetrics, Registration};
 use strata::metrics::prometheus::Registry;
 use strata::metrics::{MetricsExporter, MetricsHandle, MetricsLayer};
+use strata::session::SessionAdmin;
 use tower::ServiceBuilder;
 use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -22,12 +23,14 @@ use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::account;
 use crate::config::{AppEnv, Config};
 use crate::items::{self, Catalogue};
 use crate::limits;
 use crate::login;
 use crate::problems;
 use crate::security;
+use crate::session;
 
 /// Any start-up error, shown as one line.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -47,6 +50,13 @@ pub(crate) struct App {
 #[derive(Debug, Clone)]
 struct AppState {
     catalogue: Catalogue,
+    sessions: SessionAdmin,
+}
+
+impl axum::extract::FromRef<AppState> for SessionAdmin {
+    fn from_ref(state: &AppState) -> Self {
+        state.sessions.clone()
+    }
 }
 
 impl axum::extract::FromRef<AppState> for Catalogue {
@@ -61,13 +71,10 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 /// Layers, outermost first: client address → metrics → request log →
 /// security headers → problem+json for every refusal → body deadline → body
 /// limit → health (answers probes before anything below can refuse them) →
-/// rate limit → compression → request decompression (decoded bytes capped
+/// session → rate limit (tiers by the session's user) → compression → request decompression (decoded bytes capped
 /// at the body limit) → routes (CORS on `/api`; `POST /api/login` has its own rate limit
 /// inside the tiers).
 pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
-    let state = AppState {
-        catalogue: Catalogue::sample(),
-    };
     let resolver = ClientIpResolver::new().trusted_proxies(config.trusted_proxies.clone());
     let (metrics_layer, metrics) = MetricsLayer::builder()
         .route_by(health_route)
@@ -77,7 +84,12 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
         )
         .pair()?;
     let registry = metrics.registry();
-    let (health, drain) = health(config, redis, registry)?;
+    let (sessions, session_admin) = session::layer(config, redis, registry)?;
+    let (health, drain) = health(config, redis, registry, &session_admin)?;
+    let state = AppState {
+        catalogue: Catalogue::sample(),
+        sessions: session_admin,
+    };
     let rate_limit_metrics = limits::metrics(registry)?;
     let api = Router::new()
         .route("/items", get(items::list))
@@ -90,6 +102,13 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                 &rate_limit_metrics,
             )?),
         )
+        .route("/me", get(account::me))
+        .route("/logout", post(account::logout))
+        .route(
+            "/me/sessions",
+            get(account::sessions).delete(account::revoke_others),
+        )
+        .route("/admin/stats", get(account::admin_stats))
         .layer(security::cors(config));
     let router = Router::new()
         .route("/", get(security::index))
@@ -113,6 +132,7 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                 .layer(RequestBodyDeadlineLayer::new(config.serve.body_timeout))
                 .layer(RequestBodyLimitLayer::new(MAX_BODY))
                 .layer(health)
+                .layer(sessions)
                 .layer(limits::layer(
                     redis,
                     config.rate_limit_clock,
@@ -180,6 +200,7 @@ fn health(
     config: &Config,
     redis: Option<&Pool>,
     registry: &Registry,
+    sessions: &SessionAdmin,
 ) -> Result<(HealthLayer, Drain), BoxError> {
     let mut health = HealthLayer::builder()
         .release_id(env!("CARGO_PKG_VERSION"))
@@ -191,6 +212,11 @@ fn health(
     if config.env == AppEnv::Production {
         health = health.guard_details(private_networks()?);
     }
+    health = health.register(
+        Registration::new("sessions", session::check(sessions))
+            .critical(false)
+            .timeout(Duration::from_millis(500)),
+    );
     if let Some(pool) = redis {
         health = health.register(
             Registration::new("redis", RedisCheck::new(pool.clone()))
@@ -201,26 +227,16 @@ fn health(
     Ok(health.pair()?)
 }
 
-/// A 5xx response at `error`, except 501: this server answers a valid
-/// login 501 by design (it has no session store), which is no failure.
+/// A 5xx response, logged at `error`.
 fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
     let latency_ms = latency.as_millis();
-    match (failure_level(&class), class) {
-        (Level::DEBUG, _) => tracing::debug!(latency_ms, "answered 501 Not Implemented"),
-        (_, ServerErrorsFailureClass::StatusCode(status)) => {
+    match class {
+        ServerErrorsFailureClass::StatusCode(status) => {
             tracing::error!(latency_ms, status = status.as_u16(), "response failed");
         }
-        (_, ServerErrorsFailureClass::Error(error)) => {
+        ServerErrorsFailureClass::Error(error) => {
             tracing::error!(latency_ms, %error, "response failed");
         }
-    }
-}
-
-/// The level a failed response is logged at.
-pub(crate) fn failure_level(class: &ServerErrorsFailureClass) -> Level {
-    match class {
-        ServerErrorsFailureClass::StatusCode(StatusCode::NOT_IMPLEMENTED) => Level::DEBUG,
-        _ => Level::ERROR,
     }
 }
 

@@ -45,6 +45,10 @@ pub(crate) struct Config {
     /// tests that pause tokio's clock choose `MemoryClock::Tokio`. Not read
     /// from the environment.
     pub(crate) rate_limit_clock: MemoryClock,
+    /// The clock sessions are timed by: the system clock; tests that pause
+    /// tokio's clock choose `session::Clock::Tokio`. Not read from the
+    /// environment.
+    pub(crate) session_clock: strata::session::Clock,
     /// `REDIS_CONNECT_WAIT`: how long start-up waits for the first Redis
     /// connection before it listens anyway; zero does not wait.
     pub(crate) redis_wait: Duration,
@@ -155,6 +159,7 @@ impl Config {
             cors_origins,
             log_filter,
             rate_limit_clock: MemoryClock::Fast,
+            session_clock: strata::session::Clock::System,
         })
     }
 }

@@ -135,6 +135,11 @@ impl Catalogue {
         }
     }
 
+    /// How many items there are.
+    pub(crate) fn len(&self) -> usize {
+        self.read(|inner| inner.items.len())
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
         f(&self
             .inner

@@ -5,27 +5,22 @@
 //! `POST /api/login` also has its own limit, 5 per minute per client IP, on
 //! that route only: a request to it counts against both.
 
-use std::fmt;
-
 use axum::http::request::Parts;
 use strata::core::redis::fred::clients::Pool;
 use strata::metrics::prometheus::Registry;
 use strata::rate_limit::{
-    KeyBy, MemoryClock, MemoryStore, Policy, Quota, RateLimitLayer, RateLimitMetrics, RedisStore,
-    Rule, Tiers,
+    Key, KeyBy, MemoryClock, MemoryStore, Policy, Quota, RateLimitLayer, RateLimitMetrics,
+    RedisStore, Rule, Tiers,
 };
+use strata::session::Session;
 
 use crate::app::BoxError;
 
-/// The signed-in user, as the session layer stores it in the request
-/// extensions. Without it a client is anonymous and limited per IP.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UserId(pub(crate) String);
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// The signed-in user of the request's session: the session layer loaded
+/// it, so reading it costs no store call. Without one a client is
+/// anonymous and limited per IP.
+fn signed_in(parts: &Parts) -> Option<String> {
+    parts.extensions.get::<Session>()?.user()
 }
 
 /// Probes and scrapes must never be refused.
@@ -52,7 +47,7 @@ pub(crate) fn layer(
     clock: MemoryClock,
     metrics: &RateLimitMetrics,
 ) -> Result<RateLimitLayer, BoxError> {
-    let by_user = KeyBy::extension::<UserId>;
+    let by_user = || KeyBy::from_fn(|parts| Some(Key::new(format!("user:{}", signed_in(parts)?))));
     let tiers = Tiers::new(Rule::new(
         KeyBy::client_ip(),
         Policy::new("anonymous", Quota::per_minute(60)),
@@ -66,8 +61,12 @@ pub(crate) fn layer(
         Rule::new(by_user(), Policy::new("admin", Quota::per_minute(1000))),
     )
     .select(|parts: &Parts| {
-        let user = parts.extensions.get::<UserId>()?;
-        Some(if user.0 == "admin" { "admin" } else { "user" })
+        let user = signed_in(parts)?;
+        Some(if user == crate::account::ADMIN {
+            "admin"
+        } else {
+            "user"
+        })
     });
     let mut builder = RateLimitLayer::builder(tiers)
         .memory(memory(clock))

@@ -9,6 +9,7 @@
 //! `docs/example-server.md`. A bad value stops start-up with one line naming
 //! the variable.
 
+mod account;
 mod app;
 mod config;
 mod item_id;
@@ -19,6 +20,7 @@ mod problems;
 mod security;
 mod serve;
 mod serve_config;
+mod session;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -181,3 +183,5 @@ mod tests_connections;
 mod tests_process;
 #[cfg(test)]
 mod tests_rejections;
+#[cfg(test)]
+mod tests_sessions;

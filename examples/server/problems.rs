@@ -113,3 +113,11 @@ pub(crate) fn invalid_field(field: &'static str, rule: &'static str) -> Response
         .extension("field", field)
         .into_response()
 }
+
+/// 503: the session store could not be reached.
+pub(crate) fn unavailable() -> Response {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+        .title("Session store unavailable")
+        .detail("sessions cannot be read or saved right now; try again shortly")
+        .into_response()
+}

@@ -457,10 +457,19 @@ async fn signed_in_users_and_admin_get_their_tier() {
         ("alice", r#""user";q=300;w=60"#),
         ("admin", r#""admin";q=1000;w=60"#),
     ] {
+        let body = format!(r#"{{"username":"{user}"}}"#);
+        let login = send(
+            &app,
+            login_from([192, 0, 2, 99], Some("application/json"), &body),
+        )
+        .await;
+        assert_eq!(login.status(), StatusCode::OK);
+        let cookie = login.headers()["set-cookie"].to_str().expect("ascii");
+        let cookie = cookie.split(';').next().expect("name=value").to_owned();
         let mut request = get("/api/items/1");
         request
-            .extensions_mut()
-            .insert(crate::limits::UserId(user.to_owned()));
+            .headers_mut()
+            .insert("cookie", HeaderValue::from_str(&cookie).expect("ascii"));
         let response = send(&app, request).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["ratelimit-policy"], policy, "{user}");
@@ -469,7 +478,7 @@ async fn signed_in_users_and_admin_get_their_tier() {
 
 /// Two app instances on one private redis-server, each with its own pool
 /// (returned with the server, which must outlive the test), both connected.
-async fn two_instances_on_one_redis() -> (
+pub(crate) async fn two_instances_on_one_redis() -> (
     strata_testkit::redis::RedisServer,
     Router,
     Router,
@@ -637,14 +646,14 @@ fn all_values(response: &Response, name: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn valid_login_is_501_because_there_is_no_session_store() {
+async fn valid_login_signs_in_with_both_limits_on_the_response() {
     let response = test_app()
         .oneshot(valid_login([192, 0, 2, 1]))
         .await
         .expect("infallible");
-    assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED);
-    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
-    assert!(!response.headers().contains_key("set-cookie"));
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"].to_str().expect("ascii");
+    assert!(cookie.starts_with("sid="), "{cookie}");
     assert_eq!(
         all_values(&response, "ratelimit-policy"),
         [r#""login";q=5;w=60"#, r#""anonymous";q=60;w=60"#],
@@ -659,12 +668,8 @@ async fn valid_login_is_501_because_there_is_no_session_store() {
         remaining[1].starts_with(r#""anonymous";r=59;t="#),
         "{remaining:?}"
     );
-    let problem = json(response).await;
-    assert_eq!(problem["status"], 501);
-    assert_eq!(
-        problem["detail"],
-        "signing in needs a session store, which this server does not provide"
-    );
+    let body = json(response).await;
+    assert_eq!(body, serde_json::json!({"user": "alice", "role": "user"}));
 }
 
 #[tokio::test]
@@ -717,12 +722,8 @@ async fn login_rejects_bad_bodies_with_problems() {
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (json_type, &too_long, StatusCode::UNPROCESSABLE_ENTITY),
-        (json_type, &longest, StatusCode::NOT_IMPLEMENTED),
-        (
-            json_type,
-            r#"{"username":"Bob_2.x-y"}"#,
-            StatusCode::NOT_IMPLEMENTED,
-        ),
+        (json_type, &longest, StatusCode::OK),
+        (json_type, r#"{"username":"Bob_2.x-y"}"#, StatusCode::OK),
     ];
     // One client per case, so the login limit stays out of the way.
     for (i, (content_type, body, status)) in cases.into_iter().enumerate() {
@@ -733,6 +734,10 @@ async fn login_rejects_bad_bodies_with_problems() {
             .await
             .expect("infallible");
         assert_eq!(response.status(), status, "{content_type:?} {body}");
+        if status == StatusCode::OK {
+            assert!(json(response).await["user"].is_string(), "{body}");
+            continue;
+        }
         assert_eq!(
             response.headers()[CONTENT_TYPE],
             "application/problem+json",
@@ -746,10 +751,7 @@ async fn login_rejects_bad_bodies_with_problems() {
 async fn sixth_login_in_a_minute_from_one_ip_is_refused() {
     let app = test_app();
     let peer = [203, 0, 113, 50];
-    assert_eq!(
-        logins(&app, peer, 5).await,
-        [StatusCode::NOT_IMPLEMENTED; 5]
-    );
+    assert_eq!(logins(&app, peer, 5).await, [StatusCode::OK; 5]);
 
     let refused = app
         .clone()
@@ -777,10 +779,7 @@ async fn sixth_login_in_a_minute_from_one_ip_is_refused() {
 
     // Another client still has its five.
     let other = [203, 0, 113, 51];
-    assert_eq!(
-        logins(&app, other, 5).await,
-        [StatusCode::NOT_IMPLEMENTED; 5]
-    );
+    assert_eq!(logins(&app, other, 5).await, [StatusCode::OK; 5]);
     assert_eq!(
         logins(&app, other, 1).await,
         [StatusCode::TOO_MANY_REQUESTS]
@@ -896,10 +895,7 @@ async fn login_limit_leaves_item_reads_to_the_anonymous_tier() {
         statuses.iter().all(|s| *s == StatusCode::OK),
         "{statuses:?}"
     );
-    assert_eq!(
-        logins(&app, reader, 5).await,
-        [StatusCode::NOT_IMPLEMENTED; 5]
-    );
+    assert_eq!(logins(&app, reader, 5).await, [StatusCode::OK; 5]);
 }
 
 #[tokio::test]
@@ -915,8 +911,8 @@ async fn two_instances_sharing_redis_share_the_login_limit() {
     statuses.extend(logins(&first, peer, 1).await);
     statuses.extend(logins(&second, peer, 1).await);
     let elapsed = started.elapsed();
-    assert_eq!(statuses[..5], [StatusCode::NOT_IMPLEMENTED; 5]);
-    let total = allowed(&statuses, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(statuses[..5], [StatusCode::OK; 5]);
+    let total = allowed(&statuses, StatusCode::OK);
     // One login comes back every 12 s.
     let bound = 5 + refilled(elapsed, std::time::Duration::from_secs(12)) - 1;
     assert!(
@@ -933,8 +929,5 @@ async fn two_instances_sharing_redis_share_the_login_limit() {
     assert_eq!(exists("strata:rl:{ip:198.51.100.30}:login").await, 0);
 
     let other = [198, 51, 100, 31];
-    assert_eq!(
-        logins(&second, other, 1).await,
-        [StatusCode::NOT_IMPLEMENTED]
-    );
+    assert_eq!(logins(&second, other, 1).await, [StatusCode::OK]);
 }
