@@ -33,22 +33,22 @@ fn signed_out() -> Response {
         .into_response()
 }
 
-/// The signed-in user and role, or the 401 problem.
-fn user_of(session: &Session) -> Result<(String, String), Response> {
-    let user = session.user().ok_or_else(signed_out)?;
+/// The signed-in user and role (`None`: answer [`signed_out`]).
+fn user_of(session: &Session) -> Option<(String, String)> {
+    let user = session.user()?;
     let role = session
         .get::<String>("role")
         .ok()
         .flatten()
         .unwrap_or_else(|| "user".to_owned());
-    Ok((user, role))
+    Some((user, role))
 }
 
 /// `GET /api/me`.
 pub(crate) async fn me(session: Session) -> Response {
     match user_of(&session) {
-        Ok((user, role)) => Json(json!({ "user": user, "role": role })).into_response(),
-        Err(response) => response,
+        Some((user, role)) => Json(json!({ "user": user, "role": role })).into_response(),
+        None => signed_out(),
     }
 }
 
@@ -72,9 +72,8 @@ fn listed(info: &SessionInfo, current: Option<strata::session::RecordId>) -> ser
 
 /// `GET /api/me/sessions`: the user's live sessions.
 pub(crate) async fn sessions(State(admin): State<SessionAdmin>, session: Session) -> Response {
-    let (user, _) = match user_of(&session) {
-        Ok(user) => user,
-        Err(response) => return response,
+    let Some((user, _)) = user_of(&session) else {
+        return signed_out();
     };
     match admin.list(&user).await {
         Ok(list) => {
@@ -95,9 +94,8 @@ pub(crate) async fn sessions(State(admin): State<SessionAdmin>, session: Session
 
 /// `DELETE /api/me/sessions`: revokes every other session of the user.
 pub(crate) async fn revoke_others(State(admin): State<SessionAdmin>, session: Session) -> Response {
-    let (user, _) = match user_of(&session) {
-        Ok(user) => user,
-        Err(response) => return response,
+    let Some((user, _)) = user_of(&session) else {
+        return signed_out();
     };
     let Some(current) = session.record_id() else {
         // Signed in during this very request: there is no other session yet
@@ -116,10 +114,10 @@ pub(crate) async fn revoke_others(State(admin): State<SessionAdmin>, session: Se
 /// `GET /api/admin/stats`: 401 signed out, 403 for non-admins.
 pub(crate) async fn admin_stats(State(catalogue): State<Catalogue>, session: Session) -> Response {
     match user_of(&session) {
-        Err(response) => response,
-        Ok((_, role)) if role != "admin" => Problem::new(StatusCode::FORBIDDEN)
+        None => signed_out(),
+        Some((_, role)) if role != "admin" => Problem::new(StatusCode::FORBIDDEN)
             .detail("this route is for the admin role")
             .into_response(),
-        Ok((user, _)) => Json(json!({ "user": user, "items": catalogue.len() })).into_response(),
+        Some((user, _)) => Json(json!({ "user": user, "items": catalogue.len() })).into_response(),
     }
 }
