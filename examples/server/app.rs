@@ -110,9 +110,16 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
         )
         .route("/admin/stats", get(account::admin_stats))
         .layer(security::cors(config));
-    let router = Router::new()
+    // The site answers only `ALLOWED_HOSTS` and, in production behind a TLS
+    // proxy, only HTTPS; scrapes and CSP reports are exempt (the exporter
+    // has its own guard).
+    let site = Router::new()
         .route("/", get(security::index))
         .nest("/api", api)
+        .layer(tower::util::option_layer(security::https_redirect(config)?))
+        .layer(tower::util::option_layer(config.allowed_hosts.clone()));
+    let router = Router::new()
+        .merge(site)
         .route_service(security::REPORT_PATH, security::collector(registry)?)
         .route_service("/metrics", exporter(config, &metrics)?)
         .fallback(not_found)

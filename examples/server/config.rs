@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, Uri};
 use strata::core::TrustedProxies;
 use strata::core::redis::RedisPoolBuilder;
 use strata::rate_limit::MemoryClock;
+use strata::security_headers::TrustedHostLayer;
 
 use crate::serve_config::{ServeConfig, seconds};
 
@@ -40,6 +41,8 @@ pub(crate) struct Config {
     pub(crate) drain_for: Duration,
     /// Origins allowed to call `/api` from a browser (CORS).
     pub(crate) cors_origins: Vec<HeaderValue>,
+    /// `ALLOWED_HOSTS`: the `Host` values the site answers (empty: any).
+    pub(crate) allowed_hosts: Option<TrustedHostLayer>,
     pub(crate) log_filter: String,
     /// The clock of the in-memory rate-limit stores: the fast CPU clock;
     /// tests that pause tokio's clock choose `MemoryClock::Tokio`. Not read
@@ -123,6 +126,17 @@ impl Config {
             None => Vec::new(),
             Some(value) => parse_origins(&value).map_err(|reason| fail("CORS_ORIGINS", reason))?,
         };
+        let allowed_hosts = match var("ALLOWED_HOSTS") {
+            None => None,
+            Some(value) if value.trim().is_empty() => None,
+            Some(value) => Some(
+                TrustedHostLayer::builder(
+                    value.split(',').map(str::trim).filter(|h| !h.is_empty()),
+                )
+                .build()
+                .map_err(|error| fail("ALLOWED_HOSTS", error.to_string()))?,
+            ),
+        };
         let drain_for = match var("DRAIN_SECONDS") {
             None if env == AppEnv::Production => Duration::from_secs(5),
             None => Duration::ZERO,
@@ -157,6 +171,7 @@ impl Config {
             env,
             trusted_proxies,
             cors_origins,
+            allowed_hosts,
             log_filter,
             rate_limit_clock: MemoryClock::Fast,
             session_clock: strata::session::Clock::System,

@@ -8,7 +8,8 @@ use axum::http::{HeaderValue, Method};
 use axum::response::{Html, IntoResponse, Response};
 use strata::metrics::prometheus::Registry;
 use strata::security_headers::{
-    CspBuilder, CspNonce, CspReportCollector, CspReportMetrics, Preset, SecurityHeadersLayer,
+    CspBuilder, CspNonce, CspReportCollector, CspReportMetrics, HttpsRedirectLayer, Preset,
+    SecurityHeadersLayer,
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -32,6 +33,20 @@ pub(crate) fn headers(config: &Config) -> Result<SecurityHeadersLayer, BoxError>
         .reporting_endpoint("csp", REPORT_PATH)
         .trusted_proxies(config.trusted_proxies.clone())
         .build()?)
+}
+
+/// Production behind a TLS proxy (`TRUSTED_PROXIES` set): plain-HTTP
+/// requests get a 308 to HTTPS, the scheme believed from those proxies only.
+/// Health probes are answered before this layer.
+pub(crate) fn https_redirect(config: &Config) -> Result<Option<HttpsRedirectLayer>, BoxError> {
+    if config.env != AppEnv::Production || config.trusted_proxies.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        HttpsRedirectLayer::builder()
+            .trusted_proxies(config.trusted_proxies.clone())
+            .build()?,
+    ))
 }
 
 /// The violation collector: reports are logged and counted in `registry`.

@@ -190,3 +190,113 @@ async fn two_instances_on_redis_share_sign_in_and_sign_out() {
     assert_eq!(me(&first, &phone).await.0, StatusCode::OK);
     drop(server);
 }
+
+fn app_with(vars: &'static [(&'static str, &'static str)]) -> Router {
+    let config = Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(var, _)| *var == name)
+            .map(|(_, value)| (*value).to_owned())
+    })
+    .expect("config");
+    app(&config, None).expect("app").router
+}
+
+#[tokio::test]
+async fn allowed_hosts_guard_the_site_but_not_probes_or_scrapes() {
+    let app = app_with(&[("ALLOWED_HOSTS", "shop.example, *.shop.example")]);
+    let with_host = |path: &str, host: &'static str| {
+        let mut request = get(path);
+        request
+            .headers_mut()
+            .insert("host", HeaderValue::from_static(host));
+        request
+    };
+    assert_eq!(
+        send(&app, with_host("/api/items/1", "shop.example"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, with_host("/api/items/1", "eu.shop.example"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let refused = send(&app, with_host("/api/items/1", "evil.example")).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(refused.headers()[CONTENT_TYPE], "application/problem+json");
+    assert_eq!(
+        send(&app, with_host("/", "evil.example")).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    for path in ["/health/live", "/metrics"] {
+        assert_eq!(
+            send(&app, with_host(path, "10.1.2.3:3000")).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let bad = Config::from_lookup(|name| (name == "ALLOWED_HOSTS").then(|| "*".to_owned()));
+    assert_eq!(bad.expect_err("refused").var, "ALLOWED_HOSTS");
+}
+
+#[tokio::test]
+async fn production_behind_a_proxy_redirects_plain_http_and_sets_secure_cookies() {
+    use tower::ServiceExt as _;
+    let app = app_with(&[("APP_ENV", "production"), ("TRUSTED_PROXIES", "10.0.0.0/8")]);
+    let through_proxy = |request: axum::http::Request<http_body_util::Full<bytes::Bytes>>,
+                         proto: &'static str| {
+        let mut request = request;
+        request
+            .headers_mut()
+            .insert("x-forwarded-proto", HeaderValue::from_static(proto));
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        request
+            .headers_mut()
+            .insert("host", HeaderValue::from_static("shop.example"));
+        strata_testkit::from_peer(request, std::net::SocketAddr::from(([10, 0, 0, 1], 5000)))
+    };
+    let plain = app
+        .clone()
+        .oneshot(through_proxy(get("/api/items/1"), "http"))
+        .await
+        .expect("infallible");
+    assert_eq!(plain.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        plain.headers()["location"],
+        "https://shop.example/api/items/1"
+    );
+    let probe = app
+        .clone()
+        .oneshot(through_proxy(get("/health/live"), "http"))
+        .await
+        .expect("infallible");
+    assert_eq!(
+        probe.status(),
+        StatusCode::OK,
+        "probes are answered before the redirect"
+    );
+
+    let mut login = request(Method::POST, "/api/login", r#"{"username":"heidi"}"#);
+    login
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let response = app
+        .oneshot(through_proxy(login, "https"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()[SET_COOKIE].to_str().expect("ascii");
+    assert!(
+        cookie.starts_with("__Host-sid=") && cookie.contains("; Secure;"),
+        "{cookie}"
+    );
+    assert!(
+        response.headers()["strict-transport-security"]
+            .to_str()
+            .is_ok()
+    );
+}
