@@ -116,30 +116,9 @@ fn an_unresolved_client_is_refused_even_by_an_allow_all_list() {
     assert_eq!(guard.check(&request), Err(AccessRefusal::Address));
 }
 
-/// Collects what `tracing` writes.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_request_without_address_is_refused_and_warned_about_once() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let (logs, _default) = strata_testkit::logs::capture(tracing::Level::INFO);
     let guard = AccessGuard::builder()
         .allow_ips(TrustedProxies::private_networks())
         .build()
@@ -150,7 +129,7 @@ fn a_request_without_address_is_refused_and_warned_about_once() {
             Err(AccessRefusal::Address)
         );
     }
-    let text = String::from_utf8(logs.0.lock().expect("not poisoned").clone()).expect("utf-8");
+    let text = logs.text();
     assert_eq!(text.matches("WARN").count(), 1, "{text}");
     assert!(
         text.contains("into_make_service_with_connect_info"),

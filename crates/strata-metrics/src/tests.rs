@@ -507,36 +507,15 @@ fn a_finished_response_future_panics_when_polled_again() {
     let _ = future.as_mut().poll(&mut cx);
 }
 
-/// Collects what `tracing` writes.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn slow_requests_are_logged_with_their_labels() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = strata_testkit::logs::capture(tracing::Level::INFO);
     let builder = MetricsLayer::builder()
         .route_by(by_path)
         .slow_requests(Duration::from_nanos(1), Duration::from_secs(3600));
     let (layer, _handle) = pair(builder);
     send(&layer, get("/r/slow?status=201")).await;
-    let text = String::from_utf8(logs.0.lock().expect("not poisoned").clone()).expect("utf-8");
+    let text = logs.text();
     assert!(text.contains("WARN"), "{text}");
     assert!(text.contains("slow request"), "{text}");
     assert!(
@@ -545,8 +524,8 @@ async fn slow_requests_are_logged_with_their_labels() {
     );
     assert!(text.contains("/r/slow") && text.contains("201"), "{text}");
 
-    let logs_before = logs.0.lock().expect("not poisoned").len();
+    let logs_before = logs.text().len();
     let (quiet, _handle) = pair(MetricsLayer::builder().no_slow_requests());
     send(&quiet, get("/")).await;
-    assert_eq!(logs.0.lock().expect("not poisoned").len(), logs_before);
+    assert_eq!(logs.text().len(), logs_before);
 }

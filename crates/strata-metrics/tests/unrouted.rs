@@ -12,30 +12,9 @@ use strata_metrics::MetricsLayer;
 use strata_testkit::{body_string, get};
 use tower::{ServiceBuilder, ServiceExt};
 
-/// Collects what `tracing` writes.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn an_unrouted_request_warns_once_and_is_counted_every_time() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let (logs, _default) = strata_testkit::logs::capture(tracing::Level::INFO);
 
     let (layer, handle) = MetricsLayer::builder().pair().expect("builds");
     for path in ["/a", "/b", "/c"] {
@@ -48,7 +27,7 @@ async fn an_unrouted_request_warns_once_and_is_counted_every_time() {
         body_string(response.into_body()).await;
     }
 
-    let text = String::from_utf8(logs.0.lock().expect("not poisoned").clone()).expect("utf-8");
+    let text = logs.text();
     assert_eq!(text.matches("WARN").count(), 1, "{text}");
     for fix in ["`axum` feature", "route_by", "Router::layer"] {
         assert!(text.contains(fix), "the warning names {fix}: {text}");

@@ -21,32 +21,6 @@ async fn ok(_: Request<Body>) -> Result<Response<Body>, Infallible> {
     Ok(Response::new(Full::from("ok")))
 }
 
-/// Every line the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn lines(&self) -> Vec<String> {
-        let bytes = self.0.lock().expect("lock").clone();
-        String::from_utf8(bytes)
-            .expect("utf-8")
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
 fn layer(
     name: &str,
     missing_key: MissingKey,
@@ -71,14 +45,7 @@ thread_local! {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn no_peer_address_is_warned_about_once_and_counted_every_time() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = strata_testkit::logs::capture(tracing::Level::WARN);
 
     let allow = ServiceBuilder::new()
         .layer(layer("per-ip", MissingKey::Allow))

@@ -37,44 +37,13 @@ fn from(ip: [u8; 4], request: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
     from_peer(request, SocketAddr::from((ip, 4000)))
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().expect("not poisoned").clone()).expect("UTF-8 logs")
-    }
-}
-
 /// Runs `collector` on `request` with a text log subscriber; returns the
 /// status and the log output.
 async fn logged(
     collector: CspReportCollector,
     request: Request<Full<Bytes>>,
 ) -> (StatusCode, String) {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buffer, _guard) = strata_testkit::logs::capture(tracing::Level::INFO);
     let response = collector.oneshot(request).await.expect("infallible");
     (response.status(), buffer.text())
 }

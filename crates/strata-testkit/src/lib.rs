@@ -12,6 +12,7 @@
 //! Nothing here is mocked: a missing `redis-server` (or `redis-cli`, for
 //! the cluster) fails the test with the command that installs it.
 
+pub mod logs;
 pub mod redis;
 
 use std::net::SocketAddr;
