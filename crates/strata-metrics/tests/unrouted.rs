@@ -3,7 +3,6 @@
 //! binary: the warning is once per process.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{Request, Response};

@@ -1,9 +1,7 @@
 //! The CSP report collector's logs, per-client rate limit and body limit
 //! behind other layers.
 
-use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
