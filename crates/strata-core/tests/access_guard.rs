@@ -1,7 +1,6 @@
 //! `AccessGuard`: the allow-list and bearer token of internal endpoints.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use strata_core::guard::{AccessGuard, AccessRefusal, GuardRule};
 use strata_core::{ClientIp, ConfigError, TrustedProxies};

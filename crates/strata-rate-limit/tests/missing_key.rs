@@ -3,8 +3,6 @@
 //! (own process), so no other test has logged the warning before.
 
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
