@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -28,6 +29,10 @@ use tower_sessions::SessionManagerLayer;
 const POOL_SIZE: usize = 4;
 /// The value every session holds under `k` (and every handler that reads, reads).
 const VALUE: &str = "a small preference value, about as long as a theme, locale and cart id";
+
+/// Store and command timeout: generous, so a descheduled run on a shared
+/// machine is not an outage.
+const TIMEOUT: Duration = Duration::from_secs(1);
 
 type Counter = Arc<AtomicU64>;
 
@@ -48,6 +53,14 @@ impl Handler {
             Self::Write => "write_one_key",
         }
     }
+}
+
+/// The strata layer with its defaults, but for the store timeout.
+fn strata_layer(store: impl strata_session::Store) -> SessionLayer {
+    SessionLayer::builder(store)
+        .store_timeout(TIMEOUT)
+        .build()
+        .expect("valid configuration")
 }
 
 async fn untouched() -> StatusCode {
@@ -217,9 +230,7 @@ fn memory(c: &mut Criterion) {
         .expect("runtime");
     let _guard = rt.enter();
     for handler in HANDLERS {
-        let strata_layer = SessionLayer::builder(strata_session::MemoryStore::new())
-            .build()
-            .expect("valid configuration");
+        let strata_layer = strata_layer(strata_session::MemoryStore::new());
         let peer_layer = SessionManagerLayer::new(tower_sessions::MemoryStore::default());
         let strata = apps!(strata, strata_layer, handler);
         let peer = apps!(peer, peer_layer, handler);
@@ -239,6 +250,7 @@ fn redis(c: &mut Criterion) {
         let pool = RedisPoolBuilder::from_url(server.url())
             .expect("url")
             .pool_size(POOL_SIZE)
+            .command_timeout(TIMEOUT)
             .connect()
             .await
             .expect("redis");
@@ -253,9 +265,7 @@ fn redis(c: &mut Criterion) {
     let prefix = strata_testkit::redis::unique_prefix("bench-session");
     let store = strata_session::RedisStore::new(pool.clone()).prefix(prefix.clone());
     for handler in HANDLERS {
-        let strata_layer = SessionLayer::builder(store.clone())
-            .build()
-            .expect("valid configuration");
+        let strata_layer = strata_layer(store.clone());
         let peer_layer = SessionManagerLayer::new(tower_sessions_redis_store::RedisStore::new(
             peer_pool.clone(),
         ));

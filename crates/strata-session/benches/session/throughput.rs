@@ -97,9 +97,7 @@ async fn fixture(
     store: &strata_session::RedisStore,
     prefix: &str,
 ) -> Fixture {
-    let layer = SessionLayer::builder(store.clone())
-        .build()
-        .expect("valid configuration");
+    let layer = strata_layer(store.clone());
     let (app, seed_app) = apps!(strata, layer.clone(), Handler::Read);
     let id_app = Router::new()
         .route("/", get(strata::record_id))
