@@ -3,7 +3,7 @@
 //! since.
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 static ANCHOR: OnceLock<(SystemTime, tokio::time::Instant)> = OnceLock::new();
 
@@ -21,7 +21,3 @@ pub(crate) fn to_ms(time: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Milliseconds since the epoch as a `SystemTime`.
-pub(crate) fn from_ms(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
-}

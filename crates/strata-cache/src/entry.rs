@@ -44,6 +44,29 @@ impl std::fmt::Debug for Entry {
 }
 
 impl Entry {
+    /// An entry received now, with age 0, fresh for `lifetime`, varying on
+    /// `vary` (field names) and tagged `tags`: for implementing and testing
+    /// a [`Store`](crate::Store). The layer makes its own from responses.
+    pub fn new(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        lifetime: std::time::Duration,
+        vary: Vec<HeaderName>,
+        tags: Vec<String>,
+    ) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+            response_time: crate::clock::now_ms(),
+            initial_age: 0,
+            lifetime: u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX),
+            vary,
+            tags,
+        }
+    }
+
     /// The stored status.
     pub fn status(&self) -> StatusCode {
         self.status
