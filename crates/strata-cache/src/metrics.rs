@@ -20,10 +20,12 @@ use strata_core::metrics::register_all;
 ///   space or expiry.
 /// - `strata_cache_store_errors_total`: store calls that failed or timed out.
 /// - `strata_cache_origin_duration_seconds`: time to the origin's response
-///   head.
+///   head, for the requests the cache sends (misses, revalidations and
+///   background refreshes; not bypasses).
 ///
-/// The hit ratio is `hit / (hit + miss + stale + revalidated + collapsed)`
-/// (collapsed requests are hits the origin did not see).
+/// The hit ratio of `docs/ops` (dashboard panel and `CacheHitRatioLow`
+/// alert) is the share of lookups answered from the cache (`hit`,
+/// `stale`, `collapsed`) among all but `bypass`.
 ///
 /// ```
 /// use strata_cache::CacheMetrics;

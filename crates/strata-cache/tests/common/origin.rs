@@ -93,7 +93,7 @@ impl Service<Req> for Origin {
         let (respond, delay, gate) = (Arc::clone(&self.respond), self.delay, self.gate.clone());
         Box::pin(async move {
             if let Some(gate) = gate {
-                let _permit = gate.acquire().await.expect("gate");
+                gate.acquire().await.expect("gate").forget();
             }
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
