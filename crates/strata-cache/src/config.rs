@@ -68,6 +68,8 @@ impl fmt::Debug for Shared {
 pub struct CacheBuilder {
     store: Arc<dyn DynStore>,
     memory: Option<MemoryStore>,
+    #[cfg(feature = "redis")]
+    redis: Option<crate::RedisStore>,
     name: String,
     max_object_bytes: usize,
     max_vary_fields: usize,
@@ -85,10 +87,15 @@ pub struct CacheBuilder {
 
 impl CacheBuilder {
     pub(crate) fn new<S: Store>(store: S) -> Self {
-        let memory = (&store as &dyn std::any::Any).downcast_ref::<MemoryStore>().cloned();
+        let any = &store as &dyn std::any::Any;
+        let memory = any.downcast_ref::<MemoryStore>().cloned();
+        #[cfg(feature = "redis")]
+        let redis = any.downcast_ref::<crate::RedisStore>().cloned();
         Self {
             store: Arc::new(store),
             memory,
+            #[cfg(feature = "redis")]
+            redis,
             name: "strata".to_owned(),
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
             max_vary_fields: DEFAULT_MAX_VARY_FIELDS,
@@ -242,6 +249,10 @@ impl CacheBuilder {
         let Ok(tag_header) = HeaderName::from_bytes(self.tag_header.as_bytes()) else {
             return Err(ConfigError::invalid("tag_header", "must be a header field name"));
         };
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            redis.validate()?;
+        }
         if let Some(memory) = &self.memory {
             memory.validate()?;
             #[cfg(feature = "prometheus")]

@@ -40,6 +40,8 @@ pub use self::layer::CacheLayer;
 pub use self::metrics::CacheMetrics;
 pub use self::service::Cache;
 pub use self::store::memory::{DEFAULT_MAX_BYTES, MAX_VARIANTS};
+#[cfg(feature = "redis")]
+pub use self::store::redis::RedisStore;
 pub use self::store::{Lease, Lookup, MemoryStore, Store};
 
 /// The `Cache-Status` response header (RFC 9211).

@@ -1,7 +1,11 @@
 //! Where responses live: [`MemoryStore`] on one instance,
 //! [`RedisStore`](crate::RedisStore) (feature `redis`) shared by many.
 
+#[cfg(feature = "redis")]
+mod link;
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 use std::future::Future;
 use std::pin::Pin;

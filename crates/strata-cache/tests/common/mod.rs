@@ -2,6 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod origin;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod suite;
 
 use bytes::Bytes;
