@@ -63,20 +63,31 @@ pin_project! {
 impl<B> CacheBody<B> {
     pub(crate) fn full(data: Bytes) -> Self {
         let data = (!data.is_empty()).then_some(data);
-        Self { kind: Kind::Full { data } }
+        Self {
+            kind: Kind::Full { data },
+        }
     }
 
     pub(crate) fn empty() -> Self {
-        Self { kind: Kind::Full { data: None } }
+        Self {
+            kind: Kind::Full { data: None },
+        }
     }
 
     pub(crate) fn inner(body: B) -> Self {
-        Self { kind: Kind::Inner { body } }
+        Self {
+            kind: Kind::Inner { body },
+        }
     }
 
     pub(crate) fn tee(body: B, cap: usize, fill: Fill) -> Self {
         Self {
-            kind: Kind::Tee { body, buf: BytesMut::new(), cap, fill: Some(fill) },
+            kind: Kind::Tee {
+                body,
+                buf: BytesMut::new(),
+                cap,
+                fill: Some(fill),
+            },
         }
     }
 }
@@ -99,11 +110,19 @@ where
     type Data = Bytes;
     type Error = B::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project().kind.project() {
             KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Tee { body, buf, cap, fill } => {
+            KindProj::Tee {
+                body,
+                buf,
+                cap,
+                fill,
+            } => {
                 let frame = ready!(body.poll_frame(cx));
                 match &frame {
                     Some(Ok(frame)) => {
@@ -141,7 +160,9 @@ where
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Kind::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
             Kind::Inner { body } | Kind::Tee { body, .. } => body.size_hint(),
         }
     }

@@ -9,8 +9,7 @@ static ANCHOR: OnceLock<(SystemTime, tokio::time::Instant)> = OnceLock::new();
 
 /// Now, as milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
-    let (system, instant) =
-        ANCHOR.get_or_init(|| (SystemTime::now(), tokio::time::Instant::now()));
+    let (system, instant) = ANCHOR.get_or_init(|| (SystemTime::now(), tokio::time::Instant::now()));
     let elapsed = tokio::time::Instant::now().saturating_duration_since(*instant);
     to_ms(*system + elapsed)
 }
@@ -20,4 +19,3 @@ pub(crate) fn to_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
-

@@ -35,7 +35,10 @@ pub(crate) fn not_modified(request: &HeaderMap, stored: &HeaderMap) -> bool {
         let Some(etag) = stored.get(ETAG).and_then(|v| v.to_str().ok()) else {
             return inm.iter().flat_map(|v| list(v)).any(|t| t == "*");
         };
-        return inm.iter().flat_map(|v| list(v)).any(|t| t == "*" || weak_match(t, etag));
+        return inm
+            .iter()
+            .flat_map(|v| list(v))
+            .any(|t| t == "*" || weak_match(t, etag));
     }
     let Some(since) = request
         .get(IF_MODIFIED_SINCE)
@@ -53,7 +56,15 @@ pub(crate) fn not_modified(request: &HeaderMap, stored: &HeaderMap) -> bool {
 /// The headers of a `304` built from a stored response (RFC 9110 §15.4.5).
 pub(crate) fn not_modified_headers(stored: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::new();
-    for name in [CACHE_CONTROL, CONTENT_LOCATION, DATE, ETAG, EXPIRES, VARY, LAST_MODIFIED] {
+    for name in [
+        CACHE_CONTROL,
+        CONTENT_LOCATION,
+        DATE,
+        ETAG,
+        EXPIRES,
+        VARY,
+        LAST_MODIFIED,
+    ] {
         for value in stored.get_all(&name) {
             out.append(name.clone(), value.clone());
         }
@@ -67,7 +78,10 @@ pub(crate) fn validators(stored: &HeaderMap) -> Vec<(HeaderName, http::HeaderVal
     if let Some(etag) = stored.get(ETAG).filter(|v| v.len() <= MAX_VALIDATOR_LEN) {
         out.push((IF_NONE_MATCH, etag.clone()));
     }
-    if let Some(lm) = stored.get(LAST_MODIFIED).filter(|v| v.len() <= MAX_VALIDATOR_LEN) {
+    if let Some(lm) = stored
+        .get(LAST_MODIFIED)
+        .filter(|v| v.len() <= MAX_VALIDATOR_LEN)
+    {
         out.push((IF_MODIFIED_SINCE, lm.clone()));
     }
     out
@@ -106,31 +120,59 @@ mod tests {
         assert!(weak_match("\"a\"", "W/\"a\""));
         assert!(weak_match("W/\"a\"", "W/\"a\""));
         assert!(!weak_match("\"a\"", "\"b\""));
-        assert!(!weak_match("a", "a"), "an unquoted tag is not an entity tag");
+        assert!(
+            !weak_match("a", "a"),
+            "an unquoted tag is not an entity tag"
+        );
     }
 
     #[test]
     fn client_conditionals_are_answered_from_stored_validators() {
-        let stored = h(&[("etag", "W/\"v1\""), ("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT")]);
-        assert!(not_modified(&h(&[("if-none-match", "\"x\", \"v1\"")]), &stored));
+        let stored = h(&[
+            ("etag", "W/\"v1\""),
+            ("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT"),
+        ]);
+        assert!(not_modified(
+            &h(&[("if-none-match", "\"x\", \"v1\"")]),
+            &stored
+        ));
         assert!(not_modified(&h(&[("if-none-match", "*")]), &stored));
         assert!(!not_modified(&h(&[("if-none-match", "\"v2\"")]), &stored));
         // If-None-Match wins over If-Modified-Since.
         assert!(!not_modified(
-            &h(&[("if-none-match", "\"v2\""), ("if-modified-since", "Sun, 06 Nov 1994 08:49:37 GMT")]),
+            &h(&[
+                ("if-none-match", "\"v2\""),
+                ("if-modified-since", "Sun, 06 Nov 1994 08:49:37 GMT")
+            ]),
             &stored
         ));
-        assert!(not_modified(&h(&[("if-modified-since", "Sun, 06 Nov 1994 08:49:37 GMT")]), &stored));
-        assert!(!not_modified(&h(&[("if-modified-since", "Sat, 05 Nov 1994 08:49:37 GMT")]), &stored));
+        assert!(not_modified(
+            &h(&[("if-modified-since", "Sun, 06 Nov 1994 08:49:37 GMT")]),
+            &stored
+        ));
+        assert!(!not_modified(
+            &h(&[("if-modified-since", "Sat, 05 Nov 1994 08:49:37 GMT")]),
+            &stored
+        ));
         assert!(!not_modified(&h(&[("if-modified-since", "junk")]), &stored));
         let huge = format!("\"{}\"", "v".repeat(5000));
-        assert!(!not_modified(&h(&[("if-none-match", &huge)]), &h(&[("etag", &huge)])));
+        assert!(!not_modified(
+            &h(&[("if-none-match", &huge)]),
+            &h(&[("etag", &huge)])
+        ));
     }
 
     #[test]
     fn a_304_freshens_every_field_but_content_length() {
-        let mut stored = h(&[("cache-control", "max-age=1"), ("content-length", "5"), ("x-a", "1")]);
-        freshen(&mut stored, &h(&[("cache-control", "max-age=60"), ("content-length", "0")]));
+        let mut stored = h(&[
+            ("cache-control", "max-age=1"),
+            ("content-length", "5"),
+            ("x-a", "1"),
+        ]);
+        freshen(
+            &mut stored,
+            &h(&[("cache-control", "max-age=60"), ("content-length", "0")]),
+        );
         assert_eq!(stored["cache-control"], "max-age=60");
         assert_eq!(stored["content-length"], "5");
         assert_eq!(stored["x-a"], "1");

@@ -222,32 +222,59 @@ impl CacheBuilder {
     /// (purges).
     pub fn pair(self) -> Result<(CacheLayer, CacheHandle), ConfigError> {
         let Some(name) = crate::status::render_name(&self.name) else {
-            return Err(ConfigError::invalid("name", "must be non-empty printable ASCII"));
+            return Err(ConfigError::invalid(
+                "name",
+                "must be non-empty printable ASCII",
+            ));
         };
         if self.max_object_bytes == 0 || self.max_object_bytes > 512 * 1024 * 1024 {
-            return Err(ConfigError::invalid("max_object_bytes", "must be between 1 and 512 MiB"));
+            return Err(ConfigError::invalid(
+                "max_object_bytes",
+                "must be between 1 and 512 MiB",
+            ));
         }
         if !(1..=64).contains(&self.max_vary_fields) {
-            return Err(ConfigError::invalid("max_vary_fields", "must be between 1 and 64"));
+            return Err(ConfigError::invalid(
+                "max_vary_fields",
+                "must be between 1 and 64",
+            ));
         }
-        if self.default_ttl.is_some_and(|t| t.is_zero() || t > Duration::from_secs(365 * 86_400)) {
-            return Err(ConfigError::invalid("default_ttl", "must be between 1 ms and a year"));
+        if self
+            .default_ttl
+            .is_some_and(|t| t.is_zero() || t > Duration::from_secs(365 * 86_400))
+        {
+            return Err(ConfigError::invalid(
+                "default_ttl",
+                "must be between 1 ms and a year",
+            ));
         }
         if self.keep_stale > Duration::from_secs(86_400) {
             return Err(ConfigError::invalid("keep_stale", "must be at most a day"));
         }
         if self.hit_for_miss > Duration::from_secs(3600) {
-            return Err(ConfigError::invalid("hit_for_miss", "must be at most an hour"));
+            return Err(ConfigError::invalid(
+                "hit_for_miss",
+                "must be at most an hour",
+            ));
         }
         let bounded = |d: Duration, max: Duration| d >= Duration::from_millis(1) && d <= max;
         if !bounded(self.store_timeout, Duration::from_secs(10)) {
-            return Err(ConfigError::invalid("store_timeout", "must be between 1 ms and 10 s"));
+            return Err(ConfigError::invalid(
+                "store_timeout",
+                "must be between 1 ms and 10 s",
+            ));
         }
         if !bounded(self.collapse_timeout, Duration::from_secs(60)) {
-            return Err(ConfigError::invalid("collapse_timeout", "must be between 1 ms and 60 s"));
+            return Err(ConfigError::invalid(
+                "collapse_timeout",
+                "must be between 1 ms and 60 s",
+            ));
         }
         let Ok(tag_header) = HeaderName::from_bytes(self.tag_header.as_bytes()) else {
-            return Err(ConfigError::invalid("tag_header", "must be a header field name"));
+            return Err(ConfigError::invalid(
+                "tag_header",
+                "must be a header field name",
+            ));
         };
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.redis {
@@ -258,7 +285,9 @@ impl CacheBuilder {
             #[cfg(feature = "prometheus")]
             if let Some(metrics) = &self.metrics {
                 let metrics = metrics.clone();
-                let _ = memory.evictions().set(Box::new(move |bytes| metrics.evicted(bytes)));
+                let _ = memory
+                    .evictions()
+                    .set(Box::new(move |bytes| metrics.evicted(bytes)));
             }
         }
         let shared = Arc::new(Shared {
@@ -267,7 +296,9 @@ impl CacheBuilder {
             limits: Limits {
                 max_vary_fields: self.max_vary_fields,
                 max_object_bytes: self.max_object_bytes,
-                default_ttl: self.default_ttl.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+                default_ttl: self
+                    .default_ttl
+                    .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
             },
             keep_stale: self.keep_stale,
             store_timeout: self.store_timeout,
@@ -280,7 +311,12 @@ impl CacheBuilder {
             #[cfg(feature = "prometheus")]
             metrics: self.metrics,
         });
-        Ok((CacheLayer { shared: Arc::clone(&shared) }, CacheHandle::new(shared)))
+        Ok((
+            CacheLayer {
+                shared: Arc::clone(&shared),
+            },
+            CacheHandle::new(shared),
+        ))
     }
 }
 

@@ -23,7 +23,9 @@ enum Seconds {
 impl Seconds {
     /// Combines a repeated directive: the smallest value; junk wins.
     fn merge(self, value: Option<&str>) -> Self {
-        let parsed = value.and_then(parse_delta).map_or(Self::Invalid, Self::Value);
+        let parsed = value
+            .and_then(parse_delta)
+            .map_or(Self::Invalid, Self::Value);
         match (self, parsed) {
             (Self::Invalid, _) | (_, Self::Invalid) => Self::Invalid,
             (Self::Value(a), Self::Value(b)) => Self::Value(a.min(b)),
@@ -270,10 +272,16 @@ mod tests {
     #[test]
     fn junk_is_tolerated() {
         let d = ResponseDirectives::parse(&headers(&[",,;;=, =x, \"quoted, no-store\", max-age"]));
-        assert!(!d.no_store, "a quoted string is one element, not a directive");
+        assert!(
+            !d.no_store,
+            "a quoted string is one element, not a directive"
+        );
         assert_eq!(d.max_age(), Some(0), "max-age without a value is junk");
         let mut h = HeaderMap::new();
-        h.append(CACHE_CONTROL, HeaderValue::from_bytes(b"no-store\xff").expect("opaque"));
+        h.append(
+            CACHE_CONTROL,
+            HeaderValue::from_bytes(b"no-store\xff").expect("opaque"),
+        );
         assert_eq!(ResponseDirectives::parse(&h), ResponseDirectives::default());
     }
 
@@ -283,7 +291,12 @@ mod tests {
         let d = ResponseDirectives::parse(&headers(&[base]));
         assert_eq!(d.stale_while_revalidate(), Some(10));
         assert_eq!(d.stale_if_error(), Some(20));
-        for forbid in ["must-revalidate", "proxy-revalidate", "s-maxage=5", "no-cache"] {
+        for forbid in [
+            "must-revalidate",
+            "proxy-revalidate",
+            "s-maxage=5",
+            "no-cache",
+        ] {
             let d = ResponseDirectives::parse(&headers(&[base, forbid]));
             assert_eq!(d.stale_while_revalidate(), None, "{forbid}");
             assert_eq!(d.stale_if_error(), None, "{forbid}");
@@ -307,15 +320,33 @@ mod tests {
             "no-cache, max-age=5, min-fresh=2, only-if-cached, stale-if-error=9",
         ]));
         assert!(d.no_cache && d.only_if_cached && !d.no_store);
-        assert_eq!((d.max_age(), d.min_fresh(), d.stale_if_error()), (Some(5), 2, Some(9)));
-        assert_eq!(RequestDirectives::parse(&headers(&["max-stale"])).max_stale(), Some(u64::MAX));
-        assert_eq!(RequestDirectives::parse(&headers(&["max-stale=7"])).max_stale(), Some(7));
+        assert_eq!(
+            (d.max_age(), d.min_fresh(), d.stale_if_error()),
+            (Some(5), 2, Some(9))
+        );
+        assert_eq!(
+            RequestDirectives::parse(&headers(&["max-stale"])).max_stale(),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            RequestDirectives::parse(&headers(&["max-stale=7"])).max_stale(),
+            Some(7)
+        );
         assert_eq!(
             RequestDirectives::parse(&headers(&["max-stale, max-stale=3"])).max_stale(),
             Some(3)
         );
-        assert_eq!(RequestDirectives::parse(&headers(&["max-stale=x"])).max_stale(), None);
-        assert_eq!(RequestDirectives::parse(&headers(&["max-age=x"])).max_age(), Some(0));
-        assert_eq!(RequestDirectives::parse(&headers(&["min-fresh=x"])).min_fresh(), 0);
+        assert_eq!(
+            RequestDirectives::parse(&headers(&["max-stale=x"])).max_stale(),
+            None
+        );
+        assert_eq!(
+            RequestDirectives::parse(&headers(&["max-age=x"])).max_age(),
+            Some(0)
+        );
+        assert_eq!(
+            RequestDirectives::parse(&headers(&["min-fresh=x"])).min_fresh(),
+            0
+        );
     }
 }

@@ -108,7 +108,11 @@ pub(crate) fn accepts(headers: &HeaderMap, content_encoding: Option<&str>) -> bo
         None | Some("") => !a.present || a.identity_weight() > 0,
         Some(coding) => {
             let coding = coding.to_ascii_lowercase();
-            let coding = if coding == "x-gzip" { "gzip".to_owned() } else { coding };
+            let coding = if coding == "x-gzip" {
+                "gzip".to_owned()
+            } else {
+                coding
+            };
             match CODINGS.iter().position(|k| *k == coding) {
                 Some(i) => a.coding_weight(i) > 0,
                 None => false,

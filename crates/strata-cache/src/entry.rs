@@ -162,8 +162,8 @@ impl Entry {
         let mut headers = HeaderMap::new();
         for _ in 0..count {
             let name = HeaderName::from_bytes(&get_bytes(&mut bytes)?).map_err(|_| corrupt())?;
-            let value = HeaderValue::from_maybe_shared(get_bytes(&mut bytes)?)
-                .map_err(|_| corrupt())?;
+            let value =
+                HeaderValue::from_maybe_shared(get_bytes(&mut bytes)?).map_err(|_| corrupt())?;
             headers.append(name, value);
         }
         Ok(Self {
@@ -231,13 +231,21 @@ mod tests {
             tags: vec!["item:1".into(), "items".into()],
         };
         let bytes = entry.encode();
-        assert!(bytes.ends_with(b"hello \x00 world"), "the body is stored as it is");
+        assert!(
+            bytes.ends_with(b"hello \x00 world"),
+            "the body is stored as it is"
+        );
         assert_eq!(Entry::decode(bytes).expect("decodes"), entry);
     }
 
     #[test]
     fn junk_is_corrupt_not_a_panic() {
-        for junk in [&b""[..], b"SCE1", b"nope nope nope nope nope nope nope", &[0xff; 64]] {
+        for junk in [
+            &b""[..],
+            b"SCE1",
+            b"nope nope nope nope nope nope nope",
+            &[0xff; 64],
+        ] {
             assert!(matches!(
                 Entry::decode(Bytes::copy_from_slice(junk)),
                 Err(StoreError::Corrupt)

@@ -17,7 +17,9 @@ use crate::conditional::{freshen, validators};
 use crate::config::Shared;
 use crate::directives::{RequestDirectives, ResponseDirectives};
 use crate::flight::Leader;
-use crate::policy::{MAX_TAG_LEN, MAX_TAGS, NotStored, RequestFacts, http_date, storable, stored_headers};
+use crate::policy::{
+    MAX_TAG_LEN, MAX_TAGS, NotStored, RequestFacts, http_date, storable, stored_headers,
+};
 use crate::respond::{finish, from_entry};
 use crate::status::{Fwd, Status};
 use crate::{CacheKey, Entry};
@@ -44,7 +46,10 @@ impl Fetch {
         drop(self.collapsed_leader.lock().map(|mut l| l.take()));
         if let Some(token) = self.lease {
             tokio::spawn(async move {
-                let _ = self.shared.timed(self.shared.store.release(&self.key, &self.variant, token)).await;
+                let _ = self
+                    .shared
+                    .timed(self.shared.store.release(&self.key, &self.variant, token))
+                    .await;
                 drop(self);
             });
         }
@@ -72,8 +77,15 @@ fn tags(headers: &http::HeaderMap, name: &http::HeaderName) -> Vec<String> {
 /// fresh, stale (its allowances) or revalidated (`keep_stale`).
 fn storage_ttl(entry: &Entry, keep_stale: Duration) -> Duration {
     let d = ResponseDirectives::parse(&entry.headers);
-    let stale = d.stale_while_revalidate().max(d.stale_if_error()).unwrap_or(0);
-    let keep = if validators(&entry.headers).is_empty() { 0 } else { u64::try_from(keep_stale.as_millis()).unwrap_or(u64::MAX) };
+    let stale = d
+        .stale_while_revalidate()
+        .max(d.stale_if_error())
+        .unwrap_or(0);
+    let keep = if validators(&entry.headers).is_empty() {
+        0
+    } else {
+        u64::try_from(keep_stale.as_millis()).unwrap_or(u64::MAX)
+    };
     Duration::from_millis(
         entry
             .lifetime
@@ -108,7 +120,12 @@ where
         }
     }
     let (authorization, cookie) = crate::flow::credentials(&shared, &parts);
-    let facts = RequestFacts { get: method == Method::GET, authorization, cookie, request_time: now_ms() };
+    let facts = RequestFacts {
+        get: method == Method::GET,
+        authorization,
+        cookie,
+        request_time: now_ms(),
+    };
     let request_sie = RequestDirectives::parse(&parts.headers).stale_if_error();
     let started = tokio::time::Instant::now();
     let result = inner.call(Request::from_parts(parts, body)).await;
@@ -116,32 +133,58 @@ where
     let response_time = now_ms();
 
     // stale-if-error: the origin failed or answered 5xx.
-    let failed = result.as_ref().map_or(Some(None), |r| r.status().is_server_error().then_some(Some(r.status().as_u16())));
+    let failed = result.as_ref().map_or(Some(None), |r| {
+        r.status()
+            .is_server_error()
+            .then_some(Some(r.status().as_u16()))
+    });
     if let (Some(fwd_status), Some(stale), Some(client)) = (failed, &job.stale, &client_headers) {
         let d = ResponseDirectives::parse(&stale.headers);
-        let allowance = d.stale_if_error().or(request_sie.filter(|_| !d.forbids_stale()));
+        let allowance = d
+            .stale_if_error()
+            .or(request_sie.filter(|_| !d.forbids_stale()));
         let staleness = stale.age_at(response_time).saturating_sub(stale.lifetime);
         if allowance.is_some_and(|s| staleness <= s.saturating_mul(1000)) {
             shared.count("stale");
             let age = stale.age_at(response_time);
-            let status = Status { fwd_status, ..Status::fwd(job.fwd).detail("stale-if-error") };
-            let status = Status { ttl: Some(crate::respond::ttl_seconds(stale.lifetime, age)), ..status };
+            let status = Status {
+                fwd_status,
+                ..Status::fwd(job.fwd).detail("stale-if-error")
+            };
+            let status = Status {
+                ttl: Some(crate::respond::ttl_seconds(stale.lifetime, age)),
+                ..status
+            };
             return Ok(from_entry(&shared, stale, client, &method, age, &status));
         }
     }
     let response = result?;
     let status_code = response.status();
 
-    if let (StatusCode::NOT_MODIFIED, Some(stale), Some(client)) = (status_code, &job.stale, &client_headers) {
+    if let (StatusCode::NOT_MODIFIED, Some(stale), Some(client)) =
+        (status_code, &job.stale, &client_headers)
+    {
         let mut entry = stale.clone();
-        freshen(&mut entry.headers, &stored_headers(response.headers(), &[shared.tag_header.as_str()]));
-        if !response.headers().contains_key(DATE) {
-            if let Ok(date) = HeaderValue::from_str(&http_date(response_time)) {
-                entry.headers.insert(DATE, date);
-            }
+        freshen(
+            &mut entry.headers,
+            &stored_headers(response.headers(), &[shared.tag_header.as_str()]),
+        );
+        if !response.headers().contains_key(DATE)
+            && let Ok(date) = HeaderValue::from_str(&http_date(response_time))
+        {
+            entry.headers.insert(DATE, date);
         }
-        let status = Status { fwd_status: Some(304), ..Status::fwd(job.fwd) };
-        match storable(facts, entry.status, &entry.headers, response_time, &shared.limits) {
+        let status = Status {
+            fwd_status: Some(304),
+            ..Status::fwd(job.fwd)
+        };
+        match storable(
+            facts,
+            entry.status,
+            &entry.headers,
+            response_time,
+            &shared.limits,
+        ) {
             Ok(s) => {
                 entry.lifetime = s.lifetime;
                 entry.initial_age = s.initial_age;
@@ -151,7 +194,10 @@ where
                     entry.tags = stale.tags.clone();
                 }
                 let ttl = storage_ttl(&entry, shared.keep_stale);
-                if let Err(error) = shared.timed(shared.store.put(&job.key, &job.variant, entry.clone(), ttl)).await {
+                if let Err(error) = shared
+                    .timed(shared.store.put(&job.key, &job.variant, entry.clone(), ttl))
+                    .await
+                {
                     shared.store_failed(&error);
                 }
             }
@@ -162,20 +208,33 @@ where
         shared.count("revalidated");
         Arc::new(job).done();
         let age = entry.age_at(now_ms());
-        let status = Status { ttl: Some(crate::respond::ttl_seconds(entry.lifetime, age)), stored: true, ..status };
+        let status = Status {
+            ttl: Some(crate::respond::ttl_seconds(entry.lifetime, age)),
+            stored: true,
+            ..status
+        };
         return Ok(from_entry(&shared, &entry, client, &method, age, &status));
     }
 
-    let mut status = Status { fwd_status: Some(status_code.as_u16()), ..Status::fwd(job.fwd) };
-    match storable(facts, status_code, response.headers(), response_time, &shared.limits) {
+    let mut status = Status {
+        fwd_status: Some(status_code.as_u16()),
+        ..Status::fwd(job.fwd)
+    };
+    match storable(
+        facts,
+        status_code,
+        response.headers(),
+        response_time,
+        &shared.limits,
+    ) {
         Ok(s) => {
             let mut strip: Vec<&str> = s.strip.iter().map(String::as_str).collect();
             strip.push(shared.tag_header.as_str());
             let mut headers = stored_headers(response.headers(), &strip);
-            if !headers.contains_key(DATE) {
-                if let Ok(date) = HeaderValue::from_str(&http_date(response_time)) {
-                    headers.insert(DATE, date);
-                }
+            if !headers.contains_key(DATE)
+                && let Ok(date) = HeaderValue::from_str(&http_date(response_time))
+            {
+                headers.insert(DATE, date);
             }
             let head = Entry {
                 status: status_code,
@@ -190,7 +249,7 @@ where
             let ttl = storage_ttl(&head, shared.keep_stale);
             let store_variant = crate::key::variant(&head.vary, &request_headers);
             if ttl.is_zero() {
-                return Ok(not_stored(job, response, status.detail("stale")));
+                return Ok(not_stored(job, response, &status.detail("stale")));
             }
             shared.flights.clear_hit_for_miss(&job.flight_key());
             status.stored = true;
@@ -199,8 +258,15 @@ where
                 FillEnd::Complete(bytes) => {
                     let mut put = Box::pin(async move {
                         let len = bytes.len();
-                        let entry = Entry { body: bytes, ..head };
-                        match job.shared.timed(job.shared.store.put(&job.key, &store_variant, entry, ttl)).await {
+                        let entry = Entry {
+                            body: bytes,
+                            ..head
+                        };
+                        match job
+                            .shared
+                            .timed(job.shared.store.put(&job.key, &store_variant, entry, ttl))
+                            .await
+                        {
                             Ok(()) => job.shared.stored_bytes(len),
                             Err(error) => job.shared.store_failed(&error),
                         }
@@ -218,20 +284,24 @@ where
                 }
                 FillEnd::Aborted => job.done(),
             });
-            let response = response.map(|b| CacheBody::tee(b, shared.limits.max_object_bytes, fill));
+            let response =
+                response.map(|b| CacheBody::tee(b, shared.limits.max_object_bytes, fill));
             Ok(finish(&shared, response, &status))
         }
         Err(reason) => {
-            if !matches!(reason, NotStored::Method | NotStored::Cookie | NotStored::Authorization) {
+            if !matches!(
+                reason,
+                NotStored::Method | NotStored::Cookie | NotStored::Authorization
+            ) {
                 shared.flights.mark_hit_for_miss(&job.flight_key());
             }
-            Ok(not_stored(job, response, status.detail(reason.detail())))
+            Ok(not_stored(job, response, &status.detail(reason.detail())))
         }
     }
 }
 
-fn not_stored<B>(job: Fetch, response: Response<B>, status: Status) -> Response<CacheBody<B>> {
+fn not_stored<B>(job: Fetch, response: Response<B>, status: &Status) -> Response<CacheBody<B>> {
     let shared = Arc::clone(&job.shared);
     Arc::new(job).done();
-    finish(&shared, response.map(CacheBody::inner), &status)
+    finish(&shared, response.map(CacheBody::inner), status)
 }

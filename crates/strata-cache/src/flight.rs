@@ -32,7 +32,8 @@ pub(crate) struct Leader {
 impl Drop for Leader {
     fn drop(&mut self) {
         let tx = &self.tx;
-        self.map.remove_if(&self.key, |_, rx| rx.same_channel(&tx.subscribe()));
+        self.map
+            .remove_if(&self.key, |_, rx| rx.same_channel(&tx.subscribe()));
         // Dropping the sender (right after) wakes every receiver.
     }
 }
@@ -72,13 +73,16 @@ impl Flights {
     }
 
     pub(crate) fn is_hit_for_miss(&self, key: &str) -> bool {
-        self.hit_for_miss.get(key).is_some_and(|until| until > now_ms())
+        self.hit_for_miss
+            .get(key)
+            .is_some_and(|until| until > now_ms())
     }
 
     pub(crate) fn mark_hit_for_miss(&self, key: &str) {
         if !self.hit_for_miss_ttl.is_zero() {
             let ttl = u64::try_from(self.hit_for_miss_ttl.as_millis()).unwrap_or(u64::MAX);
-            self.hit_for_miss.insert(key.to_owned(), now_ms().saturating_add(ttl));
+            self.hit_for_miss
+                .insert(key.to_owned(), now_ms().saturating_add(ttl));
         }
     }
 
@@ -99,14 +103,21 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn one_leader_and_waiters_woken_when_it_is_done() {
         let flights = Flights::new(Duration::from_secs(10));
-        let Join::Leader(leader) = flights.join("k".into()) else { panic!("first is the leader") };
-        let Join::Waiter(rx) = flights.join("k".into()) else { panic!("second waits") };
+        let Join::Leader(leader) = flights.join("k".into()) else {
+            panic!("first is the leader")
+        };
+        let Join::Waiter(rx) = flights.join("k".into()) else {
+            panic!("second waits")
+        };
         let waiter = tokio::spawn(wait(rx, Duration::from_secs(3600)));
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished());
         drop(leader);
         waiter.await.expect("woken");
-        assert!(matches!(flights.join("k".into()), Join::Leader(_)), "the flight is over");
+        assert!(
+            matches!(flights.join("k".into()), Join::Leader(_)),
+            "the flight is over"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -30,7 +30,11 @@ pub(crate) struct Found {
 
 /// Reads the request's variant of `key`: first the resource's `Vary`
 /// names (and the unvaried variant), then its variant when it varies.
-pub(crate) async fn lookup(shared: &Shared, key: &CacheKey, parts: &Parts) -> Result<Found, StoreError> {
+pub(crate) async fn lookup(
+    shared: &Shared,
+    key: &CacheKey,
+    parts: &Parts,
+) -> Result<Found, StoreError> {
     let first = shared.timed(shared.store.get(key, "")).await?;
     match first.vary.as_deref() {
         Some(names) if !names.is_empty() => {
@@ -52,7 +56,10 @@ pub(crate) async fn lookup(shared: &Shared, key: &CacheKey, parts: &Parts) -> Re
 /// freshness): its coding is acceptable and, with credentials, it is
 /// shareable.
 fn usable(entry: &Entry, parts: &Parts, authorization: bool, cookie: bool) -> bool {
-    let coding = entry.headers.get(CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+    let coding = entry
+        .headers
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok());
     if !crate::encoding::accepts(&parts.headers, coding) {
         return false;
     }
@@ -67,7 +74,10 @@ fn usable(entry: &Entry, parts: &Parts, authorization: bool, cookie: bool) -> bo
 pub(crate) fn credentials(shared: &Shared, parts: &Parts) -> (bool, bool) {
     let authorization = parts.headers.contains_key(AUTHORIZATION);
     let cookie = parts.headers.contains_key(COOKIE)
-        && !shared.ignore_cookies.as_ref().is_some_and(|ignore| ignore(parts));
+        && !shared
+            .ignore_cookies
+            .as_ref()
+            .is_some_and(|ignore| ignore(parts));
     (authorization, cookie)
 }
 
@@ -94,7 +104,10 @@ where
             let keys = invalidated(&key, response.headers());
             invalidate(&shared, keys).await;
         }
-        let status = Status { fwd_status: Some(response.status().as_u16()), ..Status::fwd(Fwd::Method) };
+        let status = Status {
+            fwd_status: Some(response.status().as_u16()),
+            ..Status::fwd(Fwd::Method)
+        };
         return Ok(finish(&shared, response.map(CacheBody::inner), &status));
     }
     let key = CacheKey::from_request(&parts);
@@ -107,9 +120,16 @@ where
     let (Some(key), None) = (key, bypass.or(rd.no_store.then_some("no-store"))) else {
         let reason = bypass.unwrap_or("no-store");
         shared.count_bypass(reason);
-        let fwd = if rd.no_store && bypass.is_none() { Fwd::Request } else { Fwd::Bypass };
+        let fwd = if rd.no_store && bypass.is_none() {
+            Fwd::Request
+        } else {
+            Fwd::Bypass
+        };
         let response = inner.call(Request::from_parts(parts, body)).await?;
-        let status = Status { fwd_status: Some(response.status().as_u16()), ..Status::fwd(fwd).detail(reason) };
+        let status = Status {
+            fwd_status: Some(response.status().as_u16()),
+            ..Status::fwd(fwd).detail(reason)
+        };
         return Ok(finish(&shared, response.map(CacheBody::inner), &status));
     };
     let (authorization, cookie) = credentials(&shared, &parts);
@@ -130,11 +150,16 @@ where
     let Found { variant, lookup } = found;
     let known = lookup.vary.is_some() || lookup.entry.is_some();
     let soft = lookup.soft_purged_at;
-    let entry = lookup.entry.filter(|e| usable(e, &parts, authorization, cookie));
+    let entry = lookup
+        .entry
+        .filter(|e| usable(e, &parts, authorization, cookie));
     let Some(entry) = entry else {
         if rd.only_if_cached {
             shared.count("miss");
-            return Ok(only_if_cached(&shared, &Status::fwd(Fwd::UriMiss).detail("only-if-cached")));
+            return Ok(only_if_cached(
+                &shared,
+                &Status::fwd(Fwd::UriMiss).detail("only-if-cached"),
+            ));
         }
         let fwd = if known { Fwd::VaryMiss } else { Fwd::UriMiss };
         let coalesce = shared.coalesce && !authorization && !cookie && parts.method == Method::GET;
@@ -150,33 +175,70 @@ where
         Some(at) => now.saturating_sub(at),
         None => age.saturating_sub(entry.lifetime),
     };
-    let ttl = if soft.is_some() { -i64::try_from(staleness / 1000).unwrap_or(0) - 1 } else { ttl_seconds(entry.lifetime, age) };
-    let within = |allowance: Option<u64>| allowance.is_some_and(|s| staleness <= s.saturating_mul(1000));
+    let ttl = if soft.is_some() {
+        -i64::try_from(staleness / 1000).unwrap_or(0) - 1
+    } else {
+        ttl_seconds(entry.lifetime, age)
+    };
+    let within =
+        |allowance: Option<u64>| allowance.is_some_and(|s| staleness <= s.saturating_mul(1000));
     let max_age_ok = rd.max_age().is_none_or(|m| age <= m.saturating_mul(1000));
     let min_fresh_ok = entry.lifetime.saturating_sub(age) >= rd.min_fresh().saturating_mul(1000);
     let must_validate = rd.no_cache || d.no_cache;
 
     if fresh && max_age_ok && min_fresh_ok && !must_validate {
         shared.count("hit");
-        return Ok(from_entry(&shared, &entry, &parts.headers, &parts.method, age, &Status::hit(ttl)));
+        return Ok(from_entry(
+            &shared,
+            &entry,
+            &parts.headers,
+            &parts.method,
+            age,
+            &Status::hit(ttl),
+        ));
     }
     if !fresh && !must_validate && !d.forbids_stale() && max_age_ok && within(rd.max_stale()) {
         shared.count("stale");
         let status = Status::hit(ttl).detail("max-stale");
-        return Ok(from_entry(&shared, &entry, &parts.headers, &parts.method, age, &status));
+        return Ok(from_entry(
+            &shared,
+            &entry,
+            &parts.headers,
+            &parts.method,
+            age,
+            &status,
+        ));
     }
     if !fresh && !must_validate && max_age_ok && within(d.stale_while_revalidate()) {
         shared.count("stale");
-        let response = from_entry(&shared, &entry, &parts.headers, &parts.method, age, &Status::hit(ttl).detail("stale-while-revalidate"));
+        let response = from_entry(
+            &shared,
+            &entry,
+            &parts.headers,
+            &parts.method,
+            age,
+            &Status::hit(ttl).detail("stale-while-revalidate"),
+        );
         refresh_in_background(Arc::clone(&shared), inner, parts, body, key, variant, entry);
         return Ok(response);
     }
     if rd.only_if_cached {
         shared.count("miss");
-        return Ok(only_if_cached(&shared, &Status::fwd(Fwd::Stale).detail("only-if-cached")));
+        return Ok(only_if_cached(
+            &shared,
+            &Status::fwd(Fwd::Stale).detail("only-if-cached"),
+        ));
     }
     let fwd = if fresh { Fwd::Request } else { Fwd::Stale };
-    let job = Fetch { shared: Arc::clone(&shared), key, variant, stale: Some(entry), fwd, collapsed_leader: std::sync::Mutex::new(None), lease: None };
+    let job = Fetch {
+        shared: Arc::clone(&shared),
+        key,
+        variant,
+        stale: Some(entry),
+        fwd,
+        collapsed_leader: std::sync::Mutex::new(None),
+        lease: None,
+    };
     fetch(job, inner, parts, body).await
 }
 
@@ -201,7 +263,15 @@ where
     ResB: Body<Data = Bytes> + Send + 'static,
 {
     let flight_key = format!("{}:{variant}", key.digest());
-    let mut job = Fetch { shared: Arc::clone(&shared), key, variant, stale: None, fwd, collapsed_leader: std::sync::Mutex::new(None), lease: None };
+    let mut job = Fetch {
+        shared: Arc::clone(&shared),
+        key,
+        variant,
+        stale: None,
+        fwd,
+        collapsed_leader: std::sync::Mutex::new(None),
+        lease: None,
+    };
     if !coalesce || shared.flights.is_hit_for_miss(&flight_key) {
         shared.count("miss");
         return fetch(job, inner, parts, body).await;
@@ -216,14 +286,24 @@ where
         Join::Leader(leader) => {
             job.collapsed_leader = std::sync::Mutex::new(Some(leader));
             for _ in 0..2 {
-                match shared.timed(shared.store.lease(&job.key, &job.variant, shared.collapse_timeout)).await {
+                match shared
+                    .timed(
+                        shared
+                            .store
+                            .lease(&job.key, &job.variant, shared.collapse_timeout),
+                    )
+                    .await
+                {
                     Ok(Lease::Acquired(token)) => {
                         job.lease = Some(token);
                         break;
                     }
                     Ok(Lease::Unshared) => break,
                     Ok(Lease::Held) => {
-                        shared.store.wait(&job.key, &job.variant, shared.collapse_timeout).await;
+                        shared
+                            .store
+                            .wait(&job.key, &job.variant, shared.collapse_timeout)
+                            .await;
                         if let Some(response) = collapsed_hit(&shared, &job.key, &parts).await {
                             return Ok(response);
                         }
@@ -242,18 +322,36 @@ where
 
 /// After waiting on another request's fill: its stored response, when
 /// it is there and fresh.
-async fn collapsed_hit<B>(shared: &Shared, key: &CacheKey, parts: &Parts) -> Option<Response<CacheBody<B>>> {
+async fn collapsed_hit<B>(
+    shared: &Shared,
+    key: &CacheKey,
+    parts: &Parts,
+) -> Option<Response<CacheBody<B>>> {
     let (authorization, cookie) = credentials(shared, parts);
     let Found { lookup, .. } = lookup(shared, key, parts).await.ok()?;
-    let entry = lookup.entry.filter(|e| usable(e, parts, authorization, cookie))?;
+    let entry = lookup
+        .entry
+        .filter(|e| usable(e, parts, authorization, cookie))?;
     let age = entry.age_at(now_ms());
-    let soft = lookup.soft_purged_at.is_some_and(|at| at >= entry.response_time);
+    let soft = lookup
+        .soft_purged_at
+        .is_some_and(|at| at >= entry.response_time);
     if soft || age >= entry.lifetime || ResponseDirectives::parse(&entry.headers).no_cache {
         return None;
     }
     shared.count("collapsed");
-    let status = Status { collapsed: true, ..Status::hit(ttl_seconds(entry.lifetime, age)) };
-    Some(from_entry(shared, &entry, &parts.headers, &parts.method, age, &status))
+    let status = Status {
+        collapsed: true,
+        ..Status::hit(ttl_seconds(entry.lifetime, age))
+    };
+    Some(from_entry(
+        shared,
+        &entry,
+        &parts.headers,
+        &parts.method,
+        age,
+        &status,
+    ))
 }
 
 /// Serves nothing: refreshes a stale entry in the background, once per
@@ -278,7 +376,10 @@ fn refresh_in_background<S, ReqB, ResB>(
         return;
     };
     tokio::spawn(async move {
-        let lease = match shared.timed(shared.store.lease(&key, &variant, shared.collapse_timeout)).await {
+        let lease = match shared
+            .timed(shared.store.lease(&key, &variant, shared.collapse_timeout))
+            .await
+        {
             Ok(Lease::Acquired(token)) => Some(token),
             Ok(Lease::Unshared) => None,
             Ok(Lease::Held) => return,
@@ -287,7 +388,15 @@ fn refresh_in_background<S, ReqB, ResB>(
                 return;
             }
         };
-        let job = Fetch { shared, key, variant, stale: Some(entry), fwd: Fwd::Stale, collapsed_leader: std::sync::Mutex::new(Some(leader)), lease };
+        let job = Fetch {
+            shared,
+            key,
+            variant,
+            stale: Some(entry),
+            fwd: Fwd::Stale,
+            collapsed_leader: std::sync::Mutex::new(Some(leader)),
+            lease,
+        };
         if let Ok(response) = fetch(job, inner, parts, body).await {
             // Drain the body so the tee stores it.
             let mut body = std::pin::pin!(response.into_body());
@@ -305,7 +414,11 @@ fn refresh_in_background<S, ReqB, ResB>(
 fn invalidated(key: &CacheKey, headers: &http::HeaderMap) -> Vec<CacheKey> {
     let mut keys = vec![key.clone()];
     for name in [LOCATION, CONTENT_LOCATION] {
-        if let Some(other) = headers.get(name).and_then(|v| v.to_str().ok()).and_then(|r| key.same_origin(r)) {
+        if let Some(other) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|r| key.same_origin(r))
+        {
             keys.push(other);
         }
     }
@@ -314,7 +427,9 @@ fn invalidated(key: &CacheKey, headers: &http::HeaderMap) -> Vec<CacheKey> {
 
 async fn invalidate(shared: &Shared, keys: Vec<CacheKey>) {
     for key in &keys {
-        shared.flights.clear_hit_for_miss(&format!("{}:", key.digest()));
+        shared
+            .flights
+            .clear_hit_for_miss(&format!("{}:", key.digest()));
         if let Err(error) = shared.timed(shared.store.purge(key)).await {
             shared.store_failed(&error);
         }

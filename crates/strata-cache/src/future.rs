@@ -29,8 +29,12 @@ where
 
 type Boxed<F> = Pin<
     Box<
-        dyn Future<Output = Result<Response<CacheBody<<F as InnerFuture>::Body>>, <F as InnerFuture>::Error>>
-            + Send,
+        dyn Future<
+                Output = Result<
+                    Response<CacheBody<<F as InnerFuture>::Body>>,
+                    <F as InnerFuture>::Error,
+                >,
+            > + Send,
     >,
 >;
 

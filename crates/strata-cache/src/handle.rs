@@ -25,7 +25,9 @@ impl CacheHandle {
 
     /// Removes every variant of `key`.
     pub async fn purge(&self, key: &CacheKey) -> Result<(), StoreError> {
-        self.shared.flights.clear_hit_for_miss(&format!("{}:", key.digest()));
+        self.shared
+            .flights
+            .clear_hit_for_miss(&format!("{}:", key.digest()));
         self.shared.store.purge(key).await
     }
 
@@ -51,6 +53,8 @@ impl CacheHandle {
 
 impl fmt::Debug for CacheHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CacheHandle").field("store", &self.shared.store).finish()
+        f.debug_struct("CacheHandle")
+            .field("store", &self.shared.store)
+            .finish()
     }
 }

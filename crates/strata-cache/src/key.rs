@@ -37,7 +37,11 @@ impl CacheKey {
     /// The key of `GET`/`HEAD` for this URL (scheme and authority are
     /// compared without case; `path_and_query` exactly, `/` when empty).
     pub fn new(scheme: &str, authority: &str, path_and_query: &str) -> Self {
-        let path = if path_and_query.is_empty() { "/" } else { path_and_query };
+        let path = if path_and_query.is_empty() {
+            "/"
+        } else {
+            path_and_query
+        };
         let text = format!(
             "GET {}://{}{path}",
             scheme.to_ascii_lowercase(),
@@ -64,7 +68,12 @@ impl CacheKey {
         }
         let scheme = match parts.uri.scheme_str() {
             Some(s) => s,
-            None => parts.extensions.get::<Scheme>().copied().unwrap_or_default().as_str(),
+            None => parts
+                .extensions
+                .get::<Scheme>()
+                .copied()
+                .unwrap_or_default()
+                .as_str(),
         };
         let pq = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         Some(Self::new(scheme, authority, pq))
@@ -133,7 +142,10 @@ pub(crate) fn cacheable_method(method: &Method) -> bool {
 
 /// Whether the method is safe (RFC 9110 §9.2.1): others invalidate.
 pub(crate) fn safe_method(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// Fields compared without case once normalised.
@@ -211,14 +223,20 @@ mod tests {
             CacheKey::from_request(&tls).expect("key").as_str(),
             "GET https://example.com/items?page=1"
         );
-        assert_eq!(CacheKey::from_request(&parts("/x", &[])), None, "no authority, no key");
+        assert_eq!(
+            CacheKey::from_request(&parts("/x", &[])),
+            None,
+            "no authority, no key"
+        );
     }
 
     #[test]
     fn same_origin_references_only() {
         let key = CacheKey::new("https", "example.com", "/items/1");
         assert_eq!(
-            key.same_origin("/items").map(|k| k.as_str().to_owned()).as_deref(),
+            key.same_origin("/items")
+                .map(|k| k.as_str().to_owned())
+                .as_deref(),
             Some("GET https://example.com/items")
         );
         assert!(key.same_origin("https://example.com/items/2").is_some());

@@ -59,7 +59,10 @@ impl CacheMetrics {
                     &["outcome"],
                 )?)?,
                 bypasses: r.register(IntCounterVec::new(
-                    Opts::new("strata_cache_bypasses_total", "Requests that bypassed the cache, by reason."),
+                    Opts::new(
+                        "strata_cache_bypasses_total",
+                        "Requests that bypassed the cache, by reason.",
+                    ),
                     &["reason"],
                 )?)?,
                 stored_bytes: r.register(IntCounter::new(
@@ -79,7 +82,9 @@ impl CacheMetrics {
                         "strata_cache_origin_duration_seconds",
                         "Time from sending a request to the origin to its response head.",
                     )
-                    .buckets(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+                    .buckets(vec![
+                        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    ]),
                 )?)?,
             })
         })

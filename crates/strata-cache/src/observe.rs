@@ -9,7 +9,10 @@ use crate::config::Shared;
 
 impl Shared {
     /// `call`, bounded by the store timeout.
-    pub(crate) async fn timed<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    pub(crate) async fn timed<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.store_timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::Timeout(self.store_timeout)),

@@ -91,7 +91,9 @@ pub(crate) fn heuristically_cacheable(status: StatusCode) -> bool {
 fn date(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
     let mut values = headers.get_all(name).iter();
     let first = values.next()?;
-    let parsed = httpdate::parse_http_date(first.to_str().ok()?).ok().map(to_ms);
+    let parsed = httpdate::parse_http_date(first.to_str().ok()?)
+        .ok()
+        .map(to_ms);
     // Two different values: none can be trusted.
     if values.any(|v| v != first) {
         return None;
@@ -145,10 +147,10 @@ pub(crate) fn lifetime(
         // An invalid (or contradictory) Expires means already expired.
         return Some(date(headers, &EXPIRES).map_or(0, |e| e.saturating_sub(date_ms)));
     }
-    if heuristically_cacheable(status) || d.public {
-        if let Some(modified) = date(headers, &LAST_MODIFIED).filter(|&m| m < date_ms) {
-            return Some((date_ms - modified) / 10);
-        }
+    if (heuristically_cacheable(status) || d.public)
+        && let Some(modified) = date(headers, &LAST_MODIFIED).filter(|&m| m < date_ms)
+    {
+        return Some((date_ms - modified) / 10);
     }
     default_ttl
 }
@@ -197,8 +199,8 @@ pub(crate) fn storable(
         return Err(NotStored::TooLarge);
     }
     let date_ms = date(headers, &DATE).unwrap_or(response_time);
-    let lifetime = lifetime(&d, headers, status, date_ms, limits.default_ttl)
-        .ok_or(NotStored::NoFreshness)?;
+    let lifetime =
+        lifetime(&d, headers, status, date_ms, limits.default_ttl).ok_or(NotStored::NoFreshness)?;
     let age_value = headers
         .get(AGE)
         .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())

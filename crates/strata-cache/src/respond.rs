@@ -12,7 +12,11 @@ use crate::status::Status;
 
 /// `Cache-Status` is appended (one member per cache, origin side first),
 /// the tag header removed.
-pub(crate) fn finish<B>(shared: &Shared, mut response: Response<B>, status: &Status) -> Response<B> {
+pub(crate) fn finish<B>(
+    shared: &Shared,
+    mut response: Response<B>,
+    status: &Status,
+) -> Response<B> {
     let headers = response.headers_mut();
     headers.remove(&shared.tag_header);
     headers.append(crate::CACHE_STATUS, status.render(&shared.name));
@@ -45,7 +49,8 @@ pub(crate) fn from_entry<B>(
         *r.status_mut() = entry.status;
         *r.headers_mut() = entry.headers.clone();
         if !r.headers().contains_key(CONTENT_LENGTH) {
-            r.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(entry.body.len()));
+            r.headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(entry.body.len()));
         }
         r
     };

@@ -147,7 +147,9 @@ mod tests {
             "edge; fwd=uri-miss; fwd-status=200; stored; collapsed"
         );
         assert_eq!(
-            Status::fwd(Fwd::Bypass).detail("cookie").render("\"My Cache\""),
+            Status::fwd(Fwd::Bypass)
+                .detail("cookie")
+                .render("\"My Cache\""),
             "\"My Cache\"; fwd=bypass; detail=cookie"
         );
         assert_eq!(Status::hit(-3).render("c"), "c; hit; ttl=-3");
@@ -156,8 +158,14 @@ mod tests {
     #[test]
     fn names_are_tokens_or_strings() {
         assert_eq!(render_name("strata").as_deref(), Some("strata"));
-        assert_eq!(render_name("cdn.example/1").as_deref(), Some("cdn.example/1"));
-        assert_eq!(render_name("My \"Cache\"").as_deref(), Some(r#""My \"Cache\"""#));
+        assert_eq!(
+            render_name("cdn.example/1").as_deref(),
+            Some("cdn.example/1")
+        );
+        assert_eq!(
+            render_name("My \"Cache\"").as_deref(),
+            Some(r#""My \"Cache\"""#)
+        );
         assert_eq!(render_name("1cache").as_deref(), Some("\"1cache\""));
         assert_eq!(render_name(""), None);
         assert_eq!(render_name("tab\there"), None);

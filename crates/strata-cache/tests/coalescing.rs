@@ -15,20 +15,37 @@ const URL: &str = "http://example.com/hot";
 
 #[tokio::test(start_paused = true)]
 async fn a_hundred_concurrent_misses_make_one_origin_call() {
-    let origin = Origin::with_headers(&[("cache-control", "max-age=60")]).delay(Duration::from_millis(100));
+    let origin =
+        Origin::with_headers(&[("cache-control", "max-age=60")]).delay(Duration::from_millis(100));
     let svc = service(&CacheLayer::new(), &origin);
     let all = join_all((0..100).map(|_| get(&svc, URL))).await;
     assert_eq!(origin.calls(), 1);
     assert!(all.iter().all(|g| g.body == "body-1"));
-    let collapsed = all.iter().filter(|g| g.cache_status().contains("collapsed")).count();
-    assert_eq!(collapsed, 99, "{:?}", all.iter().map(|g| g.cache_status()).collect::<Vec<_>>());
-    assert!(all.iter().filter(|g| g.cache_status().contains("collapsed")).all(|g| g.is_hit()));
+    let collapsed = all
+        .iter()
+        .filter(|g| g.cache_status().contains("collapsed"))
+        .count();
+    assert_eq!(
+        collapsed,
+        99,
+        "{:?}",
+        all.iter().map(|g| g.cache_status()).collect::<Vec<_>>()
+    );
+    assert!(
+        all.iter()
+            .filter(|g| g.cache_status().contains("collapsed"))
+            .all(|g| g.is_hit())
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn coalescing_can_be_switched_off() {
-    let origin = Origin::with_headers(&[("cache-control", "max-age=60")]).delay(Duration::from_millis(100));
-    let layer = CacheLayer::builder(MemoryStore::new()).coalesce(false).build().expect("valid");
+    let origin =
+        Origin::with_headers(&[("cache-control", "max-age=60")]).delay(Duration::from_millis(100));
+    let layer = CacheLayer::builder(MemoryStore::new())
+        .coalesce(false)
+        .build()
+        .expect("valid");
     let svc = service(&layer, &origin);
     join_all((0..5).map(|_| get(&svc, URL))).await;
     assert_eq!(origin.calls(), 5);
@@ -36,24 +53,46 @@ async fn coalescing_can_be_switched_off() {
 
 #[tokio::test(start_paused = true)]
 async fn a_set_cookie_response_is_never_handed_to_waiters() {
-    let origin = Origin::new(|_, n| response(200, &[("cache-control", "max-age=60"), ("set-cookie", &format!("sid={n}"))], &format!("for-{n}")))
-        .delay(Duration::from_millis(100));
+    let origin = Origin::new(|_, n| {
+        response(
+            200,
+            &[
+                ("cache-control", "max-age=60"),
+                ("set-cookie", &format!("sid={n}")),
+            ],
+            &format!("for-{n}"),
+        )
+    })
+    .delay(Duration::from_millis(100));
     let svc = service(&CacheLayer::new(), &origin);
     let all = join_all((0..10).map(|_| get(&svc, URL))).await;
     assert_eq!(origin.calls(), 10, "every waiter went to the origin itself");
     let mut cookies: Vec<&str> = all.iter().map(|g| g.header("set-cookie")).collect();
     cookies.sort_unstable();
     cookies.dedup();
-    assert_eq!(cookies.len(), 10, "no response (and no cookie) was shared: {cookies:?}");
+    assert_eq!(
+        cookies.len(),
+        10,
+        "no response (and no cookie) was shared: {cookies:?}"
+    );
     for g in &all {
-        assert_eq!(g.header("set-cookie").trim_start_matches("sid="), g.body.trim_start_matches("for-"));
+        assert_eq!(
+            g.header("set-cookie").trim_start_matches("sid="),
+            g.body.trim_start_matches("for-")
+        );
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn private_responses_are_never_handed_to_waiters() {
-    let origin = Origin::new(|_, n| response(200, &[("cache-control", "private, max-age=60")], &format!("user-{n}")))
-        .delay(Duration::from_millis(100));
+    let origin = Origin::new(|_, n| {
+        response(
+            200,
+            &[("cache-control", "private, max-age=60")],
+            &format!("user-{n}"),
+        )
+    })
+    .delay(Duration::from_millis(100));
     let svc = service(&CacheLayer::new(), &origin);
     let all = join_all((0..5).map(|_| get(&svc, URL))).await;
     let mut bodies: Vec<&str> = all.iter().map(|g| g.body.as_str()).collect();
@@ -67,9 +106,13 @@ async fn hit_for_miss_stops_serialising_an_uncacheable_url() {
     // Calls 2 and 3 are held at a gate that opens only when both have
     // arrived: serialised requests would never get there.
     let gate = Arc::new(Semaphore::new(0));
-    let mut origin = Origin::new(|_, n| response(200, &[("cache-control", "no-store")], &format!("{n}")));
+    let mut origin =
+        Origin::new(|_, n| response(200, &[("cache-control", "no-store")], &format!("{n}")));
     origin.gate = Some(Arc::clone(&gate));
-    let layer = CacheLayer::builder(MemoryStore::new()).collapse_timeout(Duration::from_secs(30)).build().expect("valid");
+    let layer = CacheLayer::builder(MemoryStore::new())
+        .collapse_timeout(Duration::from_secs(30))
+        .build()
+        .expect("valid");
     let svc = service(&layer, &origin);
     gate.add_permits(1);
     let first = get(&svc, URL).await;
@@ -84,14 +127,23 @@ async fn hit_for_miss_stops_serialising_an_uncacheable_url() {
         })
     };
     // Well under the 30 s a serialised waiter would wait.
-    let both = tokio::time::timeout(Duration::from_secs(10), join_all((0..2).map(|_| get(&svc, URL)))).await;
-    assert!(both.is_ok(), "requests for an uncacheable URL were serialised");
+    let both = tokio::time::timeout(
+        Duration::from_secs(10),
+        join_all((0..2).map(|_| get(&svc, URL))),
+    )
+    .await;
+    assert!(
+        both.is_ok(),
+        "requests for an uncacheable URL were serialised"
+    );
     opener.await.expect("opener");
 }
 
 #[tokio::test(start_paused = true)]
 async fn requests_with_credentials_are_not_coalesced() {
-    let origin = Origin::new(|_, n| response(200, &[("cache-control", "max-age=60")], &format!("{n}"))).delay(Duration::from_millis(100));
+    let origin =
+        Origin::new(|_, n| response(200, &[("cache-control", "max-age=60")], &format!("{n}")))
+            .delay(Duration::from_millis(100));
     let svc = service(&CacheLayer::new(), &origin);
     join_all((0..3).map(|i| {
         let cookie = format!("sid={i}");

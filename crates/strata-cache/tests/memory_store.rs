@@ -35,7 +35,10 @@ async fn a_memory_store_needs_no_lease() {
     let store = MemoryStore::new();
     let k = suite::key("lease", "/");
     for _ in 0..2 {
-        assert!(matches!(store.lease(&k, "", std::time::Duration::from_secs(1)).await, Ok(Lease::Unshared)));
+        assert!(matches!(
+            store.lease(&k, "", std::time::Duration::from_secs(1)).await,
+            Ok(Lease::Unshared)
+        ));
     }
 }
 
@@ -45,11 +48,25 @@ async fn total_bytes_are_bounded() {
     let body = "x".repeat(4096);
     for i in 0..200 {
         let k = suite::key("bound", &format!("/{i}"));
-        store.put(&k, "", suite::entry(&body, &[]), std::time::Duration::from_secs(60)).await.expect("put");
+        store
+            .put(
+                &k,
+                "",
+                suite::entry(&body, &[]),
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .expect("put");
     }
     let mut kept = 0;
     for i in 0..200 {
-        if store.get(&suite::key("bound", &format!("/{i}")), "").await.expect("get").entry.is_some() {
+        if store
+            .get(&suite::key("bound", &format!("/{i}")), "")
+            .await
+            .expect("get")
+            .entry
+            .is_some()
+        {
             kept += 1;
         }
     }

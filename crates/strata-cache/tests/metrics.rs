@@ -14,9 +14,19 @@ fn value(registry: &prometheus::Registry, name: &str, label: Option<(&str, &str)
         .iter()
         .filter(|f| f.name() == name)
         .flat_map(|f| f.get_metric().to_vec())
-        .filter(|m| label.is_none_or(|(k, v)| m.get_label().iter().any(|l| l.name() == k && l.value() == v)))
+        .filter(|m| {
+            label.is_none_or(|(k, v)| {
+                m.get_label()
+                    .iter()
+                    .any(|l| l.name() == k && l.value() == v)
+            })
+        })
         .map(|m| {
-            if m.get_counter().get_value() > 0.0 { m.get_counter().get_value() } else { m.get_histogram().get_sample_count() as f64 }
+            if m.get_counter().get_value() > 0.0 {
+                m.get_counter().get_value()
+            } else {
+                m.get_histogram().get_sample_count() as f64
+            }
         })
         .sum()
 }
@@ -35,19 +45,41 @@ fn registering_twice_fails_and_keeps_only_the_first_set() {
 async fn lookups_bytes_and_origin_time_are_counted() {
     let registry = prometheus::Registry::new();
     let metrics = CacheMetrics::register(&registry).expect("register");
-    let layer = CacheLayer::builder(MemoryStore::new()).metrics(metrics).build().expect("valid");
+    let layer = CacheLayer::builder(MemoryStore::new())
+        .metrics(metrics)
+        .build()
+        .expect("valid");
     let origin = Origin::with_headers(&[("cache-control", "max-age=60")]);
     let svc = service(&layer, &origin);
     get(&svc, "http://example.com/a").await;
     get(&svc, "http://example.com/a").await;
     get(&svc, "http://example.com/a").await;
     send(&svc, req(Method::POST, "http://example.com/b", &[])).await;
-    let outcome = |o| value(&registry, "strata_cache_lookups_total", Some(("outcome", o)));
+    let outcome = |o| {
+        value(
+            &registry,
+            "strata_cache_lookups_total",
+            Some(("outcome", o)),
+        )
+    };
     assert_eq!(outcome("miss"), 1.0);
     assert_eq!(outcome("hit"), 2.0);
     assert_eq!(outcome("bypass"), 1.0);
-    assert_eq!(value(&registry, "strata_cache_bypasses_total", Some(("reason", "method"))), 1.0);
-    assert_eq!(value(&registry, "strata_cache_stored_bytes_total", None), 6.0);
+    assert_eq!(
+        value(
+            &registry,
+            "strata_cache_bypasses_total",
+            Some(("reason", "method"))
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&registry, "strata_cache_stored_bytes_total", None),
+        6.0
+    );
     // The miss; the POST went by.
-    assert_eq!(value(&registry, "strata_cache_origin_duration_seconds", None), 1.0);
+    assert_eq!(
+        value(&registry, "strata_cache_origin_duration_seconds", None),
+        1.0
+    );
 }

@@ -29,9 +29,13 @@ async fn conformance() {
 #[tokio::test]
 async fn a_tag_purge_reaches_resources_on_every_slot() {
     let s = store("cache-cluster-tags").await;
-    let keys: Vec<_> = (0..30).map(|i| suite::key("spread", &format!("/{i}"))).collect();
+    let keys: Vec<_> = (0..30)
+        .map(|i| suite::key("spread", &format!("/{i}")))
+        .collect();
     for k in &keys {
-        s.put(k, "", suite::entry("x", &["all"]), Duration::from_secs(60)).await.expect("put");
+        s.put(k, "", suite::entry("x", &["all"]), Duration::from_secs(60))
+            .await
+            .expect("put");
     }
     assert_eq!(s.purge_tag("all").await.expect("purge"), 30);
     for k in &keys {

@@ -23,9 +23,13 @@ async fn instance(url: &str, prefix: &str) -> (CacheLayer, CacheHandle) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_concurrent_misses_on_two_instances_make_one_origin_call() {
     let prefix = unique_prefix("cache-coalesce");
-    let ((a, _), (b, _)) = (instance(shared().url(), &prefix).await, instance(shared().url(), &prefix).await);
+    let ((a, _), (b, _)) = (
+        instance(shared().url(), &prefix).await,
+        instance(shared().url(), &prefix).await,
+    );
     // Slow enough that every request arrives while the first is in flight.
-    let origin = Origin::with_headers(&[("cache-control", "max-age=60")]).delay(Duration::from_secs(1));
+    let origin =
+        Origin::with_headers(&[("cache-control", "max-age=60")]).delay(Duration::from_secs(1));
     let (sa, sb) = (service(&a, &origin), service(&b, &origin));
     let url = "http://example.com/hot";
     let requests = (0..100).map(|i| {
@@ -33,28 +37,60 @@ async fn a_hundred_concurrent_misses_on_two_instances_make_one_origin_call() {
         async move { get(&svc, url).await }
     });
     let all = join_all(requests).await;
-    assert_eq!(origin.calls(), 1, "{:?}", all.iter().map(|g| g.cache_status()).collect::<Vec<_>>());
+    assert_eq!(
+        origin.calls(),
+        1,
+        "{:?}",
+        all.iter().map(|g| g.cache_status()).collect::<Vec<_>>()
+    );
     assert!(all.iter().all(|g| g.body == "body-1"));
 }
 
 #[tokio::test]
 async fn purges_and_soft_purges_are_seen_by_the_other_instance() {
     let prefix = unique_prefix("cache-purge");
-    let ((a, _), (b, handle_b)) = (instance(shared().url(), &prefix).await, instance(shared().url(), &prefix).await);
+    let ((a, _), (b, handle_b)) = (
+        instance(shared().url(), &prefix).await,
+        instance(shared().url(), &prefix).await,
+    );
     let origin = Origin::new(|r, n| {
-        let tag = if r.uri().path() == "/list" { "list" } else { "item" };
-        common::response(200, &[("cache-control", "max-age=600, stale-while-revalidate=600"), ("surrogate-key", tag)], &format!("body-{n}"))
+        let tag = if r.uri().path() == "/list" {
+            "list"
+        } else {
+            "item"
+        };
+        common::response(
+            200,
+            &[
+                ("cache-control", "max-age=600, stale-while-revalidate=600"),
+                ("surrogate-key", tag),
+            ],
+            &format!("body-{n}"),
+        )
     });
     let (sa, sb) = (service(&a, &origin), service(&b, &origin));
     get(&sa, "http://example.com/item").await;
     get(&sa, "http://example.com/list").await;
-    assert!(get(&sb, "http://example.com/item").await.is_hit(), "b reads what a stored");
+    assert!(
+        get(&sb, "http://example.com/item").await.is_hit(),
+        "b reads what a stored"
+    );
     assert_eq!(handle_b.purge_tag("item").await.expect("purge"), 1);
-    assert!(!get(&sa, "http://example.com/item").await.is_hit(), "a sees b's purge");
-    assert_eq!(handle_b.soft_purge_tag("list").await.expect("soft purge"), 1);
+    assert!(
+        !get(&sa, "http://example.com/item").await.is_hit(),
+        "a sees b's purge"
+    );
+    assert_eq!(
+        handle_b.soft_purge_tag("list").await.expect("soft purge"),
+        1
+    );
     let stale = get(&sa, "http://example.com/list").await;
     assert_eq!(stale.body, "body-2");
-    assert!(stale.cache_status().contains("stale-while-revalidate"), "{}", stale.cache_status());
+    assert!(
+        stale.cache_status().contains("stale-while-revalidate"),
+        "{}",
+        stale.cache_status()
+    );
     // a's background refresh lands in Redis; b then reads the new body.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -62,7 +98,10 @@ async fn purges_and_soft_purges_are_seen_by_the_other_instance() {
         if got.body == "body-4" && got.is_hit() {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the refresh never reached b: {got:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the refresh never reached b: {got:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(origin.calls(), 4, "one refresh for the soft purge");
@@ -71,10 +110,11 @@ async fn purges_and_soft_purges_are_seen_by_the_other_instance() {
 #[tokio::test]
 async fn an_outage_bypasses_and_the_cache_recovers() {
     let server = RedisServer::start();
-    let (layer, _) = CacheLayer::builder(RedisStore::new(pool(server.url()).await).prefix("outage:"))
-        .store_timeout(Duration::from_millis(50))
-        .pair()
-        .expect("valid");
+    let (layer, _) =
+        CacheLayer::builder(RedisStore::new(pool(server.url()).await).prefix("outage:"))
+            .store_timeout(Duration::from_millis(50))
+            .pair()
+            .expect("valid");
     let origin = Origin::with_headers(&[("cache-control", "max-age=600")]);
     let svc = service(&layer, &origin);
     let url = "http://example.com/o";
@@ -85,9 +125,18 @@ async fn an_outage_bypasses_and_the_cache_recovers() {
         let started = tokio::time::Instant::now();
         let got = get(&svc, url).await;
         assert_eq!(got.status, 200);
-        assert!(got.cache_status().contains("fwd=bypass; fwd-status=200; detail=store-unavailable"), "{}", got.cache_status());
+        assert!(
+            got.cache_status()
+                .contains("fwd=bypass; fwd-status=200; detail=store-unavailable"),
+            "{}",
+            got.cache_status()
+        );
         // A hang's ceiling, far above the 50 ms store timeout.
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
     server.restart();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -96,7 +145,11 @@ async fn an_outage_bypasses_and_the_cache_recovers() {
         if got.is_hit() {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "never recovered: {}", got.cache_status());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never recovered: {}",
+            got.cache_status()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -24,7 +24,9 @@ async fn the_service_gives_access_to_its_inner_service() {
 #[should_panic(expected = "`ResponseFuture` polled after completion")]
 async fn a_finished_future_polled_again_panics() {
     let mut svc = CacheLayer::new().layer(Origin::with_headers(&[]));
-    std::future::poll_fn(|cx| svc.poll_ready(cx)).await.expect("ready");
+    std::future::poll_fn(|cx| svc.poll_ready(cx))
+        .await
+        .expect("ready");
     let mut future = svc.call(req(Method::GET, "http://example.com/", &[]));
     let mut future = Pin::new(&mut future);
     let _ = std::future::poll_fn(|cx| future.as_mut().poll(cx).map(|r| r.map(|_| ()))).await;

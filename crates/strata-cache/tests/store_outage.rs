@@ -19,12 +19,30 @@ struct Hanging;
 macro_rules! store {
     ($t:ty, $body:expr) => {
         impl Store for $t {
-            async fn get(&self, _: &CacheKey, _: &str) -> Result<Lookup, StoreError> { $body }
-            async fn put(&self, _: &CacheKey, _: &str, _: Entry, _: Duration) -> Result<(), StoreError> { $body }
-            async fn purge(&self, _: &CacheKey) -> Result<(), StoreError> { $body }
-            async fn purge_tag(&self, _: &str) -> Result<u64, StoreError> { $body }
-            async fn soft_purge(&self, _: &CacheKey) -> Result<(), StoreError> { $body }
-            async fn soft_purge_tag(&self, _: &str) -> Result<u64, StoreError> { $body }
+            async fn get(&self, _: &CacheKey, _: &str) -> Result<Lookup, StoreError> {
+                $body
+            }
+            async fn put(
+                &self,
+                _: &CacheKey,
+                _: &str,
+                _: Entry,
+                _: Duration,
+            ) -> Result<(), StoreError> {
+                $body
+            }
+            async fn purge(&self, _: &CacheKey) -> Result<(), StoreError> {
+                $body
+            }
+            async fn purge_tag(&self, _: &str) -> Result<u64, StoreError> {
+                $body
+            }
+            async fn soft_purge(&self, _: &CacheKey) -> Result<(), StoreError> {
+                $body
+            }
+            async fn soft_purge_tag(&self, _: &str) -> Result<u64, StoreError> {
+                $body
+            }
         }
     };
 }
@@ -34,19 +52,28 @@ store!(Hanging, std::future::pending().await);
 #[tokio::test(start_paused = true)]
 async fn a_failing_store_sends_requests_to_the_origin() {
     let origin = Origin::with_headers(&[("cache-control", "max-age=60")]);
-    let svc = service(&CacheLayer::builder(Failing).build().expect("valid"), &origin);
+    let svc = service(
+        &CacheLayer::builder(Failing).build().expect("valid"),
+        &origin,
+    );
     for n in 1..=3 {
         let got = get(&svc, "http://example.com/").await;
         assert_eq!(got.status, 200);
         assert_eq!(got.body, format!("body-{n}"));
-        assert_eq!(got.cache_status(), "strata; fwd=bypass; fwd-status=200; detail=store-unavailable");
+        assert_eq!(
+            got.cache_status(),
+            "strata; fwd=bypass; fwd-status=200; detail=store-unavailable"
+        );
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_store_costs_at_most_its_timeout() {
     let origin = Origin::with_headers(&[("cache-control", "max-age=60")]);
-    let layer = CacheLayer::builder(Hanging).store_timeout(Duration::from_millis(20)).build().expect("valid");
+    let layer = CacheLayer::builder(Hanging)
+        .store_timeout(Duration::from_millis(20))
+        .build()
+        .expect("valid");
     let svc = service(&layer, &origin);
     let started = tokio::time::Instant::now();
     let got = get(&svc, "http://example.com/").await;
@@ -61,7 +88,13 @@ async fn a_hanging_store_costs_at_most_its_timeout() {
 async fn store_errors_are_counted() {
     let registry = prometheus::Registry::new();
     let metrics = strata_cache::CacheMetrics::register(&registry).expect("register");
-    let svc = service(&CacheLayer::builder(Failing).metrics(metrics).build().expect("valid"), &Origin::with_headers(&[]));
+    let svc = service(
+        &CacheLayer::builder(Failing)
+            .metrics(metrics)
+            .build()
+            .expect("valid"),
+        &Origin::with_headers(&[]),
+    );
     get(&svc, "http://example.com/").await;
     get(&svc, "http://example.com/").await;
     let errors: f64 = registry

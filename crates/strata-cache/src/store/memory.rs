@@ -40,7 +40,13 @@ impl Expiry<Arc<str>, Stored> for Ttl {
     fn expire_after_create(&self, _: &Arc<str>, value: &Stored, _: Instant) -> Option<Duration> {
         Some(value.ttl)
     }
-    fn expire_after_update(&self, _: &Arc<str>, value: &Stored, _: Instant, _: Option<Duration>) -> Option<Duration> {
+    fn expire_after_update(
+        &self,
+        _: &Arc<str>,
+        value: &Stored,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
         Some(value.ttl)
     }
 }
@@ -49,7 +55,13 @@ impl Expiry<Arc<str>, Meta> for Ttl {
     fn expire_after_create(&self, _: &Arc<str>, value: &Meta, _: Instant) -> Option<Duration> {
         Some(value.ttl)
     }
-    fn expire_after_update(&self, _: &Arc<str>, value: &Meta, _: Instant, left: Option<Duration>) -> Option<Duration> {
+    fn expire_after_update(
+        &self,
+        _: &Arc<str>,
+        value: &Meta,
+        _: Instant,
+        left: Option<Duration>,
+    ) -> Option<Duration> {
         Some(left.map_or(value.ttl, |left| left.max(value.ttl)))
     }
 }
@@ -73,6 +85,7 @@ struct Inner {
 pub struct MemoryStore {
     inner: Arc<Inner>,
     max_bytes: u64,
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     evictions: EvictionHook,
 }
 
@@ -90,10 +103,10 @@ impl MemoryStore {
             .weigher(|_: &Arc<str>, v: &Stored| u32::try_from(v.entry.weight()).unwrap_or(u32::MAX))
             .expire_after(Ttl)
             .eviction_listener(move |_, v: Stored, cause| {
-                if matches!(cause, RemovalCause::Size | RemovalCause::Expired) {
-                    if let Some(hook) = hook.get() {
-                        hook(v.entry.weight() as u64);
-                    }
+                if matches!(cause, RemovalCause::Size | RemovalCause::Expired)
+                    && let Some(hook) = hook.get()
+                {
+                    hook(v.entry.weight() as u64);
                 }
             })
             .build();
@@ -118,11 +131,15 @@ impl MemoryStore {
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.max_bytes < 1024 {
-            return Err(ConfigError::invalid("MemoryStore::max_bytes", "must be at least 1024"));
+            return Err(ConfigError::invalid(
+                "MemoryStore::max_bytes",
+                "must be at least 1024",
+            ));
         }
         Ok(())
     }
 
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) fn evictions(&self) -> &EvictionHook {
         &self.evictions
     }
@@ -143,7 +160,9 @@ impl MemoryStore {
     fn purge_digest(&self, digest: &str) {
         if let Some(meta) = self.inner.meta.remove(digest) {
             for variant in meta.variants.iter() {
-                self.inner.entries.invalidate(&*format!("{digest}:{variant}"));
+                self.inner
+                    .entries
+                    .invalidate(&*format!("{digest}:{variant}"));
             }
         }
         self.inner.entries.invalidate(&*format!("{digest}:"));
@@ -188,7 +207,13 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn put(&self, key: &CacheKey, variant: &str, entry: Entry, ttl: Duration) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &CacheKey,
+        variant: &str,
+        entry: Entry,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         let vary: Arc<[HeaderName]> = entry.vary.clone().into();
         let variant: Arc<str> = Arc::from(variant);
         let mut dropped = None;
@@ -197,7 +222,10 @@ impl Store for MemoryStore {
             .entry(Arc::from(key.digest()))
             .and_upsert_with(|old| {
                 let old = old.map(|e| e.into_value());
-                let mut variants: Vec<Arc<str>> = old.as_ref().map(|m| m.variants.to_vec()).unwrap_or_default();
+                let mut variants: Vec<Arc<str>> = old
+                    .as_ref()
+                    .map(|m| m.variants.to_vec())
+                    .unwrap_or_default();
                 if !variants.contains(&variant) {
                     variants.push(Arc::clone(&variant));
                     if variants.len() > MAX_VARIANTS {
@@ -213,11 +241,17 @@ impl Store for MemoryStore {
                 }
             });
         if let Some(dropped) = dropped {
-            self.inner.entries.invalidate(&*format!("{}:{dropped}", key.digest()));
+            self.inner
+                .entries
+                .invalidate(&*format!("{}:{dropped}", key.digest()));
         }
-        self.inner
-            .entries
-            .insert(Self::entry_key(key, &variant), Stored { entry: Arc::new(entry), ttl });
+        self.inner.entries.insert(
+            Self::entry_key(key, &variant),
+            Stored {
+                entry: Arc::new(entry),
+                ttl,
+            },
+        );
         Ok(())
     }
 

@@ -144,22 +144,52 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// [`Store`] behind a pointer.
 pub(crate) trait DynStore: std::fmt::Debug + Send + Sync + 'static {
-    fn get<'a>(&'a self, key: &'a CacheKey, variant: &'a str) -> BoxFuture<'a, Result<Lookup, StoreError>>;
-    fn put<'a>(&'a self, key: &'a CacheKey, variant: &'a str, entry: Entry, ttl: Duration) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn get<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+    ) -> BoxFuture<'a, Result<Lookup, StoreError>>;
+    fn put<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        entry: Entry,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn purge<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<(), StoreError>>;
     fn purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
     fn soft_purge<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<(), StoreError>>;
     fn soft_purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
-    fn lease<'a>(&'a self, key: &'a CacheKey, variant: &'a str, ttl: Duration) -> BoxFuture<'a, Result<Lease, StoreError>>;
-    fn release<'a>(&'a self, key: &'a CacheKey, variant: &'a str, token: u64) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn lease<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Lease, StoreError>>;
+    fn release<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        token: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn wait<'a>(&'a self, key: &'a CacheKey, variant: &'a str, max: Duration) -> BoxFuture<'a, ()>;
 }
 
 impl<S: Store> DynStore for S {
-    fn get<'a>(&'a self, key: &'a CacheKey, variant: &'a str) -> BoxFuture<'a, Result<Lookup, StoreError>> {
+    fn get<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+    ) -> BoxFuture<'a, Result<Lookup, StoreError>> {
         Box::pin(Store::get(self, key, variant))
     }
-    fn put<'a>(&'a self, key: &'a CacheKey, variant: &'a str, entry: Entry, ttl: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn put<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        entry: Entry,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(Store::put(self, key, variant, entry, ttl))
     }
     fn purge<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -174,10 +204,20 @@ impl<S: Store> DynStore for S {
     fn soft_purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(Store::soft_purge_tag(self, tag))
     }
-    fn lease<'a>(&'a self, key: &'a CacheKey, variant: &'a str, ttl: Duration) -> BoxFuture<'a, Result<Lease, StoreError>> {
+    fn lease<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Lease, StoreError>> {
         Box::pin(Store::lease(self, key, variant, ttl))
     }
-    fn release<'a>(&'a self, key: &'a CacheKey, variant: &'a str, token: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn release<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        token: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(Store::release(self, key, variant, token))
     }
     fn wait<'a>(&'a self, key: &'a CacheKey, variant: &'a str, max: Duration) -> BoxFuture<'a, ()> {

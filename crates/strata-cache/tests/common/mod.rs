@@ -25,7 +25,9 @@ pub struct Got {
 
 impl Got {
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).map_or("", |v| v.to_str().expect("ascii header"))
+        self.headers
+            .get(name)
+            .map_or("", |v| v.to_str().expect("ascii header"))
     }
 
     pub fn cache_status(&self) -> &str {
@@ -50,7 +52,11 @@ pub fn req(method: Method, uri: &str, headers: &[(&str, &str)]) -> Req {
 }
 
 pub async fn send(svc: &Cache<Origin>, request: Req) -> Got {
-    let response = svc.clone().oneshot(request).await.expect("the origin answers");
+    let response = svc
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the origin answers");
     let (parts, body) = response.into_parts();
     Got {
         status: parts.status,

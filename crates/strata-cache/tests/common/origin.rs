@@ -66,7 +66,12 @@ impl Origin {
     }
 
     pub fn last_seen(&self) -> HeaderMap {
-        self.seen.lock().expect("lock").last().cloned().expect("a request reached the origin")
+        self.seen
+            .lock()
+            .expect("lock")
+            .last()
+            .cloned()
+            .expect("a request reached the origin")
     }
 }
 
@@ -75,7 +80,8 @@ pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response<F
     for (n, v) in headers {
         b = b.header(*n, *v);
     }
-    b.body(Full::new(Bytes::from(body.to_owned()))).expect("response")
+    b.body(Full::new(Bytes::from(body.to_owned())))
+        .expect("response")
 }
 
 impl Service<Req> for Origin {
@@ -89,7 +95,10 @@ impl Service<Req> for Origin {
 
     fn call(&mut self, request: Req) -> Self::Future {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        self.seen.lock().expect("lock").push(request.headers().clone());
+        self.seen
+            .lock()
+            .expect("lock")
+            .push(request.headers().clone());
         let (respond, delay, gate) = (Arc::clone(&self.respond), self.delay, self.gate.clone());
         Box::pin(async move {
             if let Some(gate) = gate {

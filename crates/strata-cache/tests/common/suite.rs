@@ -38,7 +38,14 @@ pub async fn round_trip<S: Store>(store: &S, test: &str) {
     assert_eq!(found.vary.as_deref(), Some(&[][..]));
     assert_eq!(found.soft_purged_at, None);
     // The query is part of the key.
-    assert!(store.get(&key(test, "/a?x=2"), "").await.expect("get").entry.is_none());
+    assert!(
+        store
+            .get(&key(test, "/a?x=2"), "")
+            .await
+            .expect("get")
+            .entry
+            .is_none()
+    );
 }
 
 pub async fn variants<S: Store>(store: &S, test: &str) {
@@ -46,15 +53,41 @@ pub async fn variants<S: Store>(store: &S, test: &str) {
     let vary = vec![HeaderName::from_static("accept-language")];
     let mut en = entry("en", &[]);
     let mut fr = entry("fr", &[]);
-    en.clone_from(&Entry::new(en.status(), en.headers().clone(), en.body().clone(), TTL, vary.clone(), vec![]));
-    fr.clone_from(&Entry::new(fr.status(), fr.headers().clone(), fr.body().clone(), TTL, vary.clone(), vec![]));
-    store.put(&k, "en-digest", en.clone(), TTL).await.expect("put");
-    store.put(&k, "fr-digest", fr.clone(), TTL).await.expect("put");
+    en.clone_from(&Entry::new(
+        en.status(),
+        en.headers().clone(),
+        en.body().clone(),
+        TTL,
+        vary.clone(),
+        vec![],
+    ));
+    fr.clone_from(&Entry::new(
+        fr.status(),
+        fr.headers().clone(),
+        fr.body().clone(),
+        TTL,
+        vary.clone(),
+        vec![],
+    ));
+    store
+        .put(&k, "en-digest", en.clone(), TTL)
+        .await
+        .expect("put");
+    store
+        .put(&k, "fr-digest", fr.clone(), TTL)
+        .await
+        .expect("put");
     let unvaried = store.get(&k, "").await.expect("get");
     assert!(unvaried.entry.is_none());
     assert_eq!(unvaried.vary, Some(vary));
-    assert_eq!(store.get(&k, "en-digest").await.expect("get").entry, Some(en));
-    assert_eq!(store.get(&k, "fr-digest").await.expect("get").entry, Some(fr));
+    assert_eq!(
+        store.get(&k, "en-digest").await.expect("get").entry,
+        Some(en)
+    );
+    assert_eq!(
+        store.get(&k, "fr-digest").await.expect("get").entry,
+        Some(fr)
+    );
     store.purge(&k).await.expect("purge");
     for v in ["en-digest", "fr-digest", ""] {
         let gone = store.get(&k, v).await.expect("get");
@@ -65,17 +98,40 @@ pub async fn variants<S: Store>(store: &S, test: &str) {
 
 pub async fn tag_purge<S: Store>(store: &S, test: &str) {
     let tag = format!("{test}-items");
-    let (a, b, c) = (key(test, "/items/1"), key(test, "/items/2"), key(test, "/other"));
-    store.put(&a, "", entry("a", &[&tag, "x"]), TTL).await.expect("put");
-    store.put(&b, "", entry("b", &[&tag]), TTL).await.expect("put");
-    store.put(&c, "", entry("c", &["x"]), TTL).await.expect("put");
+    let (a, b, c) = (
+        key(test, "/items/1"),
+        key(test, "/items/2"),
+        key(test, "/other"),
+    );
+    store
+        .put(&a, "", entry("a", &[&tag, "x"]), TTL)
+        .await
+        .expect("put");
+    store
+        .put(&b, "", entry("b", &[&tag]), TTL)
+        .await
+        .expect("put");
+    store
+        .put(&c, "", entry("c", &["x"]), TTL)
+        .await
+        .expect("put");
     assert_eq!(store.purge_tag(&tag).await.expect("purge"), 2);
     assert!(store.get(&a, "").await.expect("get").entry.is_none());
     assert!(store.get(&b, "").await.expect("get").entry.is_none());
-    assert!(store.get(&c, "").await.expect("get").entry.is_some(), "untagged entry purged");
-    assert_eq!(store.purge_tag(&tag).await.expect("purge"), 0, "the index is gone with the entries");
+    assert!(
+        store.get(&c, "").await.expect("get").entry.is_some(),
+        "untagged entry purged"
+    );
+    assert_eq!(
+        store.purge_tag(&tag).await.expect("purge"),
+        0,
+        "the index is gone with the entries"
+    );
     // A resource stored again after the purge is indexed again.
-    store.put(&a, "", entry("a2", &[&tag]), TTL).await.expect("put");
+    store
+        .put(&a, "", entry("a2", &[&tag]), TTL)
+        .await
+        .expect("put");
     assert_eq!(store.purge_tag(&tag).await.expect("purge"), 1);
 }
 
@@ -87,11 +143,26 @@ pub async fn soft_purge<S: Store>(store: &S, test: &str) {
     store.put(&b, "", entry("b", &[]), TTL).await.expect("put");
     assert_eq!(store.soft_purge_tag(&tag).await.expect("soft purge"), 1);
     let found = store.get(&a, "").await.expect("get");
-    assert_eq!(found.entry.as_ref(), Some(&e), "a soft purge keeps the entry");
-    assert!(found.soft_purged_at.is_some_and(|at| at >= e.response_time()));
+    assert_eq!(
+        found.entry.as_ref(),
+        Some(&e),
+        "a soft purge keeps the entry"
+    );
+    assert!(
+        found
+            .soft_purged_at
+            .is_some_and(|at| at >= e.response_time())
+    );
     assert_eq!(store.get(&b, "").await.expect("get").soft_purged_at, None);
     store.soft_purge(&b).await.expect("soft purge");
-    assert!(store.get(&b, "").await.expect("get").soft_purged_at.is_some());
+    assert!(
+        store
+            .get(&b, "")
+            .await
+            .expect("get")
+            .soft_purged_at
+            .is_some()
+    );
     // A response stored after the soft purge supersedes it.
     store.put(&b, "", entry("b2", &[]), TTL).await.expect("put");
     assert_eq!(store.get(&b, "").await.expect("get").soft_purged_at, None);
@@ -100,11 +171,17 @@ pub async fn soft_purge<S: Store>(store: &S, test: &str) {
 /// Entries expire with their TTL (the store's own clock: real time).
 pub async fn expiry<S: Store>(store: &S, test: &str) {
     let k = key(test, "/short");
-    store.put(&k, "", entry("short", &[]), Duration::from_millis(300)).await.expect("put");
+    store
+        .put(&k, "", entry("short", &[]), Duration::from_millis(300))
+        .await
+        .expect("put");
     assert!(store.get(&k, "").await.expect("get").entry.is_some());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while store.get(&k, "").await.expect("get").entry.is_some() {
-        assert!(tokio::time::Instant::now() < deadline, "an expired entry was still served 20 s later");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "an expired entry was still served 20 s later"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -113,10 +190,20 @@ pub async fn expiry<S: Store>(store: &S, test: &str) {
 /// it on; `wait` returns when it is released.
 pub async fn leases<S: Store + Clone>(store: &S, test: &str) {
     let k = key(test, "/lease");
-    let Lease::Acquired(token) = store.lease(&k, "", Duration::from_secs(30)).await.expect("lease") else {
+    let Lease::Acquired(token) = store
+        .lease(&k, "", Duration::from_secs(30))
+        .await
+        .expect("lease")
+    else {
         panic!("the first lease is granted");
     };
-    assert_eq!(store.lease(&k, "", Duration::from_secs(30)).await.expect("lease"), Lease::Held);
+    assert_eq!(
+        store
+            .lease(&k, "", Duration::from_secs(30))
+            .await
+            .expect("lease"),
+        Lease::Held
+    );
     let waiter = {
         let (store, k) = (store.clone(), k.clone());
         tokio::spawn(async move { store.wait(&k, "", Duration::from_secs(60)).await })
@@ -127,14 +214,27 @@ pub async fn leases<S: Store + Clone>(store: &S, test: &str) {
         .await
         .expect("a release wakes the waiter well before its 60 s bound")
         .expect("waiter");
-    assert!(matches!(store.lease(&k, "", Duration::from_millis(200)).await.expect("lease"), Lease::Acquired(_)));
+    assert!(matches!(
+        store
+            .lease(&k, "", Duration::from_millis(200))
+            .await
+            .expect("lease"),
+        Lease::Acquired(_)
+    ));
     // Not released: it expires and the next caller gets it.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        if let Lease::Acquired(_) = store.lease(&k, "", Duration::from_secs(30)).await.expect("lease") {
+        if let Lease::Acquired(_) = store
+            .lease(&k, "", Duration::from_secs(30))
+            .await
+            .expect("lease")
+        {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "an expired lease was never handed on");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "an expired lease was never handed on"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

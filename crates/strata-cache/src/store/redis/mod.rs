@@ -28,7 +28,10 @@ pub(crate) struct Script {
 
 impl Script {
     const fn new(text: &'static str) -> Self {
-        Self { text, sha: OnceLock::new() }
+        Self {
+            text,
+            sha: OnceLock::new(),
+        }
     }
 }
 
@@ -154,7 +157,10 @@ impl RedisStore {
     }
 
     fn tag_key(&self, tag: &str) -> String {
-        let escaped = tag.replace('%', "%25").replace('{', "%7B").replace('}', "%7D");
+        let escaped = tag
+            .replace('%', "%25")
+            .replace('{', "%7B")
+            .replace('}', "%7D");
         format!("{}t:{{{escaped}}}", self.prefix)
     }
 
@@ -164,7 +170,10 @@ impl RedisStore {
 
     /// Runs `call` on a connected client unless Redis is known to be down,
     /// recording the outcome.
-    async fn call<R, F>(&self, call: impl FnOnce(strata_core::redis::fred::clients::Client) -> F) -> Result<R, StoreError>
+    async fn call<R, F>(
+        &self,
+        call: impl FnOnce(strata_core::redis::fred::clients::Client) -> F,
+    ) -> Result<R, StoreError>
     where
         F: Future<Output = Result<R, Error>>,
     {
@@ -184,7 +193,12 @@ impl RedisStore {
     }
 
     /// Runs `script` (its first key routes it on a cluster).
-    async fn script<R: FromValue>(&self, script: &'static Script, keys: Vec<String>, args: Vec<Value>) -> Result<R, StoreError> {
+    async fn script<R: FromValue>(
+        &self,
+        script: &'static Script,
+        keys: Vec<String>,
+        args: Vec<Value>,
+    ) -> Result<R, StoreError> {
         self.call(|client| async move {
             let keys: MultipleKeys = keys.into();
             let sha = match script.sha.get() {
@@ -196,7 +210,9 @@ impl RedisStore {
                 }
             };
             match client.evalsha(sha, keys.clone(), args.clone()).await {
-                Err(error) if error.details().starts_with("NOSCRIPT") => client.eval(script.text, keys, args).await,
+                Err(error) if error.details().starts_with("NOSCRIPT") => {
+                    client.eval(script.text, keys, args).await
+                }
                 reply => reply,
             }
         })

@@ -45,10 +45,10 @@ impl RedisStore {
                     }
                     // Keeps the subscriber alive as long as messages flow.
                     while let Ok(message) = messages.recv().await {
-                        if let Some(id) = message.value.as_string() {
-                            if let Some(notify) = waiters.get(&id) {
-                                notify.notify_waiters();
-                            }
+                        if let Some(id) = message.value.as_string()
+                            && let Some(notify) = waiters.get(&id)
+                        {
+                            notify.notify_waiters();
                         }
                     }
                     drop(subscriber);
@@ -62,7 +62,13 @@ impl RedisStore {
     pub(super) async fn wait_for_release(&self, key: &CacheKey, variant: &str, max: Duration) {
         self.subscribe().await;
         let id = format!("{}:{variant}", key.digest());
-        let notify = Arc::clone(&*self.shared.waiters.entry(id.clone()).or_insert_with(|| Arc::new(Notify::new())));
+        let notify = Arc::clone(
+            &*self
+                .shared
+                .waiters
+                .entry(id.clone())
+                .or_insert_with(|| Arc::new(Notify::new())),
+        );
         let deadline = tokio::time::Instant::now() + max;
         {
             let notified = notify.notified();
@@ -84,6 +90,8 @@ impl RedisStore {
             }
         }
         drop(notify);
-        self.shared.waiters.remove_if(&id, |_, n| Arc::strong_count(n) == 1);
+        self.shared
+            .waiters
+            .remove_if(&id, |_, n| Arc::strong_count(n) == 1);
     }
 }

@@ -50,7 +50,11 @@ impl RedisStore {
     /// atomic.
     async fn purge_tagged(&self, tag: &str, mode: &str) -> Result<u64, StoreError> {
         let tag_key = self.tag_key(tag);
-        let scope = if self.shared.clustered { "members" } else { "all" };
+        let scope = if self.shared.clustered {
+            "members"
+        } else {
+            "all"
+        };
         let args = vec![
             Value::from(&*self.prefix),
             Value::from(mode),
@@ -66,7 +70,8 @@ impl RedisStore {
             }
             if mode == "hard" && !members.is_empty() {
                 let members = members.clone();
-                self.call(|c| async move { c.srem::<i64, _, _>(tag_key, members).await }).await?;
+                self.call(|c| async move { c.srem::<i64, _, _>(tag_key, members).await })
+                    .await?;
             }
         }
         Ok(members.len() as u64)
@@ -75,9 +80,14 @@ impl RedisStore {
 
 impl Store for RedisStore {
     async fn get(&self, key: &CacheKey, variant: &str) -> Result<Lookup, StoreError> {
-        let keys = vec![self.meta_key(key.digest()), self.entry_key(key.digest(), variant)];
+        let keys = vec![
+            self.meta_key(key.digest()),
+            self.entry_key(key.digest(), variant),
+        ];
         let reply: Value = self.script(&GET, keys, Vec::new()).await?;
-        let Value::Array(mut items) = reply else { return Err(StoreError::Corrupt) };
+        let Value::Array(mut items) = reply else {
+            return Err(StoreError::Corrupt);
+        };
         if items.len() != 3 {
             return Err(StoreError::Corrupt);
         }
@@ -86,7 +96,11 @@ impl Store for RedisStore {
             Some(Value::String(s)) => Some(Entry::decode(Bytes::from(s.to_string()))?),
             _ => None,
         };
-        let soft = items.pop().as_ref().and_then(text).and_then(|s| s.parse().ok());
+        let soft = items
+            .pop()
+            .as_ref()
+            .and_then(text)
+            .and_then(|s| s.parse().ok());
         let vary = items.pop().as_ref().and_then(text).map(|names| {
             names
                 .split(',')
@@ -97,11 +111,21 @@ impl Store for RedisStore {
         Ok(Lookup::new(entry, vary, soft))
     }
 
-    async fn put(&self, key: &CacheKey, variant: &str, entry: Entry, ttl: Duration) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &CacheKey,
+        variant: &str,
+        entry: Entry,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         let digest = key.digest();
         let vary: Vec<&str> = entry.vary.iter().map(HeaderName::as_str).collect();
         let tags = entry.tags.clone();
-        let keys = vec![self.entry_key(digest, variant), self.meta_key(digest), self.variants_key(digest)];
+        let keys = vec![
+            self.entry_key(digest, variant),
+            self.meta_key(digest),
+            self.variants_key(digest),
+        ];
         let args = vec![
             Value::Bytes(entry.encode()),
             Value::from(ms(ttl)),
@@ -111,7 +135,8 @@ impl Store for RedisStore {
         self.script::<Value>(&PUT, keys, args).await?;
         for tag in &tags {
             let args = vec![Value::from(digest), Value::from(ms(ttl))];
-            self.script::<Value>(&INDEX, vec![self.tag_key(tag)], args).await?;
+            self.script::<Value>(&INDEX, vec![self.tag_key(tag)], args)
+                .await?;
         }
         Ok(())
     }
@@ -132,15 +157,34 @@ impl Store for RedisStore {
         self.purge_tagged(tag, "soft").await
     }
 
-    async fn lease(&self, key: &CacheKey, variant: &str, ttl: Duration) -> Result<Lease, StoreError> {
-        let token = std::collections::hash_map::RandomState::new().build_hasher().finish() | 1;
+    async fn lease(
+        &self,
+        key: &CacheKey,
+        variant: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError> {
+        let token = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+            | 1;
         let lease_key = self.lease_key(key.digest(), variant);
         let set: Option<String> = self
             .call(|c| async move {
-                c.set(lease_key, token.to_string(), Some(Expiration::PX(ms(ttl))), Some(SetOptions::NX), false).await
+                c.set(
+                    lease_key,
+                    token.to_string(),
+                    Some(Expiration::PX(ms(ttl))),
+                    Some(SetOptions::NX),
+                    false,
+                )
+                .await
             })
             .await?;
-        Ok(if set.is_some() { Lease::Acquired(token) } else { Lease::Held })
+        Ok(if set.is_some() {
+            Lease::Acquired(token)
+        } else {
+            Lease::Held
+        })
     }
 
     async fn release(&self, key: &CacheKey, variant: &str, token: u64) -> Result<(), StoreError> {
@@ -149,7 +193,9 @@ impl Store for RedisStore {
             Value::from(self.channel()),
             Value::from(format!("{}:{variant}", key.digest())),
         ];
-        self.script::<Value>(&RELEASE, vec![self.lease_key(key.digest(), variant)], args).await.map(drop)
+        self.script::<Value>(&RELEASE, vec![self.lease_key(key.digest(), variant)], args)
+            .await
+            .map(drop)
     }
 
     async fn wait(&self, key: &CacheKey, variant: &str, max: Duration) {
@@ -161,7 +207,9 @@ impl RedisStore {
     /// Whether the lease of a variant is still held.
     pub(super) async fn leased(&self, digest: &str, variant: &str) -> Result<bool, StoreError> {
         let key = self.lease_key(digest, variant);
-        self.call(|c| async move { c.exists::<i64, _>(key).await }).await.map(|n| n > 0)
+        self.call(|c| async move { c.exists::<i64, _>(key).await })
+            .await
+            .map(|n| n > 0)
     }
 }
 
@@ -176,7 +224,9 @@ impl RedisStore {
         let pattern = format!("{}t:*", self.prefix);
         let client = self.pool.next_connected().clone();
         let mut keys = if self.shared.clustered {
-            client.scan_cluster_buffered(pattern, Some(500), None).boxed()
+            client
+                .scan_cluster_buffered(pattern, Some(500), None)
+                .boxed()
         } else {
             client.scan_buffered(pattern, Some(500), None).boxed()
         };
@@ -195,7 +245,9 @@ impl RedisStore {
                 let live: i64 = self.call(|c| async move { c.exists(meta).await }).await?;
                 if live == 0 {
                     let t = tag.clone();
-                    removed += self.call(|c| async move { c.srem::<u64, _, _>(t, digest).await }).await?;
+                    removed += self
+                        .call(|c| async move { c.srem::<u64, _, _>(t, digest).await })
+                        .await?;
                 }
             }
         }
