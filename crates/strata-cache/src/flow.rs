@@ -117,6 +117,9 @@ where
         Some(_) => None,
     };
     let rd = RequestDirectives::parse(&parts.headers);
+    if bypass == Some("no-authority") {
+        warn_no_authority();
+    }
     let (Some(key), None) = (key, bypass.or(rd.no_store.then_some("no-store"))) else {
         let reason = bypass.unwrap_or("no-store");
         shared.count_bypass(reason);
@@ -240,6 +243,19 @@ where
         lease: None,
     };
     fetch(job, inner, parts, body).await
+}
+
+/// A request without an authority cannot be keyed: logged once per
+/// process (it is a server setup problem), counted as a bypass each time.
+fn warn_no_authority() {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "a request reached the cache with neither an absolute target nor a `Host` header: it bypasses \
+             the cache (counted in strata_cache_bypasses_total{{reason=\"no-authority\"}}); make the server \
+             or proxy in front pass `Host`"
+        );
+    }
 }
 
 /// Nothing stored fits: go to the origin, once per variant when

@@ -66,8 +66,9 @@ pub(crate) fn only_if_cached<B>(shared: &Shared, status: &Status) -> Response<Ca
     finish(shared, r, status)
 }
 
-/// Remaining freshness in whole seconds (negative once stale).
+/// Remaining freshness in whole seconds (negative once stale), such that
+/// the `Age` sent plus `ttl` is the freshness lifetime.
 pub(crate) fn ttl_seconds(lifetime_ms: u64, age_ms: u64) -> i64 {
-    let left = i128::from(lifetime_ms) - i128::from(age_ms);
-    i64::try_from(left.div_euclid(1000)).unwrap_or(i64::MIN)
+    let secs = |ms: u64| i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    secs(lifetime_ms) - secs(age_ms)
 }
