@@ -61,17 +61,45 @@ fn parse_delta(value: &str) -> Option<u64> {
 }
 
 /// Every `name[=value]` directive of every `Cache-Control` line.
-fn directives(headers: &HeaderMap) -> impl Iterator<Item = (String, Option<&str>)> {
+fn directives(headers: &HeaderMap) -> impl Iterator<Item = (&str, Option<&str>)> {
     headers
         .get_all(CACHE_CONTROL)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(list)
         .map(|item| match item.split_once('=') {
-            Some((name, value)) => (name.trim().to_ascii_lowercase(), Some(value.trim())),
-            None => (item.trim().to_ascii_lowercase(), None),
+            Some((name, value)) => (name.trim(), Some(value.trim())),
+            None => (item.trim(), None),
         })
 }
+
+/// Directive names compare without case, without allocating.
+fn lower(name: &str, known: &[&'static str]) -> Option<&'static str> {
+    known.iter().copied().find(|k| k.eq_ignore_ascii_case(name))
+}
+
+const RESPONSE: [&str; 10] = [
+    "no-store",
+    "no-cache",
+    "private",
+    "public",
+    "must-revalidate",
+    "proxy-revalidate",
+    "max-age",
+    "s-maxage",
+    "stale-while-revalidate",
+    "stale-if-error",
+];
+
+const REQUEST: [&str; 7] = [
+    "no-store",
+    "no-cache",
+    "only-if-cached",
+    "max-age",
+    "min-fresh",
+    "max-stale",
+    "stale-if-error",
+];
 
 /// The field names of a qualified `private="a, b"` / `no-cache="a"`.
 fn field_names(value: &str) -> Vec<String> {
@@ -107,7 +135,7 @@ impl ResponseDirectives {
     pub(crate) fn parse(headers: &HeaderMap) -> Self {
         let mut d = Self::default();
         for (name, value) in directives(headers) {
-            match name.as_str() {
+            match lower(name, &RESPONSE).unwrap_or("") {
                 "no-store" => d.no_store = true,
                 "no-cache" => d.no_cache = true,
                 "private" => match value.map(field_names) {
@@ -183,7 +211,7 @@ impl RequestDirectives {
     pub(crate) fn parse(headers: &HeaderMap) -> Self {
         let mut d = Self::default();
         for (name, value) in directives(headers) {
-            match name.as_str() {
+            match lower(name, &REQUEST).unwrap_or("") {
                 "no-store" => d.no_store = true,
                 "no-cache" => d.no_cache = true,
                 "only-if-cached" => d.only_if_cached = true,

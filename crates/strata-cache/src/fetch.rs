@@ -155,7 +155,14 @@ where
                 ttl: Some(crate::respond::ttl_seconds(stale.lifetime, age)),
                 ..status
             };
-            return Ok(from_entry(&shared, stale, client, &method, age, &status));
+            return Ok(from_entry(
+                &shared,
+                stale.clone(),
+                client,
+                &method,
+                age,
+                &status,
+            ));
         }
     }
     let response = result?;
@@ -213,7 +220,7 @@ where
             stored: true,
             ..status
         };
-        return Ok(from_entry(&shared, &entry, client, &method, age, &status));
+        return Ok(from_entry(&shared, entry, client, &method, age, &status));
     }
 
     let mut status = Status {

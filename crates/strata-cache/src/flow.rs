@@ -153,6 +153,7 @@ where
     let Found { variant, lookup } = found;
     let known = lookup.vary.is_some() || lookup.entry.is_some();
     let soft = lookup.soft_purged_at;
+    let stored = lookup.entry.is_some();
     let entry = lookup
         .entry
         .filter(|e| usable(e, &parts, authorization, cookie));
@@ -164,7 +165,12 @@ where
                 &Status::fwd(Fwd::UriMiss).detail("only-if-cached"),
             ));
         }
-        let fwd = if known { Fwd::VaryMiss } else { Fwd::UriMiss };
+        let fwd = match (stored, authorization || cookie, known) {
+            // Stored, but not for a request with credentials.
+            (true, true, _) => Fwd::Bypass,
+            (_, _, true) => Fwd::VaryMiss,
+            _ => Fwd::UriMiss,
+        };
         let coalesce = shared.coalesce && !authorization && !cookie && parts.method == Method::GET;
         return miss(shared, inner, parts, body, key, variant, fwd, coalesce).await;
     };
@@ -193,7 +199,7 @@ where
         shared.count("hit");
         return Ok(from_entry(
             &shared,
-            &entry,
+            entry,
             &parts.headers,
             &parts.method,
             age,
@@ -205,7 +211,7 @@ where
         let status = Status::hit(ttl).detail("max-stale");
         return Ok(from_entry(
             &shared,
-            &entry,
+            entry,
             &parts.headers,
             &parts.method,
             age,
@@ -216,7 +222,7 @@ where
         shared.count("stale");
         let response = from_entry(
             &shared,
-            &entry,
+            entry.clone(),
             &parts.headers,
             &parts.method,
             age,
@@ -362,7 +368,7 @@ async fn collapsed_hit<B>(
     };
     Some(from_entry(
         shared,
-        &entry,
+        entry,
         &parts.headers,
         &parts.method,
         age,

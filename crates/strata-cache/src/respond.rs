@@ -27,7 +27,7 @@ pub(crate) fn finish<B>(
 /// hold, no body for `HEAD`, `Age` always.
 pub(crate) fn from_entry<B>(
     shared: &Shared,
-    entry: &Entry,
+    entry: Entry,
     request: &HeaderMap,
     method: &Method,
     age_ms: u64,
@@ -40,17 +40,18 @@ pub(crate) fn from_entry<B>(
         *r.headers_mut() = not_modified_headers(&entry.headers);
         r
     } else {
+        let len = entry.body.len();
         let body = if method == Method::HEAD {
             CacheBody::empty()
         } else {
-            CacheBody::full(entry.body.clone())
+            CacheBody::full(entry.body)
         };
         let mut r = Response::new(body);
         *r.status_mut() = entry.status;
-        *r.headers_mut() = entry.headers.clone();
+        *r.headers_mut() = entry.headers;
         if !r.headers().contains_key(CONTENT_LENGTH) {
             r.headers_mut()
-                .insert(CONTENT_LENGTH, HeaderValue::from(entry.body.len()));
+                .insert(CONTENT_LENGTH, HeaderValue::from(len));
         }
         r
     };
