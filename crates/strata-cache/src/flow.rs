@@ -172,7 +172,14 @@ where
             _ => Fwd::UriMiss,
         };
         let coalesce = shared.coalesce && !authorization && !cookie && parts.method == Method::GET;
-        return miss(shared, inner, parts, body, key, variant, fwd, coalesce).await;
+        let miss = Miss {
+            key,
+            variant,
+            fwd,
+            coalesce,
+            stale: None,
+        };
+        return self::miss(shared, inner, parts, body, miss).await;
     };
 
     let now = now_ms();
@@ -239,16 +246,18 @@ where
         ));
     }
     let fwd = if fresh { Fwd::Request } else { Fwd::Stale };
-    let job = Fetch {
-        shared: Arc::clone(&shared),
+    // Concurrent revalidations of one variant make one origin request too,
+    // unless the client asked for its own (`no-cache`).
+    let coalesce =
+        shared.coalesce && !authorization && !cookie && parts.method == Method::GET && !rd.no_cache;
+    let miss = Miss {
         key,
         variant,
-        stale: Some(entry),
         fwd,
-        collapsed_leader: std::sync::Mutex::new(None),
-        lease: None,
+        coalesce,
+        stale: Some(entry),
     };
-    fetch(job, inner, parts, body).await
+    self::miss(shared, inner, parts, body, miss).await
 }
 
 /// A request without an authority cannot be keyed: logged once per
@@ -264,18 +273,25 @@ fn warn_no_authority() {
     }
 }
 
-/// Nothing stored fits: go to the origin, once per variant when
-/// coalescing.
+/// A trip to the origin for a variant, and whether it may be shared.
+struct Miss {
+    key: CacheKey,
+    variant: String,
+    fwd: Fwd,
+    coalesce: bool,
+    /// The stale entry to revalidate, if any.
+    stale: Option<Entry>,
+}
+
+/// Nothing stored fits (or it must be revalidated): go to the origin,
+/// once per variant when coalescing.
 #[allow(clippy::too_many_arguments)]
 async fn miss<S, ReqB, ResB>(
     shared: Arc<Shared>,
     inner: S,
     parts: Parts,
     body: ReqB,
-    key: CacheKey,
-    variant: String,
-    fwd: Fwd,
-    coalesce: bool,
+    miss: Miss,
 ) -> Result<Response<CacheBody<ResB>>, S::Error>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
@@ -284,12 +300,19 @@ where
     ReqB: Send + 'static,
     ResB: Body<Data = Bytes> + Send + 'static,
 {
+    let Miss {
+        key,
+        variant,
+        fwd,
+        coalesce,
+        stale,
+    } = miss;
     let flight_key = format!("{}:{variant}", key.digest());
     let mut job = Fetch {
         shared: Arc::clone(&shared),
         key,
         variant,
-        stale: None,
+        stale,
         fwd,
         collapsed_leader: std::sync::Mutex::new(None),
         lease: None,

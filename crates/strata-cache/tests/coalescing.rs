@@ -153,3 +153,39 @@ async fn requests_with_credentials_are_not_coalesced() {
     .await;
     assert_eq!(origin.calls(), 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_revalidations_of_a_stale_entry_make_one_origin_call() {
+    let origin = Origin::new(|r, n| {
+        if r.headers().contains_key("if-none-match") {
+            response(
+                304,
+                &[("cache-control", "max-age=60"), ("etag", "\"a\"")],
+                "",
+            )
+        } else {
+            response(
+                200,
+                &[("cache-control", "max-age=60"), ("etag", "\"a\"")],
+                &format!("body-{n}"),
+            )
+        }
+    })
+    .delay(Duration::from_millis(100));
+    let svc = service(&CacheLayer::new(), &origin);
+    get(&svc, URL).await;
+    tokio::time::advance(Duration::from_secs(61)).await;
+    let all = join_all((0..20).map(|_| get(&svc, URL))).await;
+    assert_eq!(
+        origin.calls(),
+        2,
+        "one revalidation for twenty stale requests"
+    );
+    assert!(all.iter().all(|g| g.body == "body-1"));
+    assert_eq!(
+        all.iter()
+            .filter(|g| g.cache_status().contains("collapsed"))
+            .count(),
+        19
+    );
+}
