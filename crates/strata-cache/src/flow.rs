@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_LOCATION, COOKIE, LOCATION, RANGE};
+use http::header::{AUTHORIZATION, CONTENT_ENCODING, COOKIE, RANGE};
 use http::request::Parts;
 use http::{Method, Request, Response};
 use http_body::Body;
@@ -14,12 +14,12 @@ use crate::body::CacheBody;
 use crate::clock::now_ms;
 use crate::config::Shared;
 use crate::directives::{RequestDirectives, ResponseDirectives};
-use crate::fetch::{Fetch, fetch};
-use crate::flight::{Join, wait};
+use crate::invalidate::{invalidate, invalidated};
 use crate::key::{cacheable_method, safe_method, variant};
+use crate::miss::{Miss, miss, refresh_in_background};
 use crate::respond::{finish, from_entry, only_if_cached, ttl_seconds};
 use crate::status::{Fwd, Status};
-use crate::store::{Lease, Lookup};
+use crate::store::Lookup;
 use crate::{CacheKey, Entry, StoreError};
 
 /// What a lookup found for one request.
@@ -55,7 +55,7 @@ pub(crate) async fn lookup(
 /// Whether a stored entry may answer this request at all (before
 /// freshness): its coding is acceptable and, with credentials, it is
 /// shareable.
-fn usable(entry: &Entry, parts: &Parts, authorization: bool, cookie: bool) -> bool {
+pub(crate) fn usable(entry: &Entry, parts: &Parts, authorization: bool, cookie: bool) -> bool {
     let coding = entry
         .headers
         .get(CONTENT_ENCODING)
@@ -270,213 +270,5 @@ fn warn_no_authority() {
              the cache (counted in strata_cache_bypasses_total{{reason=\"no-authority\"}}); make the server \
              or proxy in front pass `Host`"
         );
-    }
-}
-
-/// A trip to the origin for a variant, and whether it may be shared.
-struct Miss {
-    key: CacheKey,
-    variant: String,
-    fwd: Fwd,
-    coalesce: bool,
-    /// The stale entry to revalidate, if any.
-    stale: Option<Entry>,
-}
-
-/// Nothing stored fits (or it must be revalidated): go to the origin,
-/// once per variant when coalescing.
-#[allow(clippy::too_many_arguments)]
-async fn miss<S, ReqB, ResB>(
-    shared: Arc<Shared>,
-    inner: S,
-    parts: Parts,
-    body: ReqB,
-    miss: Miss,
-) -> Result<Response<CacheBody<ResB>>, S::Error>
-where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
-    S::Future: Send,
-    S::Error: Send + 'static,
-    ReqB: Send + 'static,
-    ResB: Body<Data = Bytes> + Send + 'static,
-{
-    let Miss {
-        key,
-        variant,
-        fwd,
-        coalesce,
-        stale,
-    } = miss;
-    let flight_key = format!("{}:{variant}", key.digest());
-    let mut job = Fetch {
-        shared: Arc::clone(&shared),
-        key,
-        variant,
-        stale,
-        fwd,
-        collapsed_leader: std::sync::Mutex::new(None),
-        lease: None,
-    };
-    if !coalesce || shared.flights.is_hit_for_miss(&flight_key) {
-        shared.count("miss");
-        return fetch(job, inner, parts, body).await;
-    }
-    match shared.flights.join(flight_key) {
-        Join::Waiter(rx) => {
-            wait(rx, shared.collapse_timeout).await;
-            if let Some(response) = collapsed_hit(&shared, &job.key, &parts).await {
-                return Ok(response);
-            }
-        }
-        Join::Leader(leader) => {
-            job.collapsed_leader = std::sync::Mutex::new(Some(leader));
-            for _ in 0..2 {
-                match shared
-                    .timed(
-                        shared
-                            .store
-                            .lease(&job.key, &job.variant, shared.collapse_timeout),
-                    )
-                    .await
-                {
-                    Ok(Lease::Acquired(token)) => {
-                        job.lease = Some(token);
-                        break;
-                    }
-                    Ok(Lease::Unshared) => break,
-                    Ok(Lease::Held) => {
-                        shared
-                            .store
-                            .wait(&job.key, &job.variant, shared.collapse_timeout)
-                            .await;
-                        if let Some(response) = collapsed_hit(&shared, &job.key, &parts).await {
-                            return Ok(response);
-                        }
-                    }
-                    Err(error) => {
-                        shared.store_failed(&error);
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    shared.count("miss");
-    fetch(job, inner, parts, body).await
-}
-
-/// After waiting on another request's fill: its stored response, when
-/// it is there and fresh.
-async fn collapsed_hit<B>(
-    shared: &Shared,
-    key: &CacheKey,
-    parts: &Parts,
-) -> Option<Response<CacheBody<B>>> {
-    let (authorization, cookie) = credentials(shared, parts);
-    let Found { lookup, .. } = lookup(shared, key, parts).await.ok()?;
-    let entry = lookup
-        .entry
-        .filter(|e| usable(e, parts, authorization, cookie))?;
-    let age = entry.age_at(now_ms());
-    let soft = lookup
-        .soft_purged_at
-        .is_some_and(|at| at >= entry.response_time);
-    if soft || age >= entry.lifetime || ResponseDirectives::parse(&entry.headers).no_cache {
-        return None;
-    }
-    shared.count("collapsed");
-    let status = Status {
-        collapsed: true,
-        ..Status::hit(ttl_seconds(entry.lifetime, age))
-    };
-    Some(from_entry(
-        shared,
-        entry,
-        &parts.headers,
-        &parts.method,
-        age,
-        &status,
-    ))
-}
-
-/// Serves nothing: refreshes a stale entry in the background, once per
-/// variant (in process, and across instances through the store's lease).
-#[allow(clippy::too_many_arguments)]
-fn refresh_in_background<S, ReqB, ResB>(
-    shared: Arc<Shared>,
-    inner: S,
-    parts: Parts,
-    body: ReqB,
-    key: CacheKey,
-    variant: String,
-    entry: Entry,
-) where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
-    S::Future: Send,
-    S::Error: Send + 'static,
-    ReqB: Send + 'static,
-    ResB: Body<Data = Bytes> + Send + 'static,
-{
-    let Join::Leader(leader) = shared.flights.join(format!("{}:{variant}", key.digest())) else {
-        return;
-    };
-    tokio::spawn(async move {
-        let lease = match shared
-            .timed(shared.store.lease(&key, &variant, shared.collapse_timeout))
-            .await
-        {
-            Ok(Lease::Acquired(token)) => Some(token),
-            Ok(Lease::Unshared) => None,
-            Ok(Lease::Held) => return,
-            Err(error) => {
-                shared.store_failed(&error);
-                return;
-            }
-        };
-        let job = Fetch {
-            shared,
-            key,
-            variant,
-            stale: Some(entry),
-            fwd: Fwd::Stale,
-            collapsed_leader: std::sync::Mutex::new(Some(leader)),
-            lease,
-        };
-        if let Ok(response) = fetch(job, inner, parts, body).await {
-            // Drain the body so the tee stores it.
-            let mut body = std::pin::pin!(response.into_body());
-            while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
-                if frame.is_err() {
-                    break;
-                }
-            }
-        }
-    });
-}
-
-/// RFC 9111 §4.4: a successful unsafe request invalidates its target and
-/// the same-origin `Location` and `Content-Location`.
-fn invalidated(key: &CacheKey, headers: &http::HeaderMap) -> Vec<CacheKey> {
-    let mut keys = vec![key.clone()];
-    for name in [LOCATION, CONTENT_LOCATION] {
-        if let Some(other) = headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|r| key.same_origin(r))
-        {
-            keys.push(other);
-        }
-    }
-    keys
-}
-
-async fn invalidate(shared: &Shared, keys: Vec<CacheKey>) {
-    for key in &keys {
-        shared
-            .flights
-            .clear_hit_for_miss(&format!("{}:", key.digest()));
-        if let Err(error) = shared.timed(shared.store.purge(key)).await {
-            shared.store_failed(&error);
-        }
     }
 }

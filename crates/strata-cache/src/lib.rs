@@ -14,10 +14,12 @@ mod flight;
 mod flow;
 mod future;
 mod handle;
+mod invalidate;
 mod key;
 mod layer;
 #[cfg(feature = "prometheus")]
 mod metrics;
+mod miss;
 mod observe;
 mod policy;
 mod respond;

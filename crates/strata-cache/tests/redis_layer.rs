@@ -153,3 +153,40 @@ async fn an_outage_bypasses_and_the_cache_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_lease_left_by_a_dead_instance_expires_and_a_waiter_fetches() {
+    use strata_cache::{CacheKey, Lease, Store};
+    let prefix = unique_prefix("cache-dead-leader");
+    let dead = RedisStore::new(pool(shared().url()).await).prefix(prefix.clone());
+    let key = CacheKey::new("http", "example.com", "/orphan");
+    // An instance took the lease for 1 s and died without releasing it.
+    let lease = dead
+        .lease(&key, "", Duration::from_secs(1))
+        .await
+        .expect("lease");
+    assert!(matches!(lease, Lease::Acquired(_)));
+    let (layer, _) =
+        CacheLayer::builder(RedisStore::new(pool(shared().url()).await).prefix(prefix))
+            .store_timeout(Duration::from_secs(2))
+            .collapse_timeout(Duration::from_secs(1))
+            .pair()
+            .expect("valid");
+    let origin = Origin::with_headers(&[("cache-control", "max-age=60")]);
+    let svc = service(&layer, &origin);
+    let started = tokio::time::Instant::now();
+    let got = get(&svc, "http://example.com/orphan").await;
+    assert_eq!(got.body, "body-1");
+    assert_eq!(
+        got.cache_status(),
+        "strata; fwd=uri-miss; fwd-status=200; stored"
+    );
+    assert_eq!(origin.calls(), 1);
+    // Waited for the lease (about 1 s), well short of a hang.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(get(&svc, "http://example.com/orphan").await.is_hit());
+}
