@@ -1,0 +1,314 @@
+//! Going to the origin: revalidating a stale entry, freshening it from a
+//! `304`, `stale-if-error`, and teeing a storable response into the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{DATE, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body;
+use tower_service::Service;
+
+use crate::body::{CacheBody, Fill, FillEnd};
+use crate::clock::now_ms;
+use crate::conditional::{freshen, validators};
+use crate::config::Shared;
+use crate::directives::{RequestDirectives, ResponseDirectives};
+use crate::flight::Leader;
+use crate::policy::{
+    MAX_TAG_LEN, MAX_TAGS, NotStored, RequestFacts, http_date, storable, stored_headers,
+};
+use crate::respond::{finish, from_entry};
+use crate::status::{Fwd, Status};
+use crate::{CacheKey, Entry};
+
+/// One trip to the origin and what it may fill.
+pub(crate) struct Fetch {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) key: CacheKey,
+    pub(crate) variant: String,
+    /// The stale entry being revalidated.
+    pub(crate) stale: Option<Entry>,
+    pub(crate) fwd: Fwd,
+    /// Held while this fetch fills the variant for waiting requests.
+    pub(crate) collapsed_leader: std::sync::Mutex<Option<Leader>>,
+    /// The store's lease, released once filled.
+    pub(crate) lease: Option<u64>,
+}
+
+impl Fetch {
+    /// Ends the fill: releases the lease (waking other instances) and the
+    /// in-process flight (waking waiters), after `then` ran.
+    fn done(self: Arc<Self>) {
+        // Waiters in this process read the store now.
+        drop(self.collapsed_leader.lock().map(|mut l| l.take()));
+        if let Some(token) = self.lease {
+            tokio::spawn(async move {
+                let _ = self
+                    .shared
+                    .timed(self.shared.store.release(&self.key, &self.variant, token))
+                    .await;
+                drop(self);
+            });
+        }
+    }
+
+    fn flight_key(&self) -> String {
+        format!("{}:{}", self.key.digest(), self.variant)
+    }
+}
+
+fn tags(headers: &http::HeaderMap, name: &http::HeaderName) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for value in headers.get_all(name) {
+        let Ok(value) = value.to_str() else { continue };
+        for tag in value.split_ascii_whitespace() {
+            if tag.len() <= MAX_TAG_LEN && out.len() < MAX_TAGS && !out.iter().any(|t| t == tag) {
+                out.push(tag.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// How long a store keeps an entry: until it can no longer be served
+/// fresh, stale (its allowances) or revalidated (`keep_stale`).
+fn storage_ttl(entry: &Entry, keep_stale: Duration) -> Duration {
+    let d = ResponseDirectives::parse(&entry.headers);
+    let stale = d
+        .stale_while_revalidate()
+        .max(d.stale_if_error())
+        .unwrap_or(0);
+    let keep = if validators(&entry.headers).is_empty() {
+        0
+    } else {
+        u64::try_from(keep_stale.as_millis()).unwrap_or(u64::MAX)
+    };
+    Duration::from_millis(
+        entry
+            .lifetime
+            .saturating_sub(entry.initial_age)
+            .saturating_add(stale.saturating_mul(1000))
+            .saturating_add(keep),
+    )
+}
+
+pub(crate) async fn fetch<S, ReqB, ResB>(
+    job: Fetch,
+    mut inner: S,
+    mut parts: Parts,
+    body: ReqB,
+) -> Result<Response<CacheBody<ResB>>, S::Error>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
+    S::Future: Send,
+    S::Error: Send + 'static,
+    ReqB: Send + 'static,
+    ResB: Body<Data = Bytes> + Send + 'static,
+{
+    let shared = Arc::clone(&job.shared);
+    let method = parts.method.clone();
+    let request_headers = parts.headers.clone();
+    let client_headers = job.stale.as_ref().map(|_| &request_headers);
+    if let Some(stale) = &job.stale {
+        parts.headers.remove(IF_NONE_MATCH);
+        parts.headers.remove(IF_MODIFIED_SINCE);
+        for (name, value) in validators(&stale.headers) {
+            parts.headers.insert(name, value);
+        }
+    }
+    let (authorization, cookie) = crate::flow::credentials(&shared, &parts);
+    let facts = RequestFacts {
+        get: method == Method::GET,
+        authorization,
+        cookie,
+        request_time: now_ms(),
+    };
+    let request_sie = RequestDirectives::parse(&parts.headers).stale_if_error();
+    let started = tokio::time::Instant::now();
+    let result = inner.call(Request::from_parts(parts, body)).await;
+    shared.origin_duration(started.elapsed());
+    let response_time = now_ms();
+
+    // stale-if-error: the origin failed or answered 5xx.
+    let failed = result.as_ref().map_or(Some(None), |r| {
+        r.status()
+            .is_server_error()
+            .then_some(Some(r.status().as_u16()))
+    });
+    if let (Some(fwd_status), Some(stale), Some(client)) = (failed, &job.stale, &client_headers) {
+        let d = ResponseDirectives::parse(&stale.headers);
+        let allowance = d
+            .stale_if_error()
+            .or(request_sie.filter(|_| !d.forbids_stale()));
+        let staleness = stale.age_at(response_time).saturating_sub(stale.lifetime);
+        if allowance.is_some_and(|s| staleness <= s.saturating_mul(1000)) {
+            shared.count("stale");
+            let age = stale.age_at(response_time);
+            let status = Status {
+                fwd_status,
+                ..Status::fwd(job.fwd).detail("stale-if-error")
+            };
+            let status = Status {
+                ttl: Some(crate::respond::ttl_seconds(stale.lifetime, age)),
+                ..status
+            };
+            return Ok(from_entry(
+                &shared,
+                stale.clone(),
+                client,
+                &method,
+                age,
+                &status,
+            ));
+        }
+    }
+    let response = result?;
+    let status_code = response.status();
+
+    if let (StatusCode::NOT_MODIFIED, Some(stale), Some(client)) =
+        (status_code, &job.stale, &client_headers)
+    {
+        let mut entry = stale.clone();
+        freshen(
+            &mut entry.headers,
+            &stored_headers(response.headers(), &[shared.tag_header.as_str()]),
+        );
+        if !response.headers().contains_key(DATE)
+            && let Ok(date) = HeaderValue::from_str(&http_date(response_time))
+        {
+            entry.headers.insert(DATE, date);
+        }
+        let status = Status {
+            fwd_status: Some(304),
+            ..Status::fwd(job.fwd)
+        };
+        match storable(
+            facts,
+            entry.status,
+            &entry.headers,
+            response_time,
+            &shared.limits,
+        ) {
+            Ok(s) => {
+                entry.lifetime = s.lifetime;
+                entry.initial_age = s.initial_age;
+                entry.response_time = response_time;
+                entry.tags = tags(response.headers(), &shared.tag_header);
+                if entry.tags.is_empty() {
+                    entry.tags = stale.tags.clone();
+                }
+                let ttl = storage_ttl(&entry, shared.keep_stale);
+                if let Err(error) = shared
+                    .timed(shared.store.put(&job.key, &job.variant, entry.clone(), ttl))
+                    .await
+                {
+                    shared.store_failed(&error);
+                }
+            }
+            Err(_) => {
+                let _ = shared.timed(shared.store.purge(&job.key)).await;
+            }
+        }
+        shared.count("revalidated");
+        Arc::new(job).done();
+        let age = entry.age_at(now_ms());
+        let status = Status {
+            ttl: Some(crate::respond::ttl_seconds(entry.lifetime, age)),
+            stored: true,
+            ..status
+        };
+        return Ok(from_entry(&shared, entry, client, &method, age, &status));
+    }
+
+    let mut status = Status {
+        fwd_status: Some(status_code.as_u16()),
+        ..Status::fwd(job.fwd)
+    };
+    match storable(
+        facts,
+        status_code,
+        response.headers(),
+        response_time,
+        &shared.limits,
+    ) {
+        Ok(s) => {
+            let mut strip: Vec<&str> = s.strip.iter().map(String::as_str).collect();
+            strip.push(shared.tag_header.as_str());
+            let mut headers = stored_headers(response.headers(), &strip);
+            if !headers.contains_key(DATE)
+                && let Ok(date) = HeaderValue::from_str(&http_date(response_time))
+            {
+                headers.insert(DATE, date);
+            }
+            let head = Entry {
+                status: status_code,
+                headers,
+                body: Bytes::new(),
+                response_time,
+                initial_age: s.initial_age,
+                lifetime: s.lifetime,
+                vary: s.vary,
+                tags: tags(response.headers(), &shared.tag_header),
+            };
+            let ttl = storage_ttl(&head, shared.keep_stale);
+            let store_variant = crate::key::variant(&head.vary, &request_headers);
+            if ttl.is_zero() {
+                return Ok(not_stored(job, response, &status.detail("stale")));
+            }
+            shared.flights.clear_hit_for_miss(&job.flight_key());
+            status.stored = true;
+            let job = Arc::new(job);
+            let fill = Fill::new(move |end| match end {
+                FillEnd::Complete(bytes) => {
+                    let mut put = Box::pin(async move {
+                        let len = bytes.len();
+                        let entry = Entry {
+                            body: bytes,
+                            ..head
+                        };
+                        match job
+                            .shared
+                            .timed(job.shared.store.put(&job.key, &store_variant, entry, ttl))
+                            .await
+                        {
+                            Ok(()) => job.shared.stored_bytes(len),
+                            Err(error) => job.shared.store_failed(&error),
+                        }
+                        job.done();
+                    });
+                    // A store that answers at once (memory) is written before
+                    // the body's end reaches the client; others finish in a task.
+                    if futures_util::FutureExt::now_or_never(&mut put).is_none() {
+                        tokio::spawn(put);
+                    }
+                }
+                FillEnd::TooLarge => {
+                    job.shared.flights.mark_hit_for_miss(&job.flight_key());
+                    job.done();
+                }
+                FillEnd::Aborted => job.done(),
+            });
+            let response =
+                response.map(|b| CacheBody::tee(b, shared.limits.max_object_bytes, fill));
+            Ok(finish(&shared, response, &status))
+        }
+        Err(reason) => {
+            if !matches!(
+                reason,
+                NotStored::Method | NotStored::Cookie | NotStored::Authorization
+            ) {
+                shared.flights.mark_hit_for_miss(&job.flight_key());
+            }
+            Ok(not_stored(job, response, &status.detail(reason.detail())))
+        }
+    }
+}
+
+fn not_stored<B>(job: Fetch, response: Response<B>, status: &Status) -> Response<CacheBody<B>> {
+    let shared = Arc::clone(&job.shared);
+    Arc::new(job).done();
+    finish(&shared, response.map(CacheBody::inner), status)
+}

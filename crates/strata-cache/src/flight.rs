@@ -1,0 +1,131 @@
+//! In-process coalescing: one origin request per variant at a time, the
+//! others woken (never polled) when it is stored or found uncacheable;
+//! and "hit-for-miss", variants recently found uncacheable, which skip
+//! coalescing so their requests are not serialised.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry as MapEntry;
+use moka::sync::Cache;
+use tokio::sync::watch;
+
+use crate::clock::now_ms;
+
+#[derive(Debug)]
+pub(crate) struct Flights {
+    map: Arc<DashMap<String, watch::Receiver<()>>>,
+    /// Variant → until when (ms, the cache clock) it skips coalescing.
+    hit_for_miss: Cache<String, u64>,
+    hit_for_miss_ttl: Duration,
+}
+
+/// The caller fetches; dropping it wakes every waiter.
+#[derive(Debug)]
+pub(crate) struct Leader {
+    map: Arc<DashMap<String, watch::Receiver<()>>>,
+    key: String,
+    tx: watch::Sender<()>,
+}
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        let tx = &self.tx;
+        self.map
+            .remove_if(&self.key, |_, rx| rx.same_channel(&tx.subscribe()));
+        // Dropping the sender (right after) wakes every receiver.
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Join {
+    Leader(Leader),
+    Waiter(watch::Receiver<()>),
+}
+
+impl Flights {
+    pub(crate) fn new(hit_for_miss_ttl: Duration) -> Self {
+        Self {
+            map: Arc::default(),
+            hit_for_miss: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(hit_for_miss_ttl.max(Duration::from_millis(1)))
+                .build(),
+            hit_for_miss_ttl,
+        }
+    }
+
+    pub(crate) fn join(&self, key: String) -> Join {
+        match self.map.entry(key) {
+            MapEntry::Occupied(e) => Join::Waiter(e.get().clone()),
+            MapEntry::Vacant(v) => {
+                let (tx, rx) = watch::channel(());
+                let key = v.key().clone();
+                v.insert(rx);
+                Join::Leader(Leader {
+                    map: Arc::clone(&self.map),
+                    key,
+                    tx,
+                })
+            }
+        }
+    }
+
+    pub(crate) fn is_hit_for_miss(&self, key: &str) -> bool {
+        self.hit_for_miss
+            .get(key)
+            .is_some_and(|until| until > now_ms())
+    }
+
+    pub(crate) fn mark_hit_for_miss(&self, key: &str) {
+        if !self.hit_for_miss_ttl.is_zero() {
+            let ttl = u64::try_from(self.hit_for_miss_ttl.as_millis()).unwrap_or(u64::MAX);
+            self.hit_for_miss
+                .insert(key.to_owned(), now_ms().saturating_add(ttl));
+        }
+    }
+
+    pub(crate) fn clear_hit_for_miss(&self, key: &str) {
+        self.hit_for_miss.invalidate(key);
+    }
+}
+
+/// Waits until the leader is done (or gone), at most `max`.
+pub(crate) async fn wait(mut rx: watch::Receiver<()>, max: Duration) {
+    let _ = tokio::time::timeout(max, rx.changed()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn one_leader_and_waiters_woken_when_it_is_done() {
+        let flights = Flights::new(Duration::from_secs(10));
+        let Join::Leader(leader) = flights.join("k".into()) else {
+            panic!("first is the leader")
+        };
+        let Join::Waiter(rx) = flights.join("k".into()) else {
+            panic!("second waits")
+        };
+        let waiter = tokio::spawn(wait(rx, Duration::from_secs(3600)));
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        drop(leader);
+        waiter.await.expect("woken");
+        assert!(
+            matches!(flights.join("k".into()), Join::Leader(_)),
+            "the flight is over"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hit_for_miss_expires_on_the_cache_clock() {
+        let flights = Flights::new(Duration::from_secs(10));
+        flights.mark_hit_for_miss("k");
+        assert!(flights.is_hit_for_miss("k"));
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert!(!flights.is_hit_for_miss("k"));
+    }
+}

@@ -1,0 +1,203 @@
+//! The way to the origin when nothing stored fits: one request per
+//! variant (in process, and across instances through the store's lease),
+//! the others answered from what it stored; background refreshes.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use crate::body::CacheBody;
+use crate::clock::now_ms;
+use crate::config::Shared;
+use crate::directives::ResponseDirectives;
+use crate::fetch::{Fetch, fetch};
+use crate::flight::{Join, wait};
+use crate::flow::{Found, credentials, lookup, usable};
+use crate::respond::{from_entry, ttl_seconds};
+use crate::status::{Fwd, Status};
+use crate::store::Lease;
+use crate::{CacheKey, Entry};
+
+/// A trip to the origin for a variant, and whether it may be shared.
+pub(crate) struct Miss {
+    pub(crate) key: CacheKey,
+    pub(crate) variant: String,
+    pub(crate) fwd: Fwd,
+    pub(crate) coalesce: bool,
+    /// The stale entry to revalidate, if any.
+    pub(crate) stale: Option<Entry>,
+}
+
+/// Nothing stored fits (or it must be revalidated): go to the origin,
+/// once per variant when coalescing.
+pub(crate) async fn miss<S, ReqB, ResB>(
+    shared: Arc<Shared>,
+    inner: S,
+    parts: Parts,
+    body: ReqB,
+    miss: Miss,
+) -> Result<Response<CacheBody<ResB>>, S::Error>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
+    S::Future: Send,
+    S::Error: Send + 'static,
+    ReqB: Send + 'static,
+    ResB: Body<Data = Bytes> + Send + 'static,
+{
+    let Miss {
+        key,
+        variant,
+        fwd,
+        coalesce,
+        stale,
+    } = miss;
+    let flight_key = format!("{}:{variant}", key.digest());
+    let mut job = Fetch {
+        shared: Arc::clone(&shared),
+        key,
+        variant,
+        stale,
+        fwd,
+        collapsed_leader: std::sync::Mutex::new(None),
+        lease: None,
+    };
+    if !coalesce || shared.flights.is_hit_for_miss(&flight_key) {
+        shared.count("miss");
+        return fetch(job, inner, parts, body).await;
+    }
+    match shared.flights.join(flight_key) {
+        Join::Waiter(rx) => {
+            wait(rx, shared.collapse_timeout).await;
+            if let Some(response) = collapsed_hit(&shared, &job.key, &parts).await {
+                return Ok(response);
+            }
+        }
+        Join::Leader(leader) => {
+            job.collapsed_leader = std::sync::Mutex::new(Some(leader));
+            for _ in 0..2 {
+                match shared
+                    .timed(
+                        shared
+                            .store
+                            .lease(&job.key, &job.variant, shared.collapse_timeout),
+                    )
+                    .await
+                {
+                    Ok(Lease::Acquired(token)) => {
+                        job.lease = Some(token);
+                        break;
+                    }
+                    Ok(Lease::Unshared) => break,
+                    Ok(Lease::Held) => {
+                        shared
+                            .store
+                            .wait(&job.key, &job.variant, shared.collapse_timeout)
+                            .await;
+                        if let Some(response) = collapsed_hit(&shared, &job.key, &parts).await {
+                            return Ok(response);
+                        }
+                    }
+                    Err(error) => {
+                        shared.store_failed(&error);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    shared.count("miss");
+    fetch(job, inner, parts, body).await
+}
+
+/// After waiting on another request's fill: its stored response, when
+/// it is there and fresh.
+async fn collapsed_hit<B>(
+    shared: &Shared,
+    key: &CacheKey,
+    parts: &Parts,
+) -> Option<Response<CacheBody<B>>> {
+    let (authorization, cookie) = credentials(shared, parts);
+    let Found { lookup, .. } = lookup(shared, key, parts).await.ok()?;
+    let entry = lookup
+        .entry
+        .filter(|e| usable(e, parts, authorization, cookie))?;
+    let age = entry.age_at(now_ms());
+    let soft = lookup
+        .soft_purged_at
+        .is_some_and(|at| at >= entry.response_time);
+    if soft || age >= entry.lifetime || ResponseDirectives::parse(&entry.headers).no_cache {
+        return None;
+    }
+    shared.count("collapsed");
+    let status = Status {
+        collapsed: true,
+        ..Status::hit(ttl_seconds(entry.lifetime, age))
+    };
+    Some(from_entry(
+        shared,
+        entry,
+        &parts.headers,
+        &parts.method,
+        age,
+        &status,
+    ))
+}
+
+/// Serves nothing: refreshes a stale entry in the background, once per
+/// variant (in process, and across instances through the store's lease).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn refresh_in_background<S, ReqB, ResB>(
+    shared: Arc<Shared>,
+    inner: S,
+    parts: Parts,
+    body: ReqB,
+    key: CacheKey,
+    variant: String,
+    entry: Entry,
+) where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
+    S::Future: Send,
+    S::Error: Send + 'static,
+    ReqB: Send + 'static,
+    ResB: Body<Data = Bytes> + Send + 'static,
+{
+    let Join::Leader(leader) = shared.flights.join(format!("{}:{variant}", key.digest())) else {
+        return;
+    };
+    tokio::spawn(async move {
+        let lease = match shared
+            .timed(shared.store.lease(&key, &variant, shared.collapse_timeout))
+            .await
+        {
+            Ok(Lease::Acquired(token)) => Some(token),
+            Ok(Lease::Unshared) => None,
+            Ok(Lease::Held) => return,
+            Err(error) => {
+                shared.store_failed(&error);
+                return;
+            }
+        };
+        let job = Fetch {
+            shared,
+            key,
+            variant,
+            stale: Some(entry),
+            fwd: Fwd::Stale,
+            collapsed_leader: std::sync::Mutex::new(Some(leader)),
+            lease,
+        };
+        if let Ok(response) = fetch(job, inner, parts, body).await {
+            // Drain the body so the tee stores it.
+            let mut body = std::pin::pin!(response.into_body());
+            while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+                if frame.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+}

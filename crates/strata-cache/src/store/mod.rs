@@ -1,0 +1,226 @@
+//! Where responses live: [`MemoryStore`] on one instance,
+//! [`RedisStore`](crate::RedisStore) (feature `redis`) shared by many.
+
+#[cfg(feature = "redis")]
+mod link;
+pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use http::HeaderName;
+
+use crate::{CacheKey, Entry, StoreError};
+
+pub use self::memory::MemoryStore;
+
+/// What a store holds for one variant of a resource.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Lookup {
+    /// The variant asked for, when stored.
+    pub entry: Option<Entry>,
+    /// The `Vary` field names of the resource's last stored response, when
+    /// any response of it is stored: the caller picks its variant with
+    /// them.
+    pub vary: Option<Vec<HeaderName>>,
+    /// When the resource was last soft-purged (ms since the Unix epoch):
+    /// entries stored before are stale.
+    pub soft_purged_at: Option<u64>,
+}
+
+impl Lookup {
+    /// A lookup result.
+    pub fn new(
+        entry: Option<Entry>,
+        vary: Option<Vec<HeaderName>>,
+        soft_purged_at: Option<u64>,
+    ) -> Self {
+        Self {
+            entry,
+            vary,
+            soft_purged_at,
+        }
+    }
+}
+
+/// The outcome of asking for the right to fill a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lease {
+    /// This caller fills it; release with the token.
+    Acquired(u64),
+    /// Another instance is filling it.
+    Held,
+    /// The store is not shared between instances: no lease is needed (the
+    /// layer coalesces in process).
+    Unshared,
+}
+
+/// A response-cache backend.
+///
+/// Both implementations ([`MemoryStore`], [`RedisStore`](crate::RedisStore))
+/// pass one conformance suite. Keys are [`CacheKey`]s (every variant of one
+/// URL), variants the strings the layer derives from the request's values
+/// of the resource's `Vary` fields (`""` without `Vary`). Every call is
+/// bounded by the layer's store timeout; an error sends the request to the
+/// origin (bypass).
+pub trait Store: std::fmt::Debug + Send + Sync + 'static {
+    /// Reads `variant` of `key`, with the resource's `Vary` names and
+    /// soft-purge mark.
+    fn get(
+        &self,
+        key: &CacheKey,
+        variant: &str,
+    ) -> impl Future<Output = Result<Lookup, StoreError>> + Send;
+
+    /// Stores `entry` as `variant` of `key` for `ttl`, records its `Vary`
+    /// names as the resource's and indexes it under its tags.
+    fn put(
+        &self,
+        key: &CacheKey,
+        variant: &str,
+        entry: Entry,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes every variant of `key`.
+    fn purge(&self, key: &CacheKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes every resource tagged `tag`; returns how many were tagged.
+    fn purge_tag(&self, tag: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Marks every variant of `key` stale as of now (kept for
+    /// revalidation and `stale-while-revalidate`).
+    fn soft_purge(&self, key: &CacheKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks every resource tagged `tag` stale; returns how many were
+    /// tagged.
+    fn soft_purge_tag(&self, tag: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Asks for the right to fill `variant` of `key` for up to `ttl`, so
+    /// concurrent misses on several instances make one origin request. A
+    /// store that is not shared answers [`Lease::Unshared`] (the default).
+    fn lease(
+        &self,
+        key: &CacheKey,
+        variant: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Lease, StoreError>> + Send {
+        let _ = (key, variant, ttl);
+        async { Ok(Lease::Unshared) }
+    }
+
+    /// Gives back a lease [`lease`](Self::lease) granted, waking the
+    /// instances waiting on it.
+    fn release(
+        &self,
+        key: &CacheKey,
+        variant: &str,
+        token: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (key, variant, token);
+        async { Ok(()) }
+    }
+
+    /// Waits until the lease on `variant` of `key` is released or has
+    /// expired, at most `max`. Returns at once for a store that is not
+    /// shared.
+    fn wait(
+        &self,
+        key: &CacheKey,
+        variant: &str,
+        max: Duration,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (key, variant, max);
+        async {}
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`Store`] behind a pointer.
+pub(crate) trait DynStore: std::fmt::Debug + Send + Sync + 'static {
+    fn get<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+    ) -> BoxFuture<'a, Result<Lookup, StoreError>>;
+    fn put<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        entry: Entry,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn purge<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
+    fn soft_purge<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn soft_purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
+    fn lease<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Lease, StoreError>>;
+    fn release<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        token: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn wait<'a>(&'a self, key: &'a CacheKey, variant: &'a str, max: Duration) -> BoxFuture<'a, ()>;
+}
+
+impl<S: Store> DynStore for S {
+    fn get<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+    ) -> BoxFuture<'a, Result<Lookup, StoreError>> {
+        Box::pin(Store::get(self, key, variant))
+    }
+    fn put<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        entry: Entry,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(Store::put(self, key, variant, entry, ttl))
+    }
+    fn purge<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(Store::purge(self, key))
+    }
+    fn purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(Store::purge_tag(self, tag))
+    }
+    fn soft_purge<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(Store::soft_purge(self, key))
+    }
+    fn soft_purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(Store::soft_purge_tag(self, tag))
+    }
+    fn lease<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Lease, StoreError>> {
+        Box::pin(Store::lease(self, key, variant, ttl))
+    }
+    fn release<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        variant: &'a str,
+        token: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(Store::release(self, key, variant, token))
+    }
+    fn wait<'a>(&'a self, key: &'a CacheKey, variant: &'a str, max: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(Store::wait(self, key, variant, max))
+    }
+}

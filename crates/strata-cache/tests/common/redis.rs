@@ -1,0 +1,23 @@
+//! Pools on the test kit's real Redis servers.
+
+use std::time::Duration;
+
+use strata_core::redis::RedisPoolBuilder;
+use strata_core::redis::fred::clients::Pool;
+use strata_core::redis::fred::interfaces::ClientLike;
+
+/// A pool on `url` (a server or a cluster), connected.
+pub async fn pool(url: &str) -> Pool {
+    let pool = RedisPoolBuilder::from_url(url)
+        .expect("valid url")
+        .command_timeout(Duration::from_secs(2))
+        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .connect()
+        .await
+        .expect("pool");
+    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
+        .await
+        .expect("connected within 20 s")
+        .expect("connected");
+    pool
+}
