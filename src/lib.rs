@@ -13,6 +13,8 @@
 //! | [`metrics`] | `strata-metrics` | Prometheus RED metrics under OpenTelemetry names, bounded cardinality, `/metrics` |
 //! | [`rate_limit`] | `strata-rate-limit` | GCRA rate limiting, in memory or shared through Redis, tiers, IETF `RateLimit` headers |
 //! | [`session`] | `strata-session` | cookie sessions with per-key writes, id rotation, per-user revocation, a cross-site request guard |
+//! | [`cache`] | `strata-cache` | shared HTTP response cache (RFC 9111): `Vary`, `Age`, `Cache-Status`, 304s, stale-while-revalidate, tags and soft purge, coalescing, in memory or Redis |
+//! | [`profiling`] | `strata-profiling` | CPU profiles (pprof, flamegraph) and tokio runtime metrics on a guarded admin listener |
 //! | [`compression`] | `strata-compression` | response compression (br, zstd, gzip, deflate) and request decompression with a size cap |
 //!
 //! # Example
@@ -51,11 +53,12 @@
 //! meaning in every crate that has it.
 //!
 //! - `full`: everything below but `redis-tls`.
-//! - `compression`, `health`, `metrics`, `rate-limit`, `security-headers`, `session`: the
+//! - `cache`, `compression`, `health`, `metrics`, `profiling`, `rate-limit`,
+//!   `security-headers`, `session`: the
 //!   member crate of the same name.
 //! - `axum`: axum extractors, `ConnectInfo` as the peer address and
 //!   `MatchedPath` as the route, in the member crates.
-//! - `redis`: Redis-backed stores (rate limit, sessions), the Redis health check, and
+//! - `redis`: Redis-backed stores (rate limit, sessions, cache), the Redis health check, and
 //!   [`core::redis::RedisPoolBuilder`]; `redis-tls`: `rediss://` URLs.
 //! - `prometheus`: the member crates' collectors, registered into the
 //!   `prometheus::Registry` you pass them (the one `metrics` renders).
@@ -93,3 +96,9 @@ pub use strata_rate_limit as rate_limit;
 #[cfg(feature = "session")]
 #[doc(inline)]
 pub use strata_session as session;
+#[cfg(feature = "cache")]
+#[doc(inline)]
+pub use strata_cache as cache;
+#[cfg(feature = "profiling")]
+#[doc(inline)]
+pub use strata_profiling as profiling;
