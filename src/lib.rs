@@ -87,18 +87,18 @@ pub use strata_compression as compression;
 #[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+#[cfg(feature = "cache")]
+#[doc(inline)]
+pub use strata_cache as cache;
 #[cfg(feature = "health")]
 #[doc(inline)]
 pub use strata_health as health;
+#[cfg(feature = "profiling")]
+#[doc(inline)]
+pub use strata_profiling as profiling;
 #[cfg(feature = "rate-limit")]
 #[doc(inline)]
 pub use strata_rate_limit as rate_limit;
 #[cfg(feature = "session")]
 #[doc(inline)]
 pub use strata_session as session;
-#[cfg(feature = "cache")]
-#[doc(inline)]
-pub use strata_cache as cache;
-#[cfg(feature = "profiling")]
-#[doc(inline)]
-pub use strata_profiling as profiling;

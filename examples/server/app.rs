@@ -7,6 +7,7 @@ use axum::Router;
 use axum::http::request::Parts;
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
+use strata::cache::CacheHandle;
 use strata::compression::{CompressionLayer, CompressionMetrics, RequestDecompressionLayer};
 use strata::core::guard::AccessGuard;
 use strata::core::redis::fred::clients::Pool;
@@ -24,6 +25,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::account;
+use crate::cache;
 use crate::config::{AppEnv, Config};
 use crate::items::{self, Catalogue};
 use crate::limits;
@@ -51,6 +53,13 @@ pub(crate) struct App {
 struct AppState {
     catalogue: Catalogue,
     sessions: SessionAdmin,
+    cache: CacheHandle,
+}
+
+impl axum::extract::FromRef<AppState> for CacheHandle {
+    fn from_ref(state: &AppState) -> Self {
+        state.cache.clone()
+    }
 }
 
 impl axum::extract::FromRef<AppState> for SessionAdmin {
@@ -71,7 +80,8 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 /// Layers, outermost first: client address → metrics → request log →
 /// security headers → problem+json for every refusal → body deadline → body
 /// limit → health (answers probes before anything below can refuse them) →
-/// session → rate limit (tiers by the session's user) → compression → request decompression (decoded bytes capped
+/// session → rate limit (tiers by the session's user) → compression (the
+/// catalogue: cache → compression) → request decompression (decoded bytes capped
 /// at the body limit) → routes (CORS on `/api`; `POST /api/login` has its own rate limit
 /// inside the tiers).
 pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
@@ -86,14 +96,23 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
     let registry = metrics.registry();
     let (sessions, session_admin) = session::layer(config, redis, registry)?;
     let (health, drain) = health(config, redis, registry, &session_admin)?;
+    let (cache, cache_handle) = cache::layer(redis, registry)?;
+    let compression = compression(registry)?;
     let state = AppState {
         catalogue: Catalogue::sample(),
         sessions: session_admin,
+        cache: cache_handle,
     };
-    let rate_limit_metrics = limits::metrics(registry)?;
-    let api = Router::new()
+    // The catalogue through the cache, which sits outside compression so it
+    // keeps each coding's bytes and a hit costs no compression; the outer
+    // compression layer passes encoded responses through.
+    let catalogue = Router::new()
         .route("/items", get(items::list))
         .route("/items/{id}", get(items::get).put(items::put))
+        .layer(compression.clone())
+        .layer(cache);
+    let rate_limit_metrics = limits::metrics(registry)?;
+    let api = catalogue
         .route(
             "/login",
             post(login::login).route_layer(limits::login(
@@ -145,7 +164,7 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
                     config.rate_limit_clock,
                     &rate_limit_metrics,
                 )?)
-                .layer(compression(registry)?)
+                .layer(compression)
                 // The cap on decoded bytes; the body limit above counts the
                 // encoded ones.
                 .layer(

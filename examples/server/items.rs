@@ -1,8 +1,10 @@
 //! The item catalogue: `GET /api/items`, `GET /api/items/{id}`, `PUT /api/items/{id}`.
 //!
-//! Responses carry a strong `ETag` (a revision counter) and `Cache-Control`, so
-//! a shared cache may store them; `If-None-Match` answers 304 and `If-Match` on
-//! `PUT` guards against lost updates (412).
+//! Responses carry a strong `ETag` (a revision counter), `Cache-Control` and a
+//! `Surrogate-Key` tag (`items` for the list, `item-{id}` for one item), and are
+//! served through the shared cache; `If-None-Match` answers 304 and `If-Match`
+//! on `PUT` guards against lost updates (412). A `PUT` purges the item's tag and
+//! the list's, on every instance sharing the cache.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -14,6 +16,7 @@ use axum::http::header::{CACHE_CONTROL, ETAG, IF_MATCH, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use strata::cache::CacheHandle;
 use strata::core::Problem;
 
 pub(crate) use crate::item_id::ItemId;
@@ -155,7 +158,12 @@ pub(crate) async fn list(State(catalogue): State<Catalogue>, headers: HeaderMap)
             inner.items.values().cloned().collect::<Vec<_>>(),
         )
     });
-    respond(&headers, &format!("\"items-r{revision}\""), &items)
+    respond(
+        &headers,
+        &format!("\"items-r{revision}\""),
+        &items,
+        crate::cache::LIST_TAG,
+    )
 }
 
 pub(crate) async fn get(
@@ -167,13 +175,19 @@ pub(crate) async fn get(
         return no_such_item();
     };
     match catalogue.read(|inner| inner.items.get(&id).cloned()) {
-        Some(item) => respond(&headers, &item_etag(&item), &item),
+        Some(item) => respond(
+            &headers,
+            &item_etag(&item),
+            &item,
+            &crate::cache::item_tag(id),
+        ),
         None => not_found(id),
     }
 }
 
 pub(crate) async fn put(
     State(catalogue): State<Catalogue>,
+    State(cache): State<CacheHandle>,
     ItemId(id): ItemId,
     headers: HeaderMap,
     body: Result<Json<ItemUpdate>, JsonRejection>,
@@ -188,35 +202,62 @@ pub(crate) async fn put(
     if let Err((field, rule)) = update.validate() {
         return problems::invalid_field(field, rule);
     }
-    let mut inner = catalogue
-        .inner
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(item) = inner.items.get(&id) else {
-        return not_found(id);
+    let item = match catalogue.replace(id, update, headers.get(IF_MATCH)) {
+        Ok(item) => item,
+        Err(response) => return *response,
     };
-    if let Some(expected) = headers.get(IF_MATCH)
-        && !etag_matches(expected, &item_etag(item), false)
-    {
-        return Problem::new(StatusCode::PRECONDITION_FAILED)
-            .detail("the item changed since it was read")
-            .into_response();
-    }
-    let item = Item {
-        id,
-        name: update.name,
-        description: update.description,
-        price_cents: update.price_cents,
-        tags: update.tags,
-        version: item.version + 1,
-    };
-    inner.items.insert(id, item.clone());
-    inner.revision += 1;
-    drop(inner);
     tracing::info!(item = id, version = item.version, "item updated");
+    // Read-your-writes: the cached copies are gone before the answer leaves.
+    for tag in [
+        crate::cache::item_tag(id),
+        crate::cache::LIST_TAG.to_owned(),
+    ] {
+        if let Err(error) = cache.purge_tag(&tag).await {
+            tracing::warn!(%error, tag, "cache purge failed; cached copies expire within 30 s");
+        }
+    }
     let mut response = Json(&item).into_response();
     insert_etag(response.headers_mut(), &item_etag(&item));
     response
+}
+
+impl Catalogue {
+    /// Replaces item `id` (when `if_match`, if any, matches its ETag); the
+    /// new item, or the problem to answer.
+    fn replace(
+        &self,
+        id: u32,
+        update: ItemUpdate,
+        if_match: Option<&HeaderValue>,
+    ) -> Result<Item, Box<Response>> {
+        let mut inner = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(current) = inner.items.get(&id) else {
+            return Err(Box::new(not_found(id)));
+        };
+        if let Some(expected) = if_match
+            && !etag_matches(expected, &item_etag(current), false)
+        {
+            return Err(Box::new(
+                Problem::new(StatusCode::PRECONDITION_FAILED)
+                    .detail("the item changed since it was read")
+                    .into_response(),
+            ));
+        }
+        let item = Item {
+            id,
+            name: update.name,
+            description: update.description,
+            price_cents: update.price_cents,
+            tags: update.tags,
+            version: current.version + 1,
+        };
+        inner.items.insert(id, item.clone());
+        inner.revision += 1;
+        Ok(item)
+    }
 }
 
 fn item_etag(item: &Item) -> String {
@@ -225,7 +266,7 @@ fn item_etag(item: &Item) -> String {
 
 /// 304 when `If-None-Match` matches, else the JSON body; both with the
 /// validators and caching policy.
-fn respond(headers: &HeaderMap, etag: &str, body: &impl Serialize) -> Response {
+fn respond(headers: &HeaderMap, etag: &str, body: &impl Serialize, tag: &str) -> Response {
     let fresh = headers
         .get(IF_NONE_MATCH)
         .is_some_and(|condition| etag_matches(condition, etag, true));
@@ -238,6 +279,9 @@ fn respond(headers: &HeaderMap, etag: &str, body: &impl Serialize) -> Response {
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static(CACHE_POLICY));
+    if let Ok(tag) = HeaderValue::from_str(tag) {
+        response.headers_mut().insert("surrogate-key", tag);
+    }
     response
 }
 

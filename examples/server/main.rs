@@ -11,6 +11,7 @@
 
 mod account;
 mod app;
+mod cache;
 mod config;
 mod item_id;
 mod items;
@@ -177,6 +178,8 @@ fn serve_until_stopped() -> u8 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cache;
 #[cfg(test)]
 mod tests_connections;
 #[cfg(test)]

@@ -118,14 +118,21 @@ async fn a_cpu_profile_renders_as_pprof_and_flamegraph_one_at_a_time() {
     assert_eq!(content_type, "application/octet-stream");
     // The spinning closure's frames are in the profile's string table.
     let name = b"a_cpu_profile_renders";
-    assert!(body.windows(name.len()).any(|w| w == name), "{} bytes, no spin frame", body.len());
+    assert!(
+        body.windows(name.len()).any(|w| w == name),
+        "{} bytes, no spin frame",
+        body.len()
+    );
 
     let (status, content_type, svg) = get(&service, FLAMEGRAPH_PATH).await;
     assert_eq!(status, StatusCode::OK, "free again");
     assert_eq!(content_type, "image/svg+xml");
     let svg = String::from_utf8_lossy(&svg);
     assert!(svg.contains("<svg"), "{}", &svg[..svg.len().min(300)]);
-    assert!(svg.contains("a_cpu_profile_renders"), "the spinning frames are drawn");
+    assert!(
+        svg.contains("a_cpu_profile_renders"),
+        "the spinning frames are drawn"
+    );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     spin.await.unwrap();
 }
