@@ -1,12 +1,13 @@
 //! The server's settings, read from the environment.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::http::{HeaderValue, Uri};
 use strata::core::TrustedProxies;
 use strata::core::redis::RedisPoolBuilder;
+use strata::profiling::AdminListener;
 use strata::rate_limit::MemoryClock;
 use strata::security_headers::TrustedHostLayer;
 
@@ -43,6 +44,9 @@ pub(crate) struct Config {
     pub(crate) cors_origins: Vec<HeaderValue>,
     /// `ALLOWED_HOSTS`: the `Host` values the site answers (empty: any).
     pub(crate) allowed_hosts: Option<TrustedHostLayer>,
+    /// `ADMIN_PORT` / `ADMIN_TOKEN`: the admin listener (profiling, runtime
+    /// metrics) on loopback, off when unset.
+    pub(crate) admin: Option<AdminListener>,
     pub(crate) log_filter: String,
     /// The clock of the in-memory rate-limit stores: the fast CPU clock;
     /// tests that pause tokio's clock choose `MemoryClock::Tokio`. Not read
@@ -137,6 +141,27 @@ impl Config {
                 .map_err(|error| fail("ALLOWED_HOSTS", error.to_string()))?,
             ),
         };
+        let admin = match var("ADMIN_PORT") {
+            None => None,
+            Some(value) => {
+                let port: u16 = value.trim().parse().map_err(|_| {
+                    fail(
+                        "ADMIN_PORT",
+                        format!("{value:?} is not a port number (0-65535)"),
+                    )
+                })?;
+                let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+                let mut admin = AdminListener::builder(addr);
+                if let Some(token) = var("ADMIN_TOKEN") {
+                    admin = admin.bearer_token(token.trim());
+                }
+                Some(
+                    admin
+                        .build()
+                        .map_err(|error| fail("ADMIN_TOKEN", error.to_string()))?,
+                )
+            }
+        };
         let drain_for = match var("DRAIN_SECONDS") {
             None if env == AppEnv::Production => Duration::from_secs(5),
             None => Duration::ZERO,
@@ -172,6 +197,7 @@ impl Config {
             trusted_proxies,
             cors_origins,
             allowed_hosts,
+            admin,
             log_filter,
             rate_limit_clock: MemoryClock::Fast,
             session_clock: strata::session::Clock::System,

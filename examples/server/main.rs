@@ -10,6 +10,7 @@
 //! the variable.
 
 mod account;
+mod admin;
 mod app;
 mod cache;
 mod config;
@@ -101,6 +102,10 @@ async fn run() -> Result<(), String> {
     }
     let App { router, drain } = app(&config, redis.as_ref())
         .map_err(|error| format!("cannot build the application: {error}"))?;
+    let admin = match config.admin.clone() {
+        Some(listener) => Some(admin::spawn(listener).await?),
+        None => None,
+    };
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = TcpListener::bind(addr)
         .await
@@ -119,6 +124,9 @@ async fn run() -> Result<(), String> {
         shutdown_signal(drain, config.drain_for),
     )
     .await;
+    if let Some(admin) = admin {
+        admin.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

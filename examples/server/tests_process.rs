@@ -43,6 +43,10 @@ pub(crate) fn server(vars: &[(&str, &str)]) -> Command {
         "MAX_CONNECTIONS",
         "MAX_HEADER_BYTES",
         "SHUTDOWN_TIMEOUT",
+        "ADMIN_PORT",
+        "ADMIN_TOKEN",
+        "ALLOWED_HOSTS",
+        "CORS_ORIGINS",
     ] {
         command.env_remove(var);
     }
@@ -57,6 +61,7 @@ fn bad_settings_stop_startup_with_one_line_naming_the_variable() {
         ("TRUSTED_PROXIES", "10.0.0.0/40"),
         ("APP_ENV", "prod"),
         ("RUST_LOG", "[=foo"),
+        ("ADMIN_PORT", "99999"),
     ];
     for (var, value) in cases {
         let output = server(&[(var, value)]).output().expect("run the server");
@@ -182,4 +187,36 @@ fn serves_over_tcp_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn the_admin_port_serves_runtime_metrics_and_profiles_behind_its_token() {
+    let server = start_with(&[("ADMIN_PORT", "0"), ("ADMIN_TOKEN", "admin-t0ken")]);
+    let admin = loop {
+        let event = server
+            .events
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the admin listener was not logged");
+        if event["message"] == "admin listener (profiling, runtime metrics)" {
+            break event["addr"].as_str().expect("addr").to_owned();
+        }
+    };
+    assert!(admin.starts_with("127.0.0.1:"), "{admin}");
+    let refused = http_get(&admin, "/debug/runtime");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let mut stream = TcpStream::connect(&admin).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /debug/runtime HTTP/1.1\r\nHost: {admin}\r\nAuthorization: Bearer admin-t0ken\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"workers\""), "{response}");
+    // The application's own port does not serve the admin routes.
+    assert!(http_get(&server.addr, "/debug/runtime").starts_with("HTTP/1.1 404"));
 }
