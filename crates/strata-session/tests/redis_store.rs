@@ -69,7 +69,9 @@ async fn many_values_are_created_updated_and_removed() {
     assert!(store.create(&id, &record, common::HOUR).await.unwrap());
     assert_eq!(store.load(&id).await.unwrap().unwrap().data.len(), 1000);
     let mut update = common::update(1);
-    update.set = (0..900).map(|i| (format!("w{i}"), "2".to_owned())).collect();
+    update.set = (0..900)
+        .map(|i| (format!("w{i}"), "2".to_owned()))
+        .collect();
     update.remove = names[..700].to_vec();
     assert!(store.update(&id, &update, common::HOUR).await.unwrap());
     let data = store.load(&id).await.unwrap().unwrap().data;

@@ -322,8 +322,7 @@ impl Store for RedisStore {
                         .await
                         .map_err(StoreError::Redis)?;
                 }
-                let rows: Vec<Option<String>> =
-                    pipeline.all().await.map_err(StoreError::Redis)?;
+                let rows: Vec<Option<String>> = pipeline.all().await.map_err(StoreError::Redis)?;
                 for (id, row) in ids.into_iter().zip(rows) {
                     match info(id, row.as_deref()) {
                         Some(info) if info.user.as_deref() == Some(user) => live.push(info),

@@ -190,7 +190,11 @@ mod tests {
     fn metadata_round_trips_with_any_strings() {
         for (user, user_agent, ip) in [
             (None, None, None),
-            (Some("alice"), Some("Mozilla/5.0 (X11) | 1:2 -"), Some("::1")),
+            (
+                Some("alice"),
+                Some("Mozilla/5.0 (X11) | 1:2 -"),
+                Some("::1"),
+            ),
             (Some("1:x\n- é"), None, Some("")),
             (Some(""), Some("-"), None),
         ] {
@@ -203,10 +207,7 @@ mod tests {
             );
             assert_eq!(meta.secret, record.secret);
             assert_eq!(meta.previous, record.previous);
-            assert_eq!(
-                (meta.created_ms, meta.seen_ms, meta.expires_ms),
-                (1, 2, 3)
-            );
+            assert_eq!((meta.created_ms, meta.seen_ms, meta.expires_ms), (1, 2, 3));
             record.previous = None;
             assert_eq!(parse(&encode(&record)).expect("parses").previous, None);
         }
