@@ -3,7 +3,9 @@
 //! value as long as what one session read fetches (the record's fields and
 //! values). Also: raw `HGETALL`s of the session records themselves (what
 //! one load sends), `Store::load` of those records on its own (the read
-//! without the layer and router), and the same reads through
+//! without the layer and router), a raw `GET` from a handler behind the
+//! same axum router without the layer (what any read of one value through
+//! HTTP costs here), and the same reads through
 //! tower-sessions on its own pool of the same size.
 //!
 //! After the criterion group, the variants run again in interleaved rounds
@@ -31,16 +33,18 @@ enum Variant {
     RawGet,
     RawHgetall,
     StoreLoad,
+    RouterRawGet,
     StrataRead,
     TowerSessionsRead,
 }
 
-const VARIANTS: [(&str, Variant); 5] = [
+const VARIANTS: [(&str, Variant); 6] = [
     ("raw_get", Variant::RawGet),
     ("strata_read", Variant::StrataRead),
     ("tower_sessions_read", Variant::TowerSessionsRead),
     ("raw_hgetall", Variant::RawHgetall),
     ("store_load", Variant::StoreLoad),
+    ("router_raw_get", Variant::RouterRawGet),
 ];
 
 struct Fixture {
@@ -49,6 +53,7 @@ struct Fixture {
     record_keys: Vec<String>,
     store: strata_session::RedisStore,
     record_ids: Vec<RecordId>,
+    router_get: Router,
     strata: (Router, Vec<HeaderValue>),
     peer: (Router, Vec<HeaderValue>),
 }
@@ -79,6 +84,16 @@ impl Fixture {
                 }))
                 .await;
             }
+            Variant::RouterRawGet => {
+                join_all((0..IN_FLIGHT).map(|_| {
+                    let app = self.router_get.clone();
+                    async move {
+                        let response = app.oneshot(request(None)).await.expect("infallible");
+                        assert_eq!(response.status(), StatusCode::OK);
+                    }
+                }))
+                .await;
+            }
             Variant::StrataRead => reads(&self.strata).await,
             Variant::TowerSessionsRead => reads(&self.peer).await,
         }
@@ -95,6 +110,12 @@ async fn reads((app, cookies): &(Router, Vec<HeaderValue>)) {
         }
     }))
     .await;
+}
+
+/// A handler reading one value with a raw `GET`, no session layer.
+async fn raw_get(State((pool, key)): State<(Pool, Arc<str>)>) -> StatusCode {
+    let value: Option<String> = pool.get(&*key).await.ok().flatten();
+    status(value.is_some_and(|v| !v.is_empty()))
 }
 
 async fn seed_many(app: &Router) -> Vec<HeaderValue> {
@@ -143,6 +164,9 @@ async fn fixture(
             .expect("SET");
         raw_keys.push(key);
     }
+    let router_get = Router::new()
+        .route("/", get(raw_get))
+        .with_state((pool.clone(), Arc::from(raw_keys[0].as_str())));
     let peer_layer = SessionManagerLayer::new(tower_sessions_redis_store::RedisStore::new(
         peer_pool.clone(),
     ));
@@ -154,6 +178,7 @@ async fn fixture(
         record_keys,
         store: store.clone(),
         record_ids,
+        router_get,
         strata: (app, cookies),
         peer: (peer_app, peer_cookies),
     }
@@ -194,12 +219,14 @@ pub(super) fn run(
             1e9 / best
         );
     }
-    let [raw_get, strata, peer, hgetall, load] = best;
+    let [raw_get, strata, peer, hgetall, load, router_get] = best;
     eprintln!(
-        "paired/session/redis/throughput: strata_read / raw_get = {:.2} (strata_read / raw_hgetall = {:.2}, store_load / raw_get = {:.2}, tower_sessions_read / raw_get = {:.2})",
+        "paired/session/redis/throughput: strata_read / raw_get = {:.2} (strata_read / raw_hgetall = {:.2}, store_load / raw_get = {:.2}, router_raw_get / raw_get = {:.2}, strata_read / router_raw_get = {:.2}, tower_sessions_read / raw_get = {:.2})",
         raw_get / strata,
         hgetall / strata,
         raw_get / load,
+        raw_get / router_get,
+        router_get / strata,
         raw_get / peer
     );
 }
