@@ -2,8 +2,11 @@
 //! the strata layer beside as many raw `GET`s, through the same pool, of a
 //! value as long as what one session read fetches (the record's fields and
 //! values). Also: raw `HGETALL`s of the session records themselves (what
-//! one load sends), and the same reads through tower-sessions on its own
-//! pool of the same size.
+//! one load sends), `Store::load` of those records on its own (the read
+//! without the layer and router), a raw `GET` from a handler behind the
+//! same axum router without the layer (what any read of one value through
+//! HTTP costs here), and the same reads through
+//! tower-sessions on its own pool of the same size.
 //!
 //! After the criterion group, the variants run again in interleaved rounds
 //! and the fastest round of each is kept (interference on a shared machine
@@ -15,6 +18,7 @@ use std::time::Instant;
 use http_body_util::BodyExt;
 use strata_core::redis::fred::prelude::{HashesInterface, KeysInterface};
 use strata_session::RecordId;
+use strata_session::store::Store as _;
 
 use super::*;
 
@@ -28,21 +32,28 @@ const CALLS: usize = 30;
 enum Variant {
     RawGet,
     RawHgetall,
+    StoreLoad,
+    RouterRawGet,
     StrataRead,
     TowerSessionsRead,
 }
 
-const VARIANTS: [(&str, Variant); 4] = [
+const VARIANTS: [(&str, Variant); 6] = [
     ("raw_get", Variant::RawGet),
     ("strata_read", Variant::StrataRead),
     ("tower_sessions_read", Variant::TowerSessionsRead),
     ("raw_hgetall", Variant::RawHgetall),
+    ("store_load", Variant::StoreLoad),
+    ("router_raw_get", Variant::RouterRawGet),
 ];
 
 struct Fixture {
     pool: Pool,
     raw_keys: Vec<String>,
     record_keys: Vec<String>,
+    store: strata_session::RedisStore,
+    record_ids: Vec<RecordId>,
+    router_get: Router,
     strata: (Router, Vec<HeaderValue>),
     peer: (Router, Vec<HeaderValue>),
 }
@@ -66,6 +77,23 @@ impl Fixture {
                 }))
                 .await;
             }
+            Variant::StoreLoad => {
+                join_all(self.record_ids.iter().map(|id| async move {
+                    let record = self.store.load(id).await.expect("load");
+                    assert!(record.is_some_and(|r| !r.data.is_empty()));
+                }))
+                .await;
+            }
+            Variant::RouterRawGet => {
+                join_all((0..IN_FLIGHT).map(|_| {
+                    let app = self.router_get.clone();
+                    async move {
+                        let response = app.oneshot(request(None)).await.expect("infallible");
+                        assert_eq!(response.status(), StatusCode::OK);
+                    }
+                }))
+                .await;
+            }
             Variant::StrataRead => reads(&self.strata).await,
             Variant::TowerSessionsRead => reads(&self.peer).await,
         }
@@ -82,6 +110,12 @@ async fn reads((app, cookies): &(Router, Vec<HeaderValue>)) {
         }
     }))
     .await;
+}
+
+/// A handler reading one value with a raw `GET`, no session layer.
+async fn raw_get(State((pool, key)): State<(Pool, Arc<str>)>) -> StatusCode {
+    let value: Option<String> = pool.get(&*key).await.ok().flatten();
+    status(value.is_some_and(|v| !v.is_empty()))
 }
 
 async fn seed_many(app: &Router) -> Vec<HeaderValue> {
@@ -104,12 +138,15 @@ async fn fixture(
         .layer(layer);
     let cookies = seed_many(&seed_app).await;
     let mut record_keys = Vec::with_capacity(IN_FLIGHT);
+    let mut record_ids = Vec::with_capacity(IN_FLIGHT);
     for cookie in &cookies {
         let response = id_app.clone().oneshot(request(Some(cookie))).await;
         let body = response.expect("infallible").into_body();
         let text = body.collect().await.expect("body").to_bytes();
         let text = std::str::from_utf8(&text).expect("UTF-8");
-        record_keys.push(store.record_key(&RecordId::parse(text).expect("a record id")));
+        let id = RecordId::parse(text).expect("a record id");
+        record_keys.push(store.record_key(&id));
+        record_ids.push(id);
     }
     let fields: HashMap<String, String> = pool.hgetall(&record_keys[0]).await.expect("HGETALL");
     let size: usize = fields.iter().map(|(f, v)| f.len() + v.len()).sum();
@@ -127,6 +164,9 @@ async fn fixture(
             .expect("SET");
         raw_keys.push(key);
     }
+    let router_get = Router::new()
+        .route("/", get(raw_get))
+        .with_state((pool.clone(), Arc::from(raw_keys[0].as_str())));
     let peer_layer = SessionManagerLayer::new(tower_sessions_redis_store::RedisStore::new(
         peer_pool.clone(),
     ));
@@ -136,6 +176,9 @@ async fn fixture(
         pool: pool.clone(),
         raw_keys,
         record_keys,
+        store: store.clone(),
+        record_ids,
+        router_get,
         strata: (app, cookies),
         peer: (peer_app, peer_cookies),
     }
@@ -176,11 +219,14 @@ pub(super) fn run(
             1e9 / best
         );
     }
-    let [raw_get, strata, peer, hgetall] = best;
+    let [raw_get, strata, peer, hgetall, load, router_get] = best;
     eprintln!(
-        "paired/session/redis/throughput: strata_read / raw_get = {:.2} (strata_read / raw_hgetall = {:.2}, tower_sessions_read / raw_get = {:.2})",
+        "paired/session/redis/throughput: strata_read / raw_get = {:.2} (strata_read / raw_hgetall = {:.2}, store_load / raw_get = {:.2}, router_raw_get / raw_get = {:.2}, strata_read / router_raw_get = {:.2}, tower_sessions_read / raw_get = {:.2})",
         raw_get / strata,
         hgetall / strata,
+        raw_get / load,
+        raw_get / router_get,
+        router_get / strata,
         raw_get / peer
     );
 }

@@ -1,7 +1,8 @@
 //! [`MemoryStore`]: sessions of one process, in a bounded moka cache.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use moka::ops::compute::Op;
@@ -16,9 +17,9 @@ pub const DEFAULT_MAX_SESSIONS: u64 = 100_000;
 ///
 /// Each record expires after the time to live its last write set (the
 /// idle timeout, never past the absolute end), and when the store is full
-/// the least useful records go first (moka's TinyLFU). A write is applied
-/// under moka's per-key lock, so an update never revives a record a
-/// concurrent delete removed. The per-user index is bounded by the same
+/// the least useful records go first (moka's TinyLFU). An update changes
+/// the record in place under the record's own lock and never inserts, so
+/// it never revives a record a concurrent delete (or expiry) removed. The per-user index is bounded by the same
 /// count. Cloning the store shares it.
 ///
 /// ```
@@ -31,33 +32,70 @@ pub const DEFAULT_MAX_SESSIONS: u64 = 100_000;
 pub struct MemoryStore {
     records: Cache<RecordId, Arc<Stored>>,
     users: Cache<String, Arc<Mutex<HashSet<RecordId>>>>,
+    epoch: Instant,
 }
 
+/// One record. Updates change it in place under its lock and move its
+/// deadline; moka reads the deadline on every access (`expire_after_read`),
+/// so an update needs no moka write, and a record a delete removed is
+/// marked so a write that raced it is refused.
 struct Stored {
-    ttl: Duration,
-    record: Record,
+    /// When the record expires: nanoseconds after the store's epoch.
+    deadline: AtomicU64,
+    state: Mutex<Entry>,
 }
 
-struct ExpireAfterWrite;
+struct Entry {
+    record: Record,
+    deleted: bool,
+}
 
-impl moka::Expiry<RecordId, Arc<Stored>> for ExpireAfterWrite {
+impl Stored {
+    fn lock(&self) -> MutexGuard<'_, Entry> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+struct ExpireAtDeadline {
+    epoch: Instant,
+}
+
+impl ExpireAtDeadline {
+    fn remaining(&self, value: &Stored, now: Instant) -> Option<Duration> {
+        let deadline = self.epoch + Duration::from_nanos(value.deadline.load(Ordering::Acquire));
+        Some(deadline.saturating_duration_since(now))
+    }
+}
+
+impl moka::Expiry<RecordId, Arc<Stored>> for ExpireAtDeadline {
     fn expire_after_create(
         &self,
         _: &RecordId,
         value: &Arc<Stored>,
+        now: Instant,
+    ) -> Option<Duration> {
+        self.remaining(value, now)
+    }
+
+    fn expire_after_read(
+        &self,
+        _: &RecordId,
+        value: &Arc<Stored>,
+        now: Instant,
+        _: Option<Duration>,
         _: Instant,
     ) -> Option<Duration> {
-        Some(value.ttl)
+        self.remaining(value, now)
     }
 
     fn expire_after_update(
         &self,
         _: &RecordId,
         value: &Arc<Stored>,
-        _: Instant,
+        now: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        Some(value.ttl)
+        self.remaining(value, now)
     }
 }
 
@@ -69,13 +107,21 @@ impl MemoryStore {
 
     /// A store for up to `max_sessions` sessions.
     pub fn with_capacity(max_sessions: u64) -> Self {
+        let epoch = Instant::now();
         Self {
             records: Cache::builder()
                 .max_capacity(max_sessions)
-                .expire_after(ExpireAfterWrite)
+                .expire_after(ExpireAtDeadline { epoch })
                 .build(),
             users: Cache::builder().max_capacity(max_sessions).build(),
+            epoch,
         }
+    }
+
+    /// The deadline `ttl` from now, as [`Stored::deadline`] keeps it.
+    fn deadline(&self, ttl: Duration) -> u64 {
+        let at = self.epoch.elapsed().saturating_add(ttl);
+        u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Records held now (expired ones may count until moka evicts them).
@@ -140,7 +186,10 @@ fn apply(record: &mut Record, update: &Update) {
 
 impl Store for MemoryStore {
     fn load<'a>(&'a self, id: &'a RecordId) -> StoreFuture<'a, Option<Record>> {
-        let found = self.records.get(id).map(|stored| stored.record.clone());
+        let found = self.records.get(id).and_then(|stored| {
+            let entry = stored.lock();
+            (!entry.deleted).then(|| entry.record.clone())
+        });
         Box::pin(std::future::ready(Ok(found)))
     }
 
@@ -155,8 +204,11 @@ impl Store for MemoryStore {
                 return Op::Nop;
             }
             Op::Put(Arc::new(Stored {
-                ttl,
-                record: record.clone(),
+                deadline: AtomicU64::new(self.deadline(ttl)),
+                state: Mutex::new(Entry {
+                    record: record.clone(),
+                    deleted: false,
+                }),
             }))
         });
         let created = matches!(result, moka::ops::compute::CompResult::Inserted(_));
@@ -172,21 +224,22 @@ impl Store for MemoryStore {
         update: &'a Update,
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
-        let result = self.records.entry(*id).and_compute_with(|existing| {
-            let Some(existing) = existing else {
-                return Op::Nop;
-            };
-            let current = &existing.value().record;
-            if !current.accepts(&update.secret, update.now_ms)
-                || current.expires_ms <= update.now_ms
+        let updated = self.records.get(id).is_some_and(|stored| {
+            let mut entry = stored.lock();
+            if entry.deleted
+                || !entry.record.accepts(&update.secret, update.now_ms)
+                || entry.record.expires_ms <= update.now_ms
             {
-                return Op::Nop;
+                return false;
             }
-            let mut record = current.clone();
-            apply(&mut record, update);
-            Op::Put(Arc::new(Stored { ttl, record }))
+            apply(&mut entry.record, update);
+            stored.deadline.store(self.deadline(ttl), Ordering::Release);
+            true
         });
-        let updated = matches!(result, moka::ops::compute::CompResult::ReplacedWith(_));
+        if updated {
+            // A read hands moka the new deadline.
+            let _ = self.records.get(id);
+        }
         if updated && let Some(sign_in) = &update.sign_in {
             self.index(&sign_in.user, *id);
         }
@@ -202,8 +255,10 @@ impl Store for MemoryStore {
             }
         });
         let deleted = match result {
-            moka::ops::compute::CompResult::Removed(entry) => {
-                if let Some(user) = &entry.value().record.user {
+            moka::ops::compute::CompResult::Removed(removed) => {
+                let mut entry = removed.value().lock();
+                entry.deleted = true;
+                if let Some(user) = &entry.record.user {
                     self.unindex(user, id);
                 }
                 true
@@ -217,12 +272,16 @@ impl Store for MemoryStore {
         let mut live = Vec::new();
         if let Some(set) = self.users.get(user) {
             let mut ids = set.lock().unwrap_or_else(PoisonError::into_inner);
-            ids.retain(|id| match self.records.get(id) {
-                Some(stored) if stored.record.user.as_deref() == Some(user) => {
-                    live.push(stored.record.info(*id));
-                    true
+            ids.retain(|id| {
+                let Some(stored) = self.records.get(id) else {
+                    return false;
+                };
+                let entry = stored.lock();
+                let live_here = !entry.deleted && entry.record.user.as_deref() == Some(user);
+                if live_here {
+                    live.push(entry.record.info(*id));
                 }
-                _ => false,
+                live_here
             });
         }
         Box::pin(std::future::ready(Ok(live)))

@@ -5,15 +5,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use strata_core::redis::fred::clients::Pool;
 use strata_core::redis::fred::interfaces::{ClientLike, HashesInterface, SetsInterface};
 use strata_core::redis::fred::types::Value;
 use strata_core::redis::fred::types::scripts::Script;
 
-use super::{Record, RecordId, SecretHash, SessionInfo, Store, StoreError, StoreFuture, Update};
+use super::{Record, RecordId, SessionInfo, Store, StoreError, StoreFuture, Update};
 use crate::id::user_key;
+
+mod meta;
 
 /// Default for [`RedisStore::prefix`].
 pub const DEFAULT_PREFIX: &str = "strata:session:";
@@ -24,15 +24,21 @@ pub const DEFAULT_PREFIX: &str = "strata:session:";
 ///
 /// | key | type | holds |
 /// |---|---|---|
-/// | `<prefix>s:{<record id>}` | hash | `d:<name>` per value (JSON), and `_k` (SHA-256 of the secret), `_pk`/`_pu` (previous secret and its grace end), `_u` (user), `_c`/`_t`/`_x` (created, last seen, absolute end, Unix ms), `_ua`, `_ip` |
+/// | `<prefix>s:{<record id>}` | hash | `_m`: the metadata in one field (below), and `d:<name>` per value (JSON) |
 /// | `<prefix>u:{<SHA-256 of the user>}` | set | the user's record ids |
+///
+/// `_m` is one version-tagged string, `1 <secret> <previous> <grace end>
+/// <created> <absolute end> <last seen>` then a newline and the user, user
+/// agent and client IP, each `-` (none) or `<byte length>:<bytes>`: secrets
+/// are the base64url SHA-256 of the secret (`-` for no previous one), times
+/// Unix milliseconds. A session holding one value is two fields.
 ///
 /// Every key has a TTL: a record its idle timeout (never past its end), an
 /// index the longest remaining life of its records. A load is one
 /// `HGETALL`; a write is one Lua script call on the record's key that
 /// checks the presented secret and the record's end, then applies the
-/// changed values (`HSET`/`HDEL`), the rotation and the new expiry, all
-/// atomically; a sign-in adds the record to the user's index with a second
+/// changed values (`HSET`/`HDEL`), the rotation, the last-seen time and
+/// the new expiry, all atomically; a sign-in adds the record to the user's index with a second
 /// call.
 ///
 /// # Redis Cluster
@@ -117,85 +123,71 @@ impl fmt::Debug for RedisStore {
     }
 }
 
-fn hash_text(hash: &SecretHash) -> String {
-    URL_SAFE_NO_PAD.encode(hash.0)
-}
-
-fn parse_hash(text: &str) -> Result<SecretHash, StoreError> {
-    let mut bytes = [0; 32];
-    match URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) {
-        Ok(32) => Ok(SecretHash(bytes)),
-        _ => Err(StoreError::Malformed("secret hash".into())),
+/// The record in an `HGETALL` answer, read straight from the reply.
+fn parse_record(reply: Value) -> Result<Option<Record>, StoreError> {
+    let fields = match reply {
+        Value::Map(map) => map.inner(),
+        Value::Null => return Ok(None),
+        _ => return Err(StoreError::Malformed("not a hash".into())),
+    };
+    let mut meta = None;
+    let mut data = HashMap::with_capacity(fields.len().saturating_sub(1));
+    for (field, value) in fields {
+        let Some(field) = field.as_str() else {
+            continue;
+        };
+        if field == "_m" {
+            meta = Some(value);
+        } else if let Some(name) = field.strip_prefix("d:") {
+            let value = value
+                .into_string()
+                .ok_or_else(|| StoreError::Malformed(format!("value {name}")))?;
+            data.insert(name.to_owned(), value);
+        }
     }
-}
-
-fn number(fields: &HashMap<String, String>, name: &str) -> Result<u64, StoreError> {
-    fields
-        .get(name)
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| StoreError::Malformed(format!("field {name}")))
-}
-
-fn parse_record(mut fields: HashMap<String, String>) -> Result<Option<Record>, StoreError> {
-    let Some(secret) = fields.get("_k") else {
-        // Gone, or only a stray field left by a write racing a delete.
+    let Some(meta) = meta else {
+        // Gone (an empty reply).
         return Ok(None);
     };
-    let secret = parse_hash(secret)?;
-    let previous = match (fields.get("_pk"), fields.get("_pu")) {
-        (Some(hash), Some(_)) => Some((parse_hash(hash)?, number(&fields, "_pu")?)),
-        _ => None,
-    };
-    let created_ms = number(&fields, "_c")?;
-    let seen_ms = number(&fields, "_t")?;
-    let expires_ms = number(&fields, "_x")?;
-    let user = fields.remove("_u");
-    let user_agent = fields.remove("_ua");
-    let ip = fields.remove("_ip");
-    let data = fields
-        .into_iter()
-        .filter_map(|(field, value)| Some((field.strip_prefix("d:")?.to_owned(), value)))
-        .collect();
+    let text = meta
+        .as_str()
+        .ok_or_else(|| StoreError::Malformed("metadata".into()))?;
+    let meta = meta::parse(&text)?;
     Ok(Some(Record {
-        secret,
-        previous,
-        user,
-        created_ms,
-        seen_ms,
-        expires_ms,
-        user_agent,
-        ip,
+        secret: meta.secret,
+        previous: meta.previous,
+        user: meta.user.map(str::to_owned),
+        created_ms: meta.created_ms,
+        seen_ms: meta.seen_ms,
+        expires_ms: meta.expires_ms,
+        user_agent: meta.user_agent.map(str::to_owned),
+        ip: meta.ip.map(str::to_owned),
         data,
     }))
 }
 
-fn info(id: RecordId, fields: Vec<Option<String>>) -> Option<SessionInfo> {
-    let mut fields = fields.into_iter();
-    let mut next = || fields.next().flatten();
-    let user = next()?;
-    let created_ms = next()?.parse().ok()?;
-    let seen_ms = next()?.parse().ok()?;
-    let expires_ms = next()?.parse().ok()?;
+fn info(id: RecordId, meta: Option<&str>) -> Option<SessionInfo> {
+    let meta = meta::parse(meta?).ok()?;
     Some(SessionInfo {
         id,
-        user: Some(user),
-        created_ms,
-        seen_ms,
-        expires_ms,
-        user_agent: next(),
-        ip: next(),
+        user: meta.user.map(str::to_owned),
+        created_ms: meta.created_ms,
+        seen_ms: meta.seen_ms,
+        expires_ms: meta.expires_ms,
+        user_agent: meta.user_agent.map(str::to_owned),
+        ip: meta.ip.map(str::to_owned),
     })
 }
 
 impl Store for RedisStore {
     fn load<'a>(&'a self, id: &'a RecordId) -> StoreFuture<'a, Option<Record>> {
         Box::pin(async move {
-            let fields: HashMap<String, String> = self
+            let reply: Value = self
                 .pool
                 .hgetall(self.record_key(id))
                 .await
                 .map_err(StoreError::Redis)?;
-            parse_record(fields)
+            parse_record(reply)
         })
     }
 
@@ -206,27 +198,13 @@ impl Store for RedisStore {
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let mut args = Vec::with_capacity(16 + 2 * record.data.len());
+            let mut args = Vec::with_capacity(3 + 2 * record.data.len());
             args.push(ttl.as_millis().to_string());
-            let mut field = |name: &str, value: String| {
-                args.push(name.to_owned());
-                args.push(value);
-            };
-            field("_k", hash_text(&record.secret));
-            field("_c", record.created_ms.to_string());
-            field("_t", record.seen_ms.to_string());
-            field("_x", record.expires_ms.to_string());
-            for (name, value) in [
-                ("_u", &record.user),
-                ("_ua", &record.user_agent),
-                ("_ip", &record.ip),
-            ] {
-                if let Some(value) = value {
-                    field(name, value.clone());
-                }
-            }
+            args.push("_m".to_owned());
+            args.push(meta::encode(record));
             for (name, value) in &record.data {
-                field(&format!("d:{name}"), value.clone());
+                args.push(format!("d:{name}"));
+                args.push(value.clone());
             }
             let created: i64 = self
                 .create
@@ -250,27 +228,25 @@ impl Store for RedisStore {
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let mut args = Vec::with_capacity(11 + 2 * update.set.len() + update.remove.len());
-            args.push(hash_text(&update.secret));
+            let mut args = Vec::with_capacity(8 + 2 * update.set.len() + update.remove.len());
+            args.push(meta::hash_text(&update.secret));
             args.push(update.now_ms.to_string());
             args.push(ttl.as_millis().to_string());
             args.push(update.seen_ms.to_string());
             match &update.rotate {
                 Some(rotation) => {
-                    args.push(hash_text(&rotation.secret));
+                    args.push(meta::hash_text(&rotation.secret));
                     args.push(rotation.grace_until_ms.to_string());
                 }
                 None => args.extend([String::new(), String::new()]),
             }
-            match &update.sign_in {
-                Some(sign_in) => {
-                    args.push("1".into());
-                    args.push(sign_in.user.clone());
-                    args.push(sign_in.user_agent.clone().unwrap_or_default());
-                    args.push(sign_in.ip.clone().unwrap_or_default());
-                }
-                None => args.extend([String::new(), String::new(), String::new(), String::new()]),
-            }
+            args.push(update.sign_in.as_ref().map_or_else(String::new, |sign_in| {
+                meta::tail(
+                    &sign_in.user,
+                    sign_in.user_agent.as_deref(),
+                    sign_in.ip.as_deref(),
+                )
+            }));
             args.push(update.set.len().to_string());
             for (name, value) in &update.set {
                 args.push(format!("d:{name}"));
@@ -295,7 +271,7 @@ impl Store for RedisStore {
 
     fn delete<'a>(&'a self, id: &'a RecordId) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let user: Option<String> = self
+            let meta: Option<String> = self
                 .delete
                 .evalsha_with_reload(
                     self.pool.next(),
@@ -304,13 +280,18 @@ impl Store for RedisStore {
                 )
                 .await
                 .map_err(StoreError::Redis)?;
-            let Some(user) = user else {
+            let Some(meta) = meta else {
                 return Ok(false);
             };
-            if !user.is_empty() {
+            // A record without readable metadata has no index entry this
+            // code can name; listing prunes whatever is left.
+            if let Ok(meta::Meta {
+                user: Some(user), ..
+            }) = meta::parse(&meta)
+            {
                 let _: i64 = self
                     .pool
-                    .srem(self.user_key(&user), id.to_string())
+                    .srem(self.user_key(user), id.to_string())
                     .await
                     .map_err(StoreError::Redis)?;
             }
@@ -337,17 +318,13 @@ impl Store for RedisStore {
                 let pipeline = self.pool.next().pipeline();
                 for id in &ids {
                     let _: () = pipeline
-                        .hmget(
-                            self.record_key(id),
-                            vec!["_u", "_c", "_t", "_x", "_ua", "_ip"],
-                        )
+                        .hget(self.record_key(id), "_m")
                         .await
                         .map_err(StoreError::Redis)?;
                 }
-                let rows: Vec<Vec<Option<String>>> =
-                    pipeline.all().await.map_err(StoreError::Redis)?;
+                let rows: Vec<Option<String>> = pipeline.all().await.map_err(StoreError::Redis)?;
                 for (id, row) in ids.into_iter().zip(rows) {
-                    match info(id, row) {
+                    match info(id, row.as_deref()) {
                         Some(info) if info.user.as_deref() == Some(user) => live.push(info),
                         _ => dead.push(id.to_string()),
                     }
