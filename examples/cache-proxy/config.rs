@@ -1,6 +1,5 @@
 //! The proxy's settings, read from the environment.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -8,6 +7,8 @@ use axum::http::Uri;
 use axum::http::uri::Authority;
 use strata::core::redis::RedisPoolBuilder;
 
+use crate::env;
+pub(crate) use crate::env::EnvError;
 use crate::serve_config::{ServeConfig, seconds};
 
 /// Everything the proxy reads from its environment.
@@ -31,21 +32,6 @@ pub(crate) struct Config {
     pub(crate) serve: ServeConfig,
 }
 
-/// A variable with an unusable value: one line, naming the variable.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct EnvError {
-    pub(crate) var: &'static str,
-    pub(crate) reason: String,
-}
-
-impl fmt::Display for EnvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {}: {}", self.var, self.reason)
-    }
-}
-
-impl std::error::Error for EnvError {}
-
 impl Config {
     /// Reads the process environment.
     pub(crate) fn from_env() -> Result<Self, EnvError> {
@@ -65,25 +51,8 @@ impl Config {
             }
             Some(value) => upstream(value.trim()).map_err(|reason| fail("UPSTREAM", reason))?,
         };
-        let bind = match var("BIND") {
-            None => IpAddr::from([127, 0, 0, 1]),
-            Some(value) => value
-                .trim()
-                .parse()
-                .map_err(|_| fail("BIND", format!("{value:?} is not an IP address")))?,
-        };
-        let port = match var("PORT") {
-            None => 8080,
-            Some(value) => value
-                .trim()
-                .parse()
-                .map_err(|_| fail("PORT", format!("{value:?} is not a port number (0-65535)")))?,
-        };
-        // The URL may hold a password: the error never repeats it.
-        let redis = var("REDIS_URL")
-            .map(|url| RedisPoolBuilder::from_url(url.trim()))
-            .transpose()
-            .map_err(|error| fail("REDIS_URL", error.to_string()))?;
+        let (bind, port) = env::listen_address(var, 8080)?;
+        let redis = env::redis_url(var)?;
         let duration = |name: &'static str, default: Duration, zero_ok: bool| match var(name) {
             None => Ok(default),
             Some(value) => seconds(&value, zero_ok).map_err(|reason| fail(name, reason)),
@@ -143,11 +112,8 @@ mod tests {
     use super::*;
 
     fn read(vars: &[(&str, &str)]) -> Result<Config, EnvError> {
-        Config::from_lookup(|name| {
-            vars.iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| (*value).to_owned())
-        })
+        let vars: std::collections::HashMap<_, _> = vars.iter().copied().collect();
+        Config::from_lookup(|name| vars.get(name).map(ToString::to_string))
     }
 
     #[test]

@@ -13,6 +13,8 @@
 
 mod app;
 mod config;
+#[path = "../shared/env.rs"]
+mod env;
 mod finish;
 mod forward;
 mod headers;
@@ -23,10 +25,7 @@ mod serve_config;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use strata::core::redis::fred::clients::Pool;
-use strata::core::redis::fred::interfaces::ClientLike;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -56,39 +55,12 @@ async fn stop_signal() {
     tracing::info!("shutting down: in-flight requests finish");
 }
 
-/// Waits at most `wait` until every connection of `pool` is up, so the
-/// first responses go to the shared store; then starts anyway (the cache
-/// passes requests to the upstream while Redis is down).
-async fn wait_for_redis(pool: &Pool, wait: Duration) {
-    let up = async {
-        while !pool.clients().iter().all(ClientLike::is_connected) {
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    };
-    match tokio::time::timeout(wait, up).await {
-        Ok(()) => tracing::info!("connected to Redis"),
-        Err(_) => tracing::warn!(
-            waited_seconds = wait.as_secs_f64(),
-            "Redis is not reachable yet: starting; requests go to the upstream until it connects"
-        ),
-    }
-}
-
 /// Connects to Redis (when configured), binds and serves until stopped.
 async fn run(config: Config) -> Result<(), String> {
     let redis = match &config.redis {
-        Some(builder) => Some(
-            builder
-                .clone()
-                .connect()
-                .await
-                .map_err(|error| format!("invalid REDIS_URL: {error}"))?,
-        ),
+        Some(builder) => Some(env::connect_redis(builder.clone(), config.redis_wait).await?),
         None => None,
     };
-    if let Some(pool) = &redis {
-        wait_for_redis(pool, config.redis_wait).await;
-    }
     let shared = redis.is_some();
     let router =
         app::app(&config, redis).map_err(|error| format!("cannot build the cache: {error}"))?;

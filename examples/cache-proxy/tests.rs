@@ -339,16 +339,16 @@ async fn an_upstream_that_never_answers_is_a_504_problem() {
 async fn two_proxies_on_one_redis_serve_each_others_responses() {
     let redis = strata_testkit::redis::RedisServer::start();
     let builder = strata::core::redis::RedisPoolBuilder::from_url(redis.url()).expect("url");
-    let (pool_a, pool_b) = (
-        builder.clone().connect().await.expect("pool"),
-        builder.connect().await.expect("pool"),
-    );
+    let wait = Duration::from_secs(10);
+    let pool_a = crate::env::connect_redis(builder.clone(), wait)
+        .await
+        .expect("pool");
+    let pool_b = crate::env::connect_redis(builder, wait)
+        .await
+        .expect("pool");
     for pool in [&pool_a, &pool_b] {
-        crate::wait_for_redis(pool, Duration::from_secs(10)).await;
-        assert!(
-            pool.clients().iter().all(ClientLike::is_connected),
-            "Redis unreachable"
-        );
+        let up = pool.clients().iter().all(ClientLike::is_connected);
+        assert!(up, "Redis unreachable");
     }
     let (upstream, origin) = start_origin().await;
     let first = start_proxy(upstream, Some(pool_a), &[]).await;
