@@ -16,7 +16,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use strata::core::redis::fred::clients::Pool;
-use strata::core::redis::fred::interfaces::ClientLike;
 use tokio::net::TcpListener;
 
 use crate::app::app;
@@ -36,7 +35,7 @@ struct Seen {
 /// The upstream: records every request; `GET` answers are fresh for 60 s
 /// with a validator, a `Date` 5 s old and connection-specific fields.
 #[derive(Debug, Default)]
-struct Origin {
+pub(super) struct Origin {
     seen: Mutex<Vec<Seen>>,
     dates: Mutex<Vec<String>>,
 }
@@ -84,7 +83,7 @@ async fn origin(State(origin): State<Arc<Origin>>, request: Request<Body>) -> Re
         .expect("response")
 }
 
-async fn start_origin() -> (SocketAddr, Arc<Origin>) {
+pub(super) async fn start_origin() -> (SocketAddr, Arc<Origin>) {
     let state = Arc::new(Origin::default());
     let router = Router::new()
         .fallback(origin)
@@ -96,7 +95,7 @@ async fn start_origin() -> (SocketAddr, Arc<Origin>) {
 }
 
 /// A proxy in front of `upstream` on 127.0.0.1:0, with `vars` as extra settings.
-async fn start_proxy(
+pub(super) async fn start_proxy(
     upstream: SocketAddr,
     redis: Option<Pool>,
     vars: &[(&str, &str)],
@@ -119,25 +118,25 @@ async fn start_proxy(
     addr
 }
 
-type TestClient = Client<HttpConnector, Body>;
+pub(super) type TestClient = Client<HttpConnector, Body>;
 
-fn client() -> TestClient {
+pub(super) fn client() -> TestClient {
     Client::builder(TokioExecutor::new()).build_http()
 }
 
-fn get(proxy: SocketAddr, path: &str) -> axum::http::request::Builder {
+pub(super) fn get(proxy: SocketAddr, path: &str) -> axum::http::request::Builder {
     Request::get(format!("http://{proxy}{path}"))
 }
 
 /// Sends `request` and reads the whole response.
-async fn send(client: &TestClient, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
+pub(super) async fn send(client: &TestClient, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
     let response = client.request(request).await.expect("proxy answers");
     let (parts, body) = response.into_parts();
     let body = body.collect().await.expect("response body").to_bytes();
     (parts.status, parts.headers, body)
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
     headers
         .get(name)
         .map_or("", |value| value.to_str().expect("text"))
@@ -287,94 +286,4 @@ async fn if_none_match_is_answered_304_by_the_cache() {
         "{headers:?}"
     );
     assert_eq!(origin.count(&Method::GET), 1);
-}
-
-async fn assert_problem(proxy: SocketAddr, status: StatusCode) {
-    let (got, headers, body) = send(
-        &client(),
-        get(proxy, "/x").body(Body::empty()).expect("request"),
-    )
-    .await;
-    assert_eq!(got, status);
-    assert_eq!(header(&headers, "content-type"), "application/problem+json");
-    let problem: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    assert_eq!(problem["status"], status.as_u16());
-    assert!(
-        problem["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("upstream")),
-        "{problem}"
-    );
-    assert!(
-        !header(&headers, "cache-status").contains("stored"),
-        "{headers:?}"
-    );
-}
-
-#[tokio::test]
-async fn an_unreachable_upstream_is_a_502_problem() {
-    let closed = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let upstream = closed.local_addr().expect("addr");
-    drop(closed);
-    let proxy = start_proxy(upstream, None, &[]).await;
-    assert_problem(proxy, StatusCode::BAD_GATEWAY).await;
-}
-
-#[tokio::test]
-async fn an_upstream_that_never_answers_is_a_504_problem() {
-    // Accepts connections and never reads or answers.
-    let silent = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let upstream = silent.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((stream, _)) = silent.accept().await {
-            open.push(stream);
-        }
-    });
-    let proxy = start_proxy(upstream, None, &[("UPSTREAM_TIMEOUT", "0.2")]).await;
-    assert_problem(proxy, StatusCode::GATEWAY_TIMEOUT).await;
-}
-
-#[tokio::test]
-async fn two_proxies_on_one_redis_serve_each_others_responses() {
-    let redis = strata_testkit::redis::RedisServer::start();
-    let builder = strata::core::redis::RedisPoolBuilder::from_url(redis.url()).expect("url");
-    let wait = Duration::from_secs(10);
-    let pool_a = crate::env::connect_redis(builder.clone(), wait)
-        .await
-        .expect("pool");
-    let pool_b = crate::env::connect_redis(builder, wait)
-        .await
-        .expect("pool");
-    for pool in [&pool_a, &pool_b] {
-        let up = pool.clients().iter().all(ClientLike::is_connected);
-        assert!(up, "Redis unreachable");
-    }
-    let (upstream, origin) = start_origin().await;
-    let first = start_proxy(upstream, Some(pool_a), &[]).await;
-    let second = start_proxy(upstream, Some(pool_b), &[]).await;
-    let client = client();
-    // Both instances serve one public name, behind one load balancer.
-    let request = |proxy| {
-        get(proxy, "/shared")
-            .header("host", "shop.example")
-            .body(Body::empty())
-            .expect("request")
-    };
-    let (status, stored, _) = send(&client, request(first)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        header(&stored, "cache-status").contains("stored"),
-        "{stored:?}"
-    );
-    let (status, hit, body) = send(&client, request(second)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, "contents of /shared");
-    assert!(header(&hit, "cache-status").contains("hit"), "{hit:?}");
-    assert_eq!(header(&hit, "date"), header(&stored, "date"));
-    assert_eq!(
-        origin.count(&Method::GET),
-        1,
-        "the second instance went to the upstream"
-    );
 }
