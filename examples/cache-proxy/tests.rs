@@ -45,7 +45,7 @@ impl Origin {
         self.seen.lock().expect("lock").clone()
     }
 
-    fn count(&self, method: &Method) -> usize {
+    pub(super) fn count(&self, method: &Method) -> usize {
         self.seen().iter().filter(|s| s.method == method).count()
     }
 }
