@@ -14,6 +14,7 @@ use strata_cache::RedisStore;
 use strata_core::redis::RedisPoolBuilder;
 use strata_core::redis::fred::clients::Pool;
 use strata_core::redis::fred::interfaces::{ClientLike, KeysInterface};
+use strata_core::redis::fred::types::InfoKind;
 
 use super::*;
 
@@ -63,6 +64,56 @@ async fn raw_gets(pool: &Pool, keys: &[String]) {
     .await;
 }
 
+/// `(command, calls, microseconds)` from the server's `INFO commandstats`.
+async fn command_stats(pool: &Pool) -> Vec<(String, u64, u64)> {
+    let info: String = pool.info(Some(InfoKind::CommandStats)).await.expect("INFO");
+    let field = |fields: &str, name: &str| {
+        fields
+            .split(',')
+            .find_map(|f| f.strip_prefix(name)?.strip_prefix('=')?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    info.lines()
+        .filter_map(|line| line.trim().strip_prefix("cmdstat_")?.split_once(':'))
+        .map(|(name, fields)| {
+            (
+                name.to_owned(),
+                field(fields, "calls"),
+                field(fields, "usec"),
+            )
+        })
+        .collect()
+}
+
+/// Prints the Redis commands one hit sends, and their time on the server.
+async fn commands_per_hit<S, B>(pool: &Pool, service: &S)
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: Body<Data = Bytes>,
+    B::Error: std::fmt::Debug,
+{
+    let before = command_stats(pool).await;
+    hits(service).await;
+    let after = command_stats(pool).await;
+    let mut line = String::new();
+    for (name, calls, usec) in after {
+        let (calls_0, usec_0) = before
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map_or((0, 0), |(_, c, u)| (*c, *u));
+        let (calls, usec) = (calls - calls_0, usec - usec_0);
+        if name != "info" && calls > 0 {
+            let per_hit = calls as f64 / IN_FLIGHT as f64;
+            let each = usec as f64 / calls as f64;
+            line.push_str(&format!(
+                " {name} {per_hit:.2} ({each:.1} us on the server each);"
+            ));
+        }
+    }
+    eprintln!("cache/redis/throughput: commands per hit:{line}");
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -95,6 +146,7 @@ pub(super) fn run(c: &mut Criterion) {
     assert_eq!(keys.len(), IN_FLIGHT, "one entry per resource");
     let size = rt.block_on(async { pool.get::<Bytes, _>(&keys[0]).await.expect("GET").len() });
     eprintln!("cache/redis/throughput: a stored entry is {size} bytes (16 KB body and its head)");
+    rt.block_on(commands_per_hit(&pool, &service));
 
     let mut group = c.benchmark_group("cache/redis/throughput");
     group.throughput(Throughput::Elements(IN_FLIGHT as u64));
