@@ -129,7 +129,10 @@ pub(super) fn get(proxy: SocketAddr, path: &str) -> axum::http::request::Builder
 }
 
 /// Sends `request` and reads the whole response.
-pub(super) async fn send(client: &TestClient, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
+pub(super) async fn send(
+    client: &TestClient,
+    request: Request<Body>,
+) -> (StatusCode, HeaderMap, Bytes) {
     let response = client.request(request).await.expect("proxy answers");
     let (parts, body) = response.into_parts();
     let body = body.collect().await.expect("response body").to_bytes();

@@ -151,7 +151,7 @@ pub(super) fn run(c: &mut Criterion) {
     let mut group = c.benchmark_group("cache/redis/throughput");
     group.throughput(Throughput::Elements(IN_FLIGHT as u64));
     group.bench_function("raw_get", |b| {
-        b.to_async(&rt).iter(|| raw_gets(&pool, &keys))
+        b.to_async(&rt).iter(|| raw_gets(&pool, &keys));
     });
     group.bench_function("strata_hit", |b| b.to_async(&rt).iter(|| hits(&service)));
     group.finish();
