@@ -57,7 +57,7 @@ fn log_response<B>(response: &Response<B>, latency: Duration, _span: &tracing::S
         .unwrap_or_default();
     tracing::info!(
         status = response.status().as_u16(),
-        latency_ms = latency.as_secs_f64() * 1e3,
+        latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
         cache,
         "response"
     );
