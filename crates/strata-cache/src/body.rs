@@ -80,7 +80,16 @@ impl<B> CacheBody<B> {
         }
     }
 
-    pub(crate) fn tee(body: B, cap: usize, fill: Fill) -> Self {
+    pub(crate) fn tee(body: B, cap: usize, fill: Fill) -> Self
+    where
+        B: Body,
+    {
+        if body.is_end_stream() {
+            // An empty body may never be polled (hyper writes
+            // `Content-Length: 0` and stops): it is complete already.
+            fill.end(FillEnd::Complete(Bytes::new()));
+            return Self::inner(body);
+        }
         Self {
             kind: Kind::Tee {
                 body,
@@ -123,7 +132,8 @@ where
                 cap,
                 fill,
             } => {
-                let frame = ready!(body.poll_frame(cx));
+                let mut body = body;
+                let frame = ready!(body.as_mut().poll_frame(cx));
                 match &frame {
                     Some(Ok(frame)) => {
                         if let (Some(data), true) = (frame.data_ref(), fill.is_some()) {
@@ -135,6 +145,14 @@ where
                             } else {
                                 buf.extend_from_slice(data);
                             }
+                        }
+                        // A body that knows it is done (its `Content-Length`
+                        // reached) may never be polled again: hyper stops
+                        // once the length is written.
+                        if body.is_end_stream()
+                            && let Some(f) = fill.take()
+                        {
+                            f.end(FillEnd::Complete(buf.split().freeze()));
                         }
                     }
                     Some(Err(_)) => drop(fill.take()),
@@ -153,8 +171,8 @@ where
         match &self.kind {
             Kind::Full { data } => data.is_none(),
             Kind::Inner { body } => body.is_end_stream(),
-            // Polled to its end even when empty, so the fill completes.
-            Kind::Tee { body, fill, .. } => fill.is_none() && body.is_end_stream(),
+            // The fill completes on the frame that ends the body.
+            Kind::Tee { body, .. } => body.is_end_stream(),
         }
     }
 

@@ -151,3 +151,79 @@ async fn a_body_the_client_abandons_is_not_stored() {
             .contains("hit")
     );
 }
+
+/// Polls `body` the way hyper writes a body with a `Content-Length`: frame
+/// by frame until that many bytes are written, never once more, and not at
+/// all for a length of 0.
+async fn read_like_hyper<B: Body<Data = Bytes> + Unpin>(mut body: B, length: usize) -> Vec<u8>
+where
+    B::Error: std::fmt::Debug,
+{
+    let mut out = Vec::new();
+    while out.len() < length {
+        match body.frame().await {
+            Some(frame) => {
+                if let Ok(data) = frame.expect("frame").into_data() {
+                    out.extend_from_slice(&data);
+                }
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_read_only_to_its_known_length_is_stored() {
+    let calls = Arc::new(Mutex::new(0));
+    let counter = Arc::clone(&calls);
+    let origin = service_fn(move |request: Request<Full<Bytes>>| {
+        let counter = Arc::clone(&counter);
+        async move {
+            *counter.lock().expect("lock") += 1;
+            let body = if request.uri().path() == "/empty" {
+                ""
+            } else {
+                "sized body"
+            };
+            Ok::<_, Infallible>(
+                Response::builder()
+                    .header("cache-control", "max-age=60")
+                    .header("content-length", body.len())
+                    .body(Full::new(Bytes::from_static(body.as_bytes())))
+                    .expect("response"),
+            )
+        }
+    });
+    let service = CacheLayer::builder(MemoryStore::new())
+        .build()
+        .expect("layer")
+        .layer(origin);
+    for path in ["/sized", "/empty"] {
+        let get = || {
+            Request::get(format!("http://shop.test{path}"))
+                .body(Full::default())
+                .expect("request")
+        };
+        for _ in 0..3 {
+            let response = service.clone().oneshot(get()).await.expect("response");
+            let expected: &[u8] = if path == "/empty" { b"" } else { b"sized body" };
+            let length = response.headers()["content-length"]
+                .to_str()
+                .expect("ascii")
+                .parse()
+                .expect("length");
+            assert_eq!(
+                read_like_hyper(response.into_body(), length).await,
+                expected,
+                "{path}"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+    assert_eq!(
+        *calls.lock().expect("lock"),
+        2,
+        "one origin call per path, then hits"
+    );
+}
