@@ -14,7 +14,6 @@ use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::finish::Finish;
 use crate::forward::Forward;
 
 /// Every request, on any path and method, goes through the cache to the
@@ -38,7 +37,6 @@ pub(crate) fn app(config: &Config, redis: Option<Pool>) -> Result<Router, Config
         )
         .layer(RequestBodyDeadlineLayer::new(config.serve.body_timeout))
         .map_request(|request: Request<_>| request.map(Body::new))
-        .map_response(|response: Response<_>| response.map(Finish::new))
         .layer(cache)
         .service(forward);
     Ok(Router::new().fallback_service(service))

@@ -15,7 +15,6 @@ mod app;
 mod config;
 #[path = "../shared/env.rs"]
 mod env;
-mod finish;
 mod forward;
 mod headers;
 #[path = "../server/serve.rs"]
