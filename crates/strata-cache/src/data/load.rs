@@ -55,8 +55,9 @@ impl DataCache {
                 }
                 None
             }
-            Some(found) => Some(found.bytes),
-            None => None,
+            // Kept for the loader failing, when this call asks for it.
+            Some(found) if !ttl.stale.is_zero() => Some(found.bytes),
+            _ => None,
         };
         // Long enough for a leader that waited on another instance's lease
         // and then loaded itself.
