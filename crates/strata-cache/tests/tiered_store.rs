@@ -122,8 +122,14 @@ mod redis {
         let b = instance(url, &prefix).await.memory_ttl(long);
         let key = suite::key(name, "/item/1");
         a.put(&key, "", suite::entry("v1", &["item:1"]), TTL).await.expect("put");
+        // b fills its memory tier once its invalidation channel is
+        // subscribed.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while b.get(&key, "").await.expect("get").tier != Tier::Memory {
+            assert!(tokio::time::Instant::now() < deadline, "b never held it in memory");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         until_read(&b, &key, Some("v1")).await;
-        assert_eq!(b.get(&key, "").await.expect("get").tier, Tier::Memory, "b holds it in memory");
 
         a.put(&key, "", suite::entry("v2", &["item:1"]), TTL).await.expect("overwrite");
         until_read(&b, &key, Some("v2")).await;

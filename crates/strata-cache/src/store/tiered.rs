@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use strata_core::ConfigError;
@@ -36,7 +36,9 @@ pub const DEFAULT_MAX_VALUE_BYTES: usize = 256 * 1024;
 /// the tier). When it is down (the subscriber reconnecting, a publish
 /// that failed), an instance may serve a value overwritten elsewhere for
 /// at most `memory_ttl`; when the subscriber's subscription becomes active
-/// again, the memory tier is flushed.
+/// again, the memory tier is flushed. Until the first subscription is
+/// active (a new instance, or Redis down at start), the memory tier is not
+/// filled and every read goes to the shared store.
 ///
 /// ```no_run
 /// use strata_cache::{DataCache, RedisStore, TieredStore};
@@ -64,6 +66,9 @@ struct Inner<S> {
     /// Bumped by every invalidation received: a shared read that started
     /// before one does not fill the memory tier.
     epoch: Arc<AtomicU64>,
+    /// Whether the memory tier is filled: once invalidations are heard
+    /// (at once for a store that is not shared).
+    listening: Arc<AtomicBool>,
     listener: tokio::sync::OnceCell<()>,
     #[cfg(feature = "prometheus")]
     metrics: Option<crate::DataCacheMetrics>,
@@ -92,6 +97,7 @@ impl<S: Store> TieredStore<S> {
                 max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
                 id: format!("{id:016x}"),
                 epoch: Arc::default(),
+                listening: Arc::default(),
                 listener: tokio::sync::OnceCell::new(),
                 #[cfg(feature = "prometheus")]
                 metrics: None,
@@ -171,10 +177,12 @@ impl<S: Store> TieredStore<S> {
             .listener
             .get_or_init(|| async {
                 let Some(mut notices) = inner.shared.listen().await else {
+                    inner.listening.store(true, Ordering::SeqCst);
                     return;
                 };
                 let memory = inner.memory.clone();
                 let epoch = Arc::clone(&inner.epoch);
+                let listening = Arc::clone(&inner.listening);
                 let own = format!("{} ", inner.id);
                 #[cfg(feature = "prometheus")]
                 let metrics = inner.metrics.clone();
@@ -195,7 +203,10 @@ impl<S: Store> TieredStore<S> {
                                 apply(&memory, &text).await;
                             }
                             Notice::Message(_) => {}
-                            _ => memory.clear(),
+                            _ => {
+                                memory.clear();
+                                listening.store(true, Ordering::SeqCst);
+                            }
                         }
                     }
                 });
@@ -226,7 +237,7 @@ impl<S: Store> TieredStore<S> {
     }
 
     fn keep_in_memory(&self, entry: &Entry) -> bool {
-        entry.weight() <= self.inner.max_value_bytes
+        entry.weight() <= self.inner.max_value_bytes && self.inner.listening.load(Ordering::SeqCst)
     }
 }
 
