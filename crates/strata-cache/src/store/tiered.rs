@@ -41,10 +41,11 @@ pub const DEFAULT_MAX_VALUE_BYTES: usize = 256 * 1024;
 /// filled and every read goes to the shared store.
 ///
 /// ```no_run
+/// # #[cfg(feature = "redis")]
+/// # async fn run() -> Result<(), strata_core::ConfigError> {
 /// use strata_cache::{DataCache, RedisStore, TieredStore};
 /// use strata_core::redis::RedisPoolBuilder;
 ///
-/// # async fn run() -> Result<(), strata_core::ConfigError> {
 /// let pool = RedisPoolBuilder::from_url("redis://127.0.0.1:6379")?.connect().await?;
 /// let store = TieredStore::new(RedisStore::new(pool).prefix("myapp:data:"));
 /// let cache = DataCache::builder(store).build()?;
