@@ -48,7 +48,9 @@ async fn item_reads_go_to_the_catalogue_once_and_show_on_metrics() {
     let config = Config::from_lookup(|name| (name == "CATALOGUE_DELAY_MS").then(|| "1".to_owned()))
         .expect("config");
     assert_eq!(config.catalogue_delay, Duration::from_millis(1));
-    let app = app_on(&config, None, Catalogue::sample()).expect("app").router;
+    let app = app_on(&config, None, Catalogue::sample())
+        .expect("app")
+        .router;
     for _ in 0..3 {
         assert!(read(&app, "/api/items/7").await.contains("\"id\":7"));
         assert!(read(&app, "/api/items").await.contains("\"id\":100"));
@@ -61,15 +63,20 @@ async fn item_reads_go_to_the_catalogue_once_and_show_on_metrics() {
         assert_eq!(sample(&text, &line), 1.0, "{operation} once:\n{text}");
     }
     assert_eq!(sample(&text, MEMORY_HITS), 4.0, "{text}");
-    assert_eq!(sample(&text, "strata_cache_data_loads_total"), 2.0, "{text}");
+    assert_eq!(
+        sample(&text, "strata_cache_data_loads_total"),
+        2.0,
+        "{text}"
+    );
 }
 
 #[test]
 fn the_catalogue_delay_is_read_from_the_environment() {
     let config = Config::from_lookup(|_| None).expect("config");
     assert_eq!(config.catalogue_delay, Duration::from_millis(20));
-    let error = Config::from_lookup(|name| (name == "CATALOGUE_DELAY_MS").then(|| "soon".to_owned()))
-        .expect_err("not a number");
+    let error =
+        Config::from_lookup(|name| (name == "CATALOGUE_DELAY_MS").then(|| "soon".to_owned()))
+            .expect_err("not a number");
     assert_eq!(error.var, "CATALOGUE_DELAY_MS");
 }
 
@@ -89,13 +96,20 @@ async fn a_put_on_one_instance_is_read_by_the_other_through_its_memory_tier() {
     );
     // One catalogue: the database both instances read.
     let catalogue = Catalogue::sample();
-    let first = app_on(&config, Some(&pool_a), catalogue.clone()).expect("app").router;
-    let second = app_on(&config, Some(&pool_b), catalogue).expect("app").router;
+    let first = app_on(&config, Some(&pool_a), catalogue.clone())
+        .expect("app")
+        .router;
+    let second = app_on(&config, Some(&pool_b), catalogue)
+        .expect("app")
+        .router;
     // The second instance holds item 7 in its memory tier (it fills once its
     // invalidation channel is subscribed).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while sample(&metrics(&second).await, MEMORY_HITS) == 0.0 {
-        assert!(tokio::time::Instant::now() < deadline, "never held in memory");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never held in memory"
+        );
         assert!(read(&second, "/api/items/7").await.contains("\"id\":7"));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -117,13 +131,19 @@ async fn a_put_on_one_instance_is_read_by_the_other_through_its_memory_tier() {
         if body.contains("renamed on the first") {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "still the old item: {body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still the old item: {body}"
+        );
         // Slow enough to stay within the anonymous rate limit (60 a minute).
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let text = metrics(&second).await;
     assert!(
-        sample(&text, r#"strata_cache_data_invalidations_total{direction="received"}"#) >= 1.0,
+        sample(
+            &text,
+            r#"strata_cache_data_invalidations_total{direction="received"}"#
+        ) >= 1.0,
         "{text}"
     );
     drop(server);

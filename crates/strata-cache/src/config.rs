@@ -275,13 +275,13 @@ impl CacheBuilder {
         };
         self.store_check?;
         #[cfg(feature = "prometheus")]
-        if let Some(memory) = &self.memory {
-            if let Some(metrics) = &self.metrics {
-                let metrics = metrics.clone();
-                let _ = memory
-                    .evictions()
-                    .set(Box::new(move |bytes| metrics.evicted(bytes)));
-            }
+        if let Some(memory) = &self.memory
+            && let Some(metrics) = &self.metrics
+        {
+            let metrics = metrics.clone();
+            let _ = memory
+                .evictions()
+                .set(Box::new(move |bytes| metrics.evicted(bytes)));
         }
         let shared = Arc::new(Shared {
             store: self.store,

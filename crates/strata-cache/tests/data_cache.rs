@@ -36,7 +36,11 @@ async fn insert_get_remove_and_purge_by_tag() {
         .await
         .expect("insert");
     cache
-        .insert(&two, &item(2, "two"), Ttl::secs(60).tags(["items", "item:2"]))
+        .insert(
+            &two,
+            &item(2, "two"),
+            Ttl::secs(60).tags(["items", "item:2"]),
+        )
         .await
         .expect("insert");
     assert_eq!(cache.get(&one).await.expect("get"), Some(item(1, "one")));
@@ -67,7 +71,13 @@ async fn namespaces_and_value_types_do_not_collide() {
         .insert(&DataKey::<u32>::new("a:b", "c"), &1, Ttl::secs(60))
         .await
         .expect("insert");
-    assert_eq!(cache.get(&DataKey::<u32>::new("a", "b:c")).await.expect("get"), None);
+    assert_eq!(
+        cache
+            .get(&DataKey::<u32>::new("a", "b:c"))
+            .await
+            .expect("get"),
+        None
+    );
     // A value of another type under the same key is a miss, not garbage.
     let as_item = DataKey::<Item>::new("a:b", "c");
     assert_eq!(cache.get(&as_item).await.expect("get"), None);
@@ -102,7 +112,8 @@ async fn a_hundred_concurrent_misses_run_the_loader_once() {
 fn loader<V: Send + 'static>(
     calls: &Arc<AtomicUsize>,
     answer: impl Fn(usize) -> Result<V, Down> + Send + 'static,
-) -> impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Result<V, Down>> + Send>> + Send + 'static {
+) -> impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Result<V, Down>> + Send>> + Send + 'static
+{
     let calls = Arc::clone(calls);
     move || {
         Box::pin(async move {
@@ -150,7 +161,10 @@ async fn negative_caching_remembers_an_error_for_its_window() {
         let got = cache
             .get_or_insert_with(&key, ttl.clone(), loader(&calls, |n| Err(Down(n))))
             .await;
-        assert!(matches!(got, Err(LoadError::Loader(ref e)) if **e == Down(1)), "{got:?}");
+        assert!(
+            matches!(got, Err(LoadError::Loader(ref e)) if **e == Down(1)),
+            "{got:?}"
+        );
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the error was remembered");
     tokio::time::advance(Duration::from_secs(6)).await;
@@ -171,7 +185,11 @@ async fn stale_on_error_serves_the_last_value_when_the_loader_fails() {
         .await;
     assert_eq!(first.expect("loaded"), 1);
     tokio::time::advance(Duration::from_secs(11)).await;
-    assert_eq!(cache.get(&key).await.expect("get"), None, "stale is not fresh");
+    assert_eq!(
+        cache.get(&key).await.expect("get"),
+        None,
+        "stale is not fresh"
+    );
     let got = cache
         .get_or_insert_with(&key, ttl.clone(), loader(&calls, |n| Err(Down(n))))
         .await;
@@ -196,15 +214,33 @@ async fn refresh_ahead_reloads_a_hot_key_once_in_the_background() {
     let key = DataKey::<u32>::new("n", 4);
     let ttl = Ttl::secs(10).refresh_ahead(0.5);
     let load = || loader(&calls, |n| Ok(n as u32));
-    assert_eq!(cache.get_or_insert_with(&key, ttl.clone(), load()).await.expect("v"), 1);
+    assert_eq!(
+        cache
+            .get_or_insert_with(&key, ttl.clone(), load())
+            .await
+            .expect("v"),
+        1
+    );
     tokio::time::advance(Duration::from_secs(4)).await;
-    assert_eq!(cache.get_or_insert_with(&key, ttl.clone(), load()).await.expect("v"), 1);
+    assert_eq!(
+        cache
+            .get_or_insert_with(&key, ttl.clone(), load())
+            .await
+            .expect("v"),
+        1
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1, "not yet due");
     tokio::time::advance(Duration::from_secs(2)).await;
     // Due: these hits are answered at once with the current value, and
     // start one refresh between them.
     for _ in 0..5 {
-        assert_eq!(cache.get_or_insert_with(&key, ttl.clone(), load()).await.expect("v"), 1);
+        assert_eq!(
+            cache
+                .get_or_insert_with(&key, ttl.clone(), load())
+                .await
+                .expect("v"),
+            1
+        );
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(calls.load(Ordering::SeqCst), 2, "one background refresh");
@@ -226,16 +262,31 @@ async fn a_slow_loader_times_out_for_every_waiter() {
             std::future::pending::<Result<u32, Down>>().await
         })
         .await;
-    assert!(matches!(got, Err(LoadError::Timeout(d)) if d == Duration::from_secs(1)), "{got:?}");
+    assert!(
+        matches!(got, Err(LoadError::Timeout(d)) if d == Duration::from_secs(1)),
+        "{got:?}"
+    );
 }
 
 #[test]
 fn invalid_settings_are_refused_by_name() {
     let cases: [(&str, strata_cache::DataCacheBuilder); 4] = [
-        ("store_timeout", DataCache::builder(MemoryStore::new()).store_timeout(Duration::ZERO)),
-        ("load_timeout", DataCache::builder(MemoryStore::new()).load_timeout(Duration::from_secs(601))),
-        ("ttl_jitter", DataCache::builder(MemoryStore::new()).ttl_jitter(0.6)),
-        ("MemoryStore::max_bytes", DataCache::builder(MemoryStore::new().max_bytes(1))),
+        (
+            "store_timeout",
+            DataCache::builder(MemoryStore::new()).store_timeout(Duration::ZERO),
+        ),
+        (
+            "load_timeout",
+            DataCache::builder(MemoryStore::new()).load_timeout(Duration::from_secs(601)),
+        ),
+        (
+            "ttl_jitter",
+            DataCache::builder(MemoryStore::new()).ttl_jitter(0.6),
+        ),
+        (
+            "MemoryStore::max_bytes",
+            DataCache::builder(MemoryStore::new().max_bytes(1)),
+        ),
     ];
     for (name, builder) in cases {
         let result = builder.build();
@@ -254,16 +305,26 @@ async fn jittered_ttls_stay_within_their_bound() {
         .expect("valid");
     let keys: Vec<_> = (0..50).map(|i| DataKey::<u32>::new("j", i)).collect();
     for k in &keys {
-        cache.insert(k, &1, Duration::from_secs(100)).await.expect("insert");
+        cache
+            .insert(k, &1, Duration::from_secs(100))
+            .await
+            .expect("insert");
     }
     tokio::time::advance(Duration::from_millis(49_900)).await;
     for k in &keys {
-        assert_eq!(cache.get(k).await.expect("get"), Some(1), "at least half the TTL");
+        assert_eq!(
+            cache.get(k).await.expect("get"),
+            Some(1),
+            "at least half the TTL"
+        );
     }
     tokio::time::advance(Duration::from_secs(50)).await;
     let mut live = 0;
     for k in &keys {
         live += usize::from(cache.get(k).await.expect("get").is_some());
     }
-    assert!(live < 50, "TTLs are spread: {live} of 50 still live at 99.9 s");
+    assert!(
+        live < 50,
+        "TTLs are spread: {live} of 50 still live at 99.9 s"
+    );
 }

@@ -67,7 +67,11 @@ async fn a_hundred_misses_on_two_instances_run_the_loader_once() {
     for task in tasks {
         assert_eq!(task.await.expect("task").expect("loaded"), "rows");
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "one loader call for both instances");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one loader call for both instances"
+    );
     assert_eq!(counter(&registry, "strata_cache_data_loads_total", &[]), 1);
     assert!(counter(&registry, "strata_cache_data_coalesced_total", &[]) >= 98);
     // Both now answer from memory.
@@ -81,7 +85,13 @@ async fn a_hundred_misses_on_two_instances_run_the_loader_once() {
             &[("tier", "memory"), ("outcome", "hit")]
         ) >= 2
     );
-    assert!(counter(&registry, "strata_cache_data_invalidations_total", &[("direction", "sent")]) >= 1);
+    assert!(
+        counter(
+            &registry,
+            "strata_cache_data_invalidations_total",
+            &[("direction", "sent")]
+        ) >= 1
+    );
 }
 
 #[tokio::test]
@@ -91,12 +101,18 @@ async fn an_outage_is_served_by_memory_and_the_loader_and_recovers() {
     let server = RedisServer::start();
     let cache = instance(server.url(), "data-outage:", &metrics).await;
     let held = DataKey::<u32>::new("n", "held");
-    cache.insert(&held, &1, Ttl::secs(600)).await.expect("insert");
+    cache
+        .insert(&held, &1, Ttl::secs(600))
+        .await
+        .expect("insert");
     // The memory tier fills once the invalidation channel is subscribed.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let memory_hit = [("tier", "memory"), ("outcome", "hit")];
     while counter(&registry, "strata_cache_data_lookups_total", &memory_hit) == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "never held in memory");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never held in memory"
+        );
         assert_eq!(cache.get(&held).await.expect("get"), Some(1));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -122,9 +138,17 @@ async fn an_outage_is_served_by_memory_and_the_loader_and_recovers() {
             .await;
         assert_eq!(got.expect("from the loader"), i);
         // A hang's ceiling, far above the 500 ms store timeout.
-        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 3, "only the keys not in memory loaded");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "only the keys not in memory loaded"
+    );
     assert!(counter(&registry, "strata_cache_data_store_errors_total", &[]) >= 1);
     server.restart();
     let after = DataKey::<u32>::new("n", "after");
@@ -134,7 +158,11 @@ async fn an_outage_is_served_by_memory_and_the_loader_and_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let other = instance(server.url(), "data-outage:", &metrics).await;
-    assert_eq!(other.get(&after).await.expect("get"), Some(7), "stored in Redis again");
+    assert_eq!(
+        other.get(&after).await.expect("get"),
+        Some(7),
+        "stored in Redis again"
+    );
 }
 
 #[test]
@@ -143,6 +171,9 @@ fn registering_twice_fails_and_keeps_the_first_set() {
     let _first = DataCacheMetrics::register(&registry).expect("first");
     let families = registry.gather().len();
     let second = DataCacheMetrics::register(&registry);
-    assert!(matches!(second, Err(ConfigError::Registry(_))), "{second:?}");
+    assert!(
+        matches!(second, Err(ConfigError::Registry(_))),
+        "{second:?}"
+    );
     assert_eq!(registry.gather().len(), families);
 }

@@ -44,22 +44,42 @@ async fn the_second_read_is_served_by_the_memory_tier_unless_too_large() {
 
 #[test]
 fn invalid_tier_settings_are_refused_by_name() {
-    let result = DataCache::builder(TieredStore::new(MemoryStore::new()).memory_ttl(Duration::ZERO))
-        .build();
+    let result =
+        DataCache::builder(TieredStore::new(MemoryStore::new()).memory_ttl(Duration::ZERO)).build();
     assert!(
-        matches!(result, Err(ConfigError::Invalid { setting: "TieredStore::memory_ttl", .. })),
-        "{result:?}"
-    );
-    let result = CacheLayer::builder(TieredStore::new(MemoryStore::new()).max_value_bytes(0)).build();
-    assert!(
-        matches!(result, Err(ConfigError::Invalid { setting: "TieredStore::max_value_bytes", .. })),
+        matches!(
+            result,
+            Err(ConfigError::Invalid {
+                setting: "TieredStore::memory_ttl",
+                ..
+            })
+        ),
         "{result:?}"
     );
     let result =
-        DataCache::builder(TieredStore::new(MemoryStore::new()).memory(MemoryStore::new().max_bytes(10)))
-            .build();
+        CacheLayer::builder(TieredStore::new(MemoryStore::new()).max_value_bytes(0)).build();
     assert!(
-        matches!(result, Err(ConfigError::Invalid { setting: "MemoryStore::max_bytes", .. })),
+        matches!(
+            result,
+            Err(ConfigError::Invalid {
+                setting: "TieredStore::max_value_bytes",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    let result = DataCache::builder(
+        TieredStore::new(MemoryStore::new()).memory(MemoryStore::new().max_bytes(10)),
+    )
+    .build();
+    assert!(
+        matches!(
+            result,
+            Err(ConfigError::Invalid {
+                setting: "MemoryStore::max_bytes",
+                ..
+            })
+        ),
         "{result:?}"
     );
 }
@@ -99,11 +119,18 @@ mod redis {
 
     /// Polls `b` until it reads `want` (`None`: nothing), with a generous
     /// ceiling that only catches a lost invalidation.
-    async fn until_read(b: &TieredStore<RedisStore>, key: &strata_cache::CacheKey, want: Option<&str>) {
+    async fn until_read(
+        b: &TieredStore<RedisStore>,
+        key: &strata_cache::CacheKey,
+        want: Option<&str>,
+    ) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let got = b.get(key, "").await.expect("get");
-            let body = got.entry.as_ref().map(|e| String::from_utf8_lossy(e.body()).into_owned());
+            let body = got
+                .entry
+                .as_ref()
+                .map(|e| String::from_utf8_lossy(e.body()).into_owned());
             if body.as_deref() == want {
                 return;
             }
@@ -121,23 +148,32 @@ mod redis {
         let a = instance(url, &prefix).await.memory_ttl(long);
         let b = instance(url, &prefix).await.memory_ttl(long);
         let key = suite::key(name, "/item/1");
-        a.put(&key, "", suite::entry("v1", &["item:1"]), TTL).await.expect("put");
+        a.put(&key, "", suite::entry("v1", &["item:1"]), TTL)
+            .await
+            .expect("put");
         // b fills its memory tier once its invalidation channel is
         // subscribed.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while b.get(&key, "").await.expect("get").tier != Tier::Memory {
-            assert!(tokio::time::Instant::now() < deadline, "b never held it in memory");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "b never held it in memory"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         until_read(&b, &key, Some("v1")).await;
 
-        a.put(&key, "", suite::entry("v2", &["item:1"]), TTL).await.expect("overwrite");
+        a.put(&key, "", suite::entry("v2", &["item:1"]), TTL)
+            .await
+            .expect("overwrite");
         until_read(&b, &key, Some("v2")).await;
 
         a.purge_tag("item:1").await.expect("purge tag");
         until_read(&b, &key, None).await;
 
-        a.put(&key, "", suite::entry("v3", &[]), TTL).await.expect("put");
+        a.put(&key, "", suite::entry("v3", &[]), TTL)
+            .await
+            .expect("put");
         until_read(&b, &key, Some("v3")).await;
         a.purge(&key).await.expect("purge");
         until_read(&b, &key, None).await;

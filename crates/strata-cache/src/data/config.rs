@@ -119,8 +119,6 @@ impl DataCacheBuilder {
     }
 }
 
-
-
 impl Default for DataCache {
     fn default() -> Self {
         Self::new()

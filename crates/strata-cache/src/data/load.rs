@@ -66,14 +66,13 @@ impl DataCache {
             match self.inner.flights.join(key.digest()) {
                 Join::Waiter(rx) => {
                     self.count(|m| m.coalesced());
-                    match flight::wait(rx, patience).await {
-                        Some(outcome) => match deliver::<V, E>(outcome) {
+                    // `None`: the leader gave up (cancelled); try again.
+                    if let Some(outcome) = flight::wait(rx, patience).await {
+                        match deliver::<V, E>(outcome) {
                             Some(result) => return result,
                             // Not shareable: load alone.
                             None => return self.load(key, &ttl, loader, stale).await.0,
-                        },
-                        // The leader gave up (cancelled): try again.
-                        None => {}
+                        }
                     }
                 }
                 Join::Leader(leader) => {
@@ -152,7 +151,9 @@ impl DataCache {
             match tokio::time::timeout(timeout, loader()).await {
                 Ok(Ok(value)) => {
                     let Ok(bytes) = value::encode(&value) else {
-                        tracing::warn!("data cache: a loaded value could not be encoded; not stored");
+                        tracing::warn!(
+                            "data cache: a loaded value could not be encoded; not stored"
+                        );
                         return (Ok(value), Err(Failure::Unshareable));
                     };
                     // A store error is counted; the value is served anyway.
@@ -229,7 +230,10 @@ fn deliver<V: DeserializeOwned, E: Send + Sync + 'static>(
 ) -> Option<Result<V, LoadError<E>>> {
     match outcome {
         Ok(bytes) => value::decode(&bytes).map(Ok),
-        Err(Failure::Loader(error)) => error.downcast::<E>().ok().map(|e| Err(LoadError::Loader(e))),
+        Err(Failure::Loader(error)) => error
+            .downcast::<E>()
+            .ok()
+            .map(|e| Err(LoadError::Loader(e))),
         Err(Failure::Timeout(after)) => Some(Err(LoadError::Timeout(after))),
         Err(Failure::Unshareable) => None,
     }

@@ -19,11 +19,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-#[cfg(feature = "prometheus")]
-use crate::DataCacheMetrics as Metrics;
 use self::error::DataError;
 use self::key::{DataKey, Ttl};
 use self::value::Stored;
+#[cfg(feature = "prometheus")]
+use crate::DataCacheMetrics as Metrics;
 use crate::store::DynStore;
 use crate::{CacheKey, StoreError};
 
@@ -103,7 +103,11 @@ impl DataCache {
     pub async fn remove<V>(&self, key: &DataKey<V>) -> Result<(), DataError> {
         let key = key.store_key();
         self.inner.negative.remove(key.digest());
-        self.inner.store.purge(key).await.map_err(|e| self.failed(e))
+        self.inner
+            .store
+            .purge(key)
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     /// Removes every value tagged `tag`; returns how many were tagged. On a
@@ -112,7 +116,11 @@ impl DataCache {
     /// several nodes).
     pub async fn purge_tag(&self, tag: &str) -> Result<u64, DataError> {
         self.inner.negative.clear();
-        self.inner.store.purge_tag(tag).await.map_err(|e| self.failed(e))
+        self.inner
+            .store
+            .purge_tag(tag)
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     async fn timed<T>(

@@ -221,7 +221,8 @@ impl<S: Store> TieredStore<S> {
     async fn announce(&self, what: String) {
         let message = format!("{} {what}", self.inner.id);
         match self.inner.shared.broadcast(&message).await {
-            Ok(()) => {
+            Ok(()) =>
+            {
                 #[cfg(feature = "prometheus")]
                 if let Some(m) = &self.inner.metrics {
                     m.invalidation("sent");
