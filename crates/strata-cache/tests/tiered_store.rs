@@ -42,6 +42,18 @@ async fn the_second_read_is_served_by_the_memory_tier_unless_too_large() {
     }
 }
 
+#[tokio::test]
+async fn a_setting_applies_also_to_a_store_that_was_cloned() {
+    let base = TieredStore::new(MemoryStore::new());
+    let _clone = base.clone();
+    let s = base.max_value_bytes(2048);
+    let big = suite::key("cloned", "/big");
+    s.put(&big, "", suite::entry(&"x".repeat(4096), &[]), TTL)
+        .await
+        .expect("put");
+    assert_eq!(s.get(&big, "").await.expect("get").tier, Tier::Shared);
+}
+
 #[test]
 fn invalid_tier_settings_are_refused_by_name() {
     let result =

@@ -86,36 +86,56 @@ impl<S> Clone for TieredStore<S> {
 impl<S: Store> TieredStore<S> {
     /// A 64 MiB memory tier ([`MemoryStore::new`]) in front of `shared`.
     pub fn new(shared: S) -> Self {
+        Self {
+            inner: Arc::new(Inner::fresh(
+                MemoryStore::new(),
+                shared,
+                DEFAULT_MEMORY_TTL,
+                DEFAULT_MAX_VALUE_BYTES,
+            )),
+        }
+    }
+}
+
+impl<S> Inner<S> {
+    fn fresh(memory: MemoryStore, shared: S, memory_ttl: Duration, max_value_bytes: usize) -> Self {
         use std::hash::{BuildHasher, Hasher};
         let id = std::collections::hash_map::RandomState::new()
             .build_hasher()
             .finish();
         Self {
-            inner: Arc::new(Inner {
-                memory: MemoryStore::new(),
-                shared,
-                memory_ttl: DEFAULT_MEMORY_TTL,
-                max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
-                id: format!("{id:016x}"),
-                epoch: Arc::default(),
-                listening: Arc::default(),
-                listener: tokio::sync::OnceCell::new(),
-                #[cfg(feature = "prometheus")]
-                metrics: None,
-            }),
+            memory,
+            shared,
+            memory_ttl,
+            max_value_bytes,
+            id: format!("{id:016x}"),
+            epoch: Arc::default(),
+            listening: Arc::default(),
+            listener: tokio::sync::OnceCell::new(),
+            #[cfg(feature = "prometheus")]
+            metrics: None,
         }
     }
+}
 
+impl<S: Store + Clone> TieredStore<S> {
+    /// The store with one setting changed: a new instance (its own memory
+    /// tier listener), also when this one was cloned.
     fn edit(self, f: impl FnOnce(&mut Inner<S>)) -> Self {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                f(&mut inner);
-                Self {
-                    inner: Arc::new(inner),
-                }
-            }
-            // Already cloned (and maybe in use): settings stay as they were.
-            Err(inner) => Self { inner },
+        let inner = &self.inner;
+        let mut fresh = Inner::fresh(
+            inner.memory.clone(),
+            inner.shared.clone(),
+            inner.memory_ttl,
+            inner.max_value_bytes,
+        );
+        #[cfg(feature = "prometheus")]
+        {
+            fresh.metrics = inner.metrics.clone();
+        }
+        f(&mut fresh);
+        Self {
+            inner: Arc::new(fresh),
         }
     }
 
@@ -146,7 +166,9 @@ impl<S: Store> TieredStore<S> {
     pub fn metrics(self, metrics: crate::DataCacheMetrics) -> Self {
         self.edit(|i| i.metrics = Some(metrics))
     }
+}
 
+impl<S: Store> TieredStore<S> {
     /// The shared store behind the memory tier.
     pub fn shared(&self) -> &S {
         &self.inner.shared
