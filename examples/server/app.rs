@@ -27,6 +27,7 @@ use tracing::Level;
 use crate::account;
 use crate::cache;
 use crate::config::{AppEnv, Config};
+use crate::data::ItemData;
 use crate::items::{self, Catalogue};
 use crate::limits;
 use crate::login;
@@ -54,6 +55,13 @@ struct AppState {
     catalogue: Catalogue,
     sessions: SessionAdmin,
     cache: CacheHandle,
+    data: ItemData,
+}
+
+impl axum::extract::FromRef<AppState> for ItemData {
+    fn from_ref(state: &AppState) -> Self {
+        state.data.clone()
+    }
 }
 
 impl axum::extract::FromRef<AppState> for CacheHandle {
@@ -85,6 +93,16 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 /// at the body limit) → routes (CORS on `/api`; `POST /api/login` has its own rate limit
 /// inside the tiers).
 pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
+    app_on(config, redis, Catalogue::sample())
+}
+
+/// [`app`] over `catalogue` (instances sharing one stand for instances
+/// sharing a database).
+pub(crate) fn app_on(
+    config: &Config,
+    redis: Option<&Pool>,
+    catalogue: Catalogue,
+) -> Result<App, BoxError> {
     let resolver = ClientIpResolver::new().trusted_proxies(config.trusted_proxies.clone());
     let (metrics_layer, metrics) = MetricsLayer::builder()
         .route_by(health_route)
@@ -98,10 +116,12 @@ pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError
     let (health, drain) = health(config, redis, registry, &session_admin)?;
     let (cache, cache_handle) = cache::layer(redis, registry)?;
     let compression = compression(registry)?;
+    let data = ItemData::new(catalogue.clone(), config.catalogue_delay, redis, registry)?;
     let state = AppState {
-        catalogue: Catalogue::sample(),
+        catalogue,
         sessions: session_admin,
         cache: cache_handle,
+        data,
     };
     // The catalogue through the cache, which sits outside compression so it
     // keeps each coding's bytes and a hit costs no compression; the outer

@@ -63,6 +63,9 @@ pub(crate) struct Config {
     pub(crate) redis_host: Option<String>,
     /// Connection bounds and timeouts.
     pub(crate) serve: ServeConfig,
+    /// `CATALOGUE_DELAY_MS`: how long each catalogue read takes (the demo's
+    /// stand-in for a database query). Default 20 ms.
+    pub(crate) catalogue_delay: Duration,
 }
 
 /// A variable with an unusable value: one line, naming the variable.
@@ -184,8 +187,22 @@ impl Config {
             }
         };
         let redis_host = var("REDIS_URL").map(|url| url_host(&url));
+        let catalogue_delay = match var("CATALOGUE_DELAY_MS") {
+            None => Duration::from_millis(20),
+            Some(value) => value
+                .trim()
+                .parse::<u16>()
+                .map(|ms| Duration::from_millis(ms.into()))
+                .map_err(|_| {
+                    fail(
+                        "CATALOGUE_DELAY_MS",
+                        format!("{value:?} is not a number of milliseconds (0-65535)"),
+                    )
+                })?,
+        };
         let serve = ServeConfig::from_vars(var)?;
         Ok(Self {
+            catalogue_delay,
             redis_wait,
             redis_host,
             serve,

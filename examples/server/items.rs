@@ -4,7 +4,8 @@
 //! `Surrogate-Key` tag (`items` for the list, `item-{id}` for one item), and are
 //! served through the shared cache; `If-None-Match` answers 304 and `If-Match`
 //! on `PUT` guards against lost updates (412). A `PUT` purges the item's tag and
-//! the list's, on every instance sharing the cache.
+//! the list's, on every instance sharing the cache, and the same tags from the
+//! data cache the reads go through (`data.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -19,13 +20,14 @@ use serde::{Deserialize, Serialize};
 use strata::cache::CacheHandle;
 use strata::core::Problem;
 
+use crate::data::ItemData;
 pub(crate) use crate::item_id::ItemId;
 use crate::problems;
 
 const CACHE_POLICY: &str = "public, max-age=30";
 
 /// One catalogue entry.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct Item {
     pub(crate) id: u32,
     pub(crate) name: String,
@@ -143,6 +145,16 @@ impl Catalogue {
         self.read(|inner| inner.items.len())
     }
 
+    /// Item `id`, if there is one.
+    pub(crate) fn find(&self, id: u32) -> Option<Item> {
+        self.read(|inner| inner.items.get(&id).cloned())
+    }
+
+    /// The revision and every item.
+    pub(crate) fn snapshot(&self) -> (u64, Vec<Item>) {
+        self.read(|inner| (inner.revision, inner.items.values().cloned().collect()))
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
         f(&self
             .inner
@@ -151,13 +163,8 @@ impl Catalogue {
     }
 }
 
-pub(crate) async fn list(State(catalogue): State<Catalogue>, headers: HeaderMap) -> Response {
-    let (revision, items) = catalogue.read(|inner| {
-        (
-            inner.revision,
-            inner.items.values().cloned().collect::<Vec<_>>(),
-        )
-    });
+pub(crate) async fn list(State(data): State<ItemData>, headers: HeaderMap) -> Response {
+    let (revision, items) = data.list().await;
     respond(
         &headers,
         &format!("\"items-r{revision}\""),
@@ -167,14 +174,14 @@ pub(crate) async fn list(State(catalogue): State<Catalogue>, headers: HeaderMap)
 }
 
 pub(crate) async fn get(
-    State(catalogue): State<Catalogue>,
+    State(data): State<ItemData>,
     ItemId(id): ItemId,
     headers: HeaderMap,
 ) -> Response {
     let Some(id) = id else {
         return no_such_item();
     };
-    match catalogue.read(|inner| inner.items.get(&id).cloned()) {
+    match data.item(id).await {
         Some(item) => respond(
             &headers,
             &item_etag(&item),
@@ -188,6 +195,7 @@ pub(crate) async fn get(
 pub(crate) async fn put(
     State(catalogue): State<Catalogue>,
     State(cache): State<CacheHandle>,
+    State(data): State<ItemData>,
     ItemId(id): ItemId,
     headers: HeaderMap,
     body: Result<Json<ItemUpdate>, JsonRejection>,
@@ -207,6 +215,7 @@ pub(crate) async fn put(
         Err(response) => return *response,
     };
     tracing::info!(item = id, version = item.version, "item updated");
+    data.purge(id).await;
     // Read-your-writes: the cached copies are gone before the answer leaves.
     for tag in [
         crate::cache::item_tag(id),

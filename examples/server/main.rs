@@ -14,6 +14,7 @@ mod admin;
 mod app;
 mod cache;
 mod config;
+mod data;
 mod item_id;
 mod items;
 mod limits;
@@ -190,6 +191,8 @@ mod tests;
 mod tests_cache;
 #[cfg(test)]
 mod tests_connections;
+#[cfg(test)]
+mod tests_data_cache;
 #[cfg(test)]
 mod tests_process;
 #[cfg(test)]

@@ -67,9 +67,9 @@ impl fmt::Debug for Shared {
 #[must_use]
 pub struct CacheBuilder {
     store: Arc<dyn DynStore>,
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     memory: Option<MemoryStore>,
-    #[cfg(feature = "redis")]
-    redis: Option<crate::RedisStore>,
+    store_check: Result<(), ConfigError>,
     name: String,
     max_object_bytes: usize,
     max_vary_fields: usize,
@@ -89,13 +89,10 @@ impl CacheBuilder {
     pub(crate) fn new<S: Store>(store: S) -> Self {
         let any = &store as &dyn std::any::Any;
         let memory = any.downcast_ref::<MemoryStore>().cloned();
-        #[cfg(feature = "redis")]
-        let redis = any.downcast_ref::<crate::RedisStore>().cloned();
         Self {
+            store_check: crate::store::validate(&store),
             store: Arc::new(store),
             memory,
-            #[cfg(feature = "redis")]
-            redis,
             name: "strata".to_owned(),
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
             max_vary_fields: DEFAULT_MAX_VARY_FIELDS,
@@ -276,19 +273,15 @@ impl CacheBuilder {
                 "must be a header field name",
             ));
         };
-        #[cfg(feature = "redis")]
-        if let Some(redis) = &self.redis {
-            redis.validate()?;
-        }
-        if let Some(memory) = &self.memory {
-            memory.validate()?;
-            #[cfg(feature = "prometheus")]
-            if let Some(metrics) = &self.metrics {
-                let metrics = metrics.clone();
-                let _ = memory
-                    .evictions()
-                    .set(Box::new(move |bytes| metrics.evicted(bytes)));
-            }
+        self.store_check?;
+        #[cfg(feature = "prometheus")]
+        if let Some(memory) = &self.memory
+            && let Some(metrics) = &self.metrics
+        {
+            let metrics = metrics.clone();
+            let _ = memory
+                .evictions()
+                .set(Box::new(move |bytes| metrics.evicted(bytes)));
         }
         let shared = Arc::new(Shared {
             store: self.store,

@@ -51,6 +51,13 @@ impl CacheKey {
         Self { text, digest }
     }
 
+    /// The store key of a data-cache value (`DATA <namespace>:<id>`).
+    pub(crate) fn data(rendered: &str) -> Self {
+        let text = format!("DATA {rendered}");
+        let digest = hex(&Sha256::digest(text.as_bytes())[..16]);
+        Self { text, digest }
+    }
+
     /// The key of an absolute URI, `None` without scheme or authority.
     pub fn from_uri(uri: &Uri) -> Option<Self> {
         let pq = uri.path_and_query().map_or("/", |pq| pq.as_str());

@@ -5,6 +5,7 @@ mod body;
 mod clock;
 mod conditional;
 mod config;
+mod data;
 mod directives;
 mod encoding;
 mod entry;
@@ -32,6 +33,12 @@ pub use self::config::{
     CacheBuilder, DEFAULT_COLLAPSE_TIMEOUT, DEFAULT_HIT_FOR_MISS, DEFAULT_KEEP_STALE,
     DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_VARY_FIELDS, DEFAULT_STORE_TIMEOUT,
 };
+pub use self::data::DataCache;
+pub use self::data::config::{DEFAULT_DATA_STORE_TIMEOUT, DEFAULT_LOAD_TIMEOUT, DataCacheBuilder};
+pub use self::data::error::{DataError, LoadError};
+pub use self::data::key::{DataKey, Ttl};
+#[cfg(feature = "prometheus")]
+pub use self::data::metrics::DataCacheMetrics;
 pub use self::entry::Entry;
 pub use self::error::StoreError;
 pub use self::future::{InnerFuture, ResponseFuture};
@@ -44,7 +51,8 @@ pub use self::service::Cache;
 pub use self::store::memory::{DEFAULT_MAX_BYTES, MAX_VARIANTS};
 #[cfg(feature = "redis")]
 pub use self::store::redis::RedisStore;
-pub use self::store::{Lease, Lookup, MemoryStore, Store};
+pub use self::store::tiered::{DEFAULT_MAX_VALUE_BYTES, DEFAULT_MEMORY_TTL};
+pub use self::store::{Lease, Lookup, MemoryStore, Notice, Store, Tier, TieredStore};
 
 /// The `Cache-Status` response header (RFC 9211).
 pub const CACHE_STATUS: http::HeaderName = http::HeaderName::from_static("cache-status");

@@ -157,7 +157,14 @@ impl MemoryStore {
             .collect()
     }
 
-    fn purge_digest(&self, digest: &str) {
+    /// Drops every entry (a memory tier that may have missed
+    /// invalidations).
+    pub(crate) fn clear(&self) {
+        self.inner.entries.invalidate_all();
+        self.inner.meta.invalidate_all();
+    }
+
+    pub(crate) fn purge_digest(&self, digest: &str) {
         if let Some(meta) = self.inner.meta.remove(digest) {
             for variant in meta.variants.iter() {
                 self.inner
@@ -204,6 +211,7 @@ impl Store for MemoryStore {
             entry,
             vary: meta.as_ref().map(|m| m.vary.to_vec()),
             soft_purged_at: meta.and_then(|m| m.soft),
+            tier: super::Tier::Memory,
         })
     }
 

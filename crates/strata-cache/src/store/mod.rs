@@ -6,16 +6,39 @@ mod link;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+pub(crate) mod tiered;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 use http::HeaderName;
+use tokio::sync::broadcast;
 
 use crate::{CacheKey, Entry, StoreError};
 
 pub use self::memory::MemoryStore;
+pub use self::tiered::TieredStore;
+
+/// Checks the settings of the stores of this crate (others have none).
+pub(crate) fn validate<S: Store>(store: &S) -> Result<(), strata_core::ConfigError> {
+    let any = store as &dyn std::any::Any;
+    if let Some(memory) = any.downcast_ref::<MemoryStore>() {
+        return memory.validate();
+    }
+    if let Some(tiered) = any.downcast_ref::<TieredStore<MemoryStore>>() {
+        return tiered.validate();
+    }
+    #[cfg(feature = "redis")]
+    if let Some(redis) = any.downcast_ref::<crate::RedisStore>() {
+        return redis.validate();
+    }
+    #[cfg(feature = "redis")]
+    if let Some(tiered) = any.downcast_ref::<TieredStore<crate::RedisStore>>() {
+        return tiered.validate();
+    }
+    Ok(())
+}
 
 /// What a store holds for one variant of a resource.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +53,44 @@ pub struct Lookup {
     /// When the resource was last soft-purged (ms since the Unix epoch):
     /// entries stored before are stale.
     pub soft_purged_at: Option<u64>,
+    /// The tier that answered (for a miss, the last tier asked).
+    pub tier: Tier,
+}
+
+/// Which tier of a store answered a lookup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tier {
+    /// This process's memory ([`MemoryStore`], or the memory tier of a
+    /// [`TieredStore`](crate::TieredStore)).
+    #[default]
+    Memory,
+    /// A store shared between instances (Redis).
+    Shared,
+}
+
+impl Tier {
+    /// `memory` or `shared` (the metrics' label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Shared => "shared",
+        }
+    }
+}
+
+/// What a store's broadcast channel delivers to
+/// [`Store::listen`]ers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// A message some instance (this one included) sent with
+    /// [`Store::broadcast`].
+    Message(std::sync::Arc<str>),
+    /// The channel was (re)connected, or this listener fell behind:
+    /// messages may have been lost, so whatever they would have
+    /// invalidated must be dropped.
+    Resync,
 }
 
 impl Lookup {
@@ -43,7 +104,15 @@ impl Lookup {
             entry,
             vary,
             soft_purged_at,
+            tier: Tier::Memory,
         }
+    }
+
+    /// The same lookup, answered by `tier`.
+    #[must_use]
+    pub fn tier(mut self, tier: Tier) -> Self {
+        self.tier = tier;
+        self
     }
 }
 
@@ -137,6 +206,20 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     ) -> impl Future<Output = ()> + Send {
         let _ = (key, variant, max);
         async {}
+    }
+
+    /// Sends `message` to every instance [`listen`](Self::listen)ing on
+    /// this store (the sender included). A store that is not shared
+    /// sends nothing (the default).
+    fn broadcast(&self, message: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = message;
+        async { Ok(()) }
+    }
+
+    /// The messages [`broadcast`](Self::broadcast) on this store, from now
+    /// on; `None` for a store that is not shared (the default).
+    fn listen(&self) -> impl Future<Output = Option<broadcast::Receiver<Notice>>> + Send {
+        async { None }
     }
 }
 

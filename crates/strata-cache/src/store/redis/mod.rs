@@ -58,8 +58,11 @@ pub(crate) static RELEASE: Script = Script::new(include_str!("release.lua"));
 /// | `<prefix>t:{<tag>}` | set | digests of the resources tagged `<tag>` (`%`, `{`, `}` escaped as `%25`, `%7B`, `%7D`) |
 /// | `<prefix>l:{<d>}:<v>` | string | the fill lease of a variant (`SET NX PX`) |
 ///
-/// and the pub/sub channel `<prefix>filled`, on which a released lease
-/// announces `<d>:<v>`.
+/// and the pub/sub channels `<prefix>filled`, on which a released lease
+/// announces `<d>:<v>`, and `<prefix>invalidate`, which carries
+/// [`Store::broadcast`](crate::Store::broadcast) messages (the memory
+/// tiers of [`TieredStore`](crate::TieredStore)s evicting what another
+/// instance overwrote or purged).
 ///
 /// A resource's keys share its hash tag, so one script stores, reads or
 /// purges a resource atomically, also on a cluster. A tag's index lives on
@@ -101,6 +104,7 @@ struct Shared {
     clustered: bool,
     waiters: Arc<DashMap<String, Arc<Notify>>>,
     subscriber: tokio::sync::OnceCell<()>,
+    notices: tokio::sync::broadcast::Sender<crate::store::Notice>,
 }
 
 impl RedisStore {
@@ -118,6 +122,7 @@ impl RedisStore {
                 clustered,
                 waiters: Arc::default(),
                 subscriber: tokio::sync::OnceCell::new(),
+                notices: tokio::sync::broadcast::channel(1024).0,
             }),
         }
     }
@@ -166,6 +171,10 @@ impl RedisStore {
 
     fn channel(&self) -> String {
         format!("{}filled", self.prefix)
+    }
+
+    fn invalidate_channel(&self) -> String {
+        format!("{}invalidate", self.prefix)
     }
 
     /// Runs `call` on a connected client unless Redis is known to be down,

@@ -12,16 +12,22 @@ use tokio::sync::Notify;
 
 use super::RedisStore;
 use crate::CacheKey;
+use crate::store::Notice;
 
 /// How often a waiter checks the lease itself.
 const BACKSTOP: Duration = Duration::from_millis(500);
 
 impl RedisStore {
     /// Starts the subscriber once (in the background: a store whose Redis
-    /// is down does not wait for it).
-    async fn subscribe(&self) {
+    /// is down does not wait for it). It wakes lease waiters and forwards
+    /// broadcast messages to listeners, with a [`Notice::Resync`] each time
+    /// its subscription becomes active (first connection and every
+    /// reconnection), as messages sent meanwhile were lost.
+    pub(super) async fn subscribe(&self) {
         let waiters = Arc::clone(&self.shared.waiters);
+        let notices = self.shared.notices.clone();
         let channel = self.channel();
+        let invalidate = self.invalidate_channel();
         let pool = self.pool.clone();
         self.shared
             .subscriber
@@ -37,17 +43,39 @@ impl RedisStore {
                     return;
                 };
                 let mut messages = subscriber.message_rx();
+                let mut reconnects = subscriber.reconnect_rx();
                 subscriber.connect();
                 let _resubscribe = subscriber.manage_subscriptions();
+                let resync = notices.clone();
                 tokio::spawn(async move {
-                    if let Err(error) = subscriber.subscribe(channel).await {
-                        tracing::warn!(%error, "cache store: cannot subscribe; waiters poll the lease");
+                    let mut first = true;
+                    while reconnects.recv().await.is_ok() {
+                        // The first connection's `Resync` follows the
+                        // subscription below.
+                        if !std::mem::take(&mut first) {
+                            let _ = resync.send(Notice::Resync);
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    match subscriber.subscribe(vec![channel, invalidate.clone()]).await {
+                        Ok(()) => {
+                            let _ = notices.send(Notice::Resync);
+                        }
+                        Err(error) => tracing::warn!(
+                            %error,
+                            "cache store: cannot subscribe; waiters poll the lease and memory tiers \
+                             rely on their TTL cap"
+                        ),
                     }
                     // Keeps the subscriber alive as long as messages flow.
                     while let Ok(message) = messages.recv().await {
-                        if let Some(id) = message.value.as_string()
-                            && let Some(notify) = waiters.get(&id)
-                        {
+                        let Some(text) = message.value.as_string() else {
+                            continue;
+                        };
+                        if *message.channel == *invalidate {
+                            let _ = notices.send(Notice::Message(Arc::from(text)));
+                        } else if let Some(notify) = waiters.get(&text) {
                             notify.notify_waiters();
                         }
                     }

@@ -10,7 +10,7 @@ use strata_core::redis::fred::types::{Expiration, SetOptions, Value};
 
 use super::{GET, INDEX, PURGE, PUT, RELEASE, RedisStore};
 use crate::clock::now_ms;
-use crate::store::{Lease, Lookup, Store};
+use crate::store::{Lease, Lookup, Notice, Store, Tier};
 use crate::{CacheKey, Entry, StoreError};
 
 fn ms(d: Duration) -> i64 {
@@ -108,7 +108,7 @@ impl Store for RedisStore {
                 .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
                 .collect()
         });
-        Ok(Lookup::new(entry, vary, soft))
+        Ok(Lookup::new(entry, vary, soft).tier(Tier::Shared))
     }
 
     async fn put(
@@ -200,6 +200,22 @@ impl Store for RedisStore {
 
     async fn wait(&self, key: &CacheKey, variant: &str, max: Duration) {
         self.wait_for_release(key, variant, max).await;
+    }
+
+    async fn broadcast(&self, message: &str) -> Result<(), StoreError> {
+        use strata_core::redis::fred::interfaces::PubsubInterface;
+        let (channel, message) = (self.invalidate_channel(), message.to_owned());
+        self.call(|c| async move { c.publish::<i64, _, _>(channel, message).await })
+            .await
+            .map(drop)
+    }
+
+    async fn listen(&self) -> Option<tokio::sync::broadcast::Receiver<Notice>> {
+        // Subscribed before the subscriber starts, so its first `Resync`
+        // (sent once the subscription is active) reaches this listener.
+        let notices = self.shared.notices.subscribe();
+        self.subscribe().await;
+        Some(notices)
     }
 }
 
