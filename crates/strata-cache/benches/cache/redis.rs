@@ -1,6 +1,6 @@
 //! `cache/redis/throughput`: `IN_FLIGHT` concurrent hits through
-//! `RedisStore` (one `EVALSHA` of `get.lua` each, then the response built
-//! from the entry) beside as many raw `GET`s, through the same pool, of the
+//! `RedisStore` (one pipelined `HMGET` and `GET` each, then the response
+//! built from the entry) beside as many raw `GET`s, through the same pool, of the
 //! very entries those hits read (so the values are the same size).
 //!
 //! After the criterion group the two run again in alternating rounds; the

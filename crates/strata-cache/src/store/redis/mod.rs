@@ -35,7 +35,6 @@ impl Script {
     }
 }
 
-pub(crate) static GET: Script = Script::new(include_str!("get.lua"));
 pub(crate) static PUT: Script = Script::new(include_str!("put.lua"));
 pub(crate) static INDEX: Script = Script::new(include_str!("index.lua"));
 pub(crate) static PURGE: Script = Script::new(include_str!("purge.lua"));

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderName;
-use strata_core::redis::fred::interfaces::{KeysInterface, SetsInterface};
+use strata_core::redis::fred::interfaces::{HashesInterface, KeysInterface, SetsInterface};
 use strata_core::redis::fred::types::{Expiration, SetOptions, Value};
 
-use super::{GET, INDEX, PURGE, PUT, RELEASE, RedisStore};
+use super::{INDEX, PURGE, PUT, RELEASE, RedisStore};
 use crate::clock::now_ms;
 use crate::store::{Lease, Lookup, Notice, Store, Tier};
 use crate::{CacheKey, Entry, StoreError};
@@ -22,6 +22,18 @@ fn text(value: &Value) -> Option<String> {
         Value::Null => None,
         other => other.as_string(),
     }
+}
+
+/// `[[vary, soft], entry]` (the pipeline's replies) as `[vary, soft, entry]`.
+fn flatten(replies: Vec<Value>) -> Vec<Value> {
+    let mut items = Vec::with_capacity(3);
+    for reply in replies {
+        match reply {
+            Value::Array(inner) => items.extend(inner),
+            other => items.push(other),
+        }
+    }
+    items
 }
 
 fn digests(reply: Value) -> Result<Vec<String>, StoreError> {
@@ -80,14 +92,20 @@ impl RedisStore {
 
 impl Store for RedisStore {
     async fn get(&self, key: &CacheKey, variant: &str) -> Result<Lookup, StoreError> {
-        let keys = vec![
-            self.meta_key(key.digest()),
-            self.entry_key(key.digest(), variant),
-        ];
-        let reply: Value = self.script(&GET, keys, Vec::new()).await?;
-        let Value::Array(mut items) = reply else {
-            return Err(StoreError::Corrupt);
-        };
+        let meta_key = self.meta_key(key.digest());
+        let entry_key = self.entry_key(key.digest(), variant);
+        // Two reads pipelined in one round trip, no script: both keys share
+        // the resource's hash tag, so they reach one node. A purge landing
+        // between them reads as if it came just before or just after.
+        let mut items: Vec<Value> = self
+            .call(|client| async move {
+                let pipeline = client.pipeline();
+                let _: () = pipeline.hmget(meta_key, vec!["vary", "soft"]).await?;
+                let _: () = pipeline.get(entry_key).await?;
+                let replies: Vec<Value> = pipeline.all().await?;
+                Ok(flatten(replies))
+            })
+            .await?;
         if items.len() != 3 {
             return Err(StoreError::Corrupt);
         }
