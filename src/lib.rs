@@ -13,6 +13,7 @@
 //! | [`metrics`] | `strata-metrics` | Prometheus RED metrics under OpenTelemetry names, bounded cardinality, `/metrics` |
 //! | [`rate_limit`] | `strata-rate-limit` | GCRA rate limiting, in memory or shared through Redis, tiers, IETF `RateLimit` headers |
 //! | [`session`] | `strata-session` | cookie sessions with per-key writes, id rotation, per-user revocation, a cross-site request guard |
+//! | [`sentry`] | `strata-sentry` | Sentry error tracking: server errors and panics as events, transactions named by route, scrubbed requests |
 //! | [`compression`] | `strata-compression` | response compression (br, zstd, gzip, deflate) and request decompression with a size cap |
 //!
 //! # Example
@@ -51,7 +52,7 @@
 //! meaning in every crate that has it.
 //!
 //! - `full`: everything below but `redis-tls`.
-//! - `compression`, `health`, `metrics`, `rate-limit`, `security-headers`, `session`: the
+//! - `compression`, `health`, `metrics`, `rate-limit`, `security-headers`, `sentry`, `session`: the
 //!   member crate of the same name.
 //! - `axum`: axum extractors, `ConnectInfo` as the peer address and
 //!   `MatchedPath` as the route, in the member crates.
@@ -90,6 +91,9 @@ pub use strata_health as health;
 #[cfg(feature = "rate-limit")]
 #[doc(inline)]
 pub use strata_rate_limit as rate_limit;
+#[cfg(feature = "sentry")]
+#[doc(inline)]
+pub use strata_sentry as sentry;
 #[cfg(feature = "session")]
 #[doc(inline)]
 pub use strata_session as session;
