@@ -5,14 +5,15 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{Response, StatusCode};
+use http::{Response, StatusCode, response};
 use pin_project_lite::pin_project;
 use sentry::Hub;
 use strata_core::Problem;
 
+use crate::body::SentryBody;
 use crate::config::Settings;
 use crate::context::ResponseError;
 use crate::problem;
@@ -27,10 +28,7 @@ pin_project! {
     /// # Panics
     ///
     /// Polling it again after it returned `Ready` panics.
-    pub struct ResponseFuture<F>
-    where
-        F: Future,
-    {
+    pub struct ResponseFuture<F> {
         #[pin]
         kind: Kind<F>,
         settings: Arc<Settings>,
@@ -39,10 +37,7 @@ pin_project! {
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F>
-    where
-        F: Future,
-    {
+    enum Kind<F> {
         // No client bound: the inner future, panics caught.
         Passthrough {
             #[pin]
@@ -55,18 +50,18 @@ pin_project! {
             report: Option<Box<Report>>,
         },
         // The inner service panicked when called.
-        Panicked {
-            panic: bool,
-        },
+        Panicked,
         // Reading a small problem+json body before capturing it.
         Reading {
-            future: BoxFuture<F::Output>,
+            body: BoxFuture<Option<Bytes>>,
+            parts: Option<response::Parts>,
+            report: Option<Box<Report>>,
         },
         Done,
     }
 }
 
-impl<F: Future> ResponseFuture<F> {
+impl<F> ResponseFuture<F> {
     pub(crate) fn passthrough(future: F, settings: Arc<Settings>) -> Self {
         Self {
             kind: Kind::Passthrough { future },
@@ -92,7 +87,7 @@ impl<F: Future> ResponseFuture<F> {
     ) -> Self {
         on_panic(payload, report);
         Self {
-            kind: Kind::Panicked { panic: true },
+            kind: Kind::Panicked,
             settings,
         }
     }
@@ -101,108 +96,104 @@ impl<F: Future> ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
-    B: http_body::Body + From<Bytes> + Send + 'static,
-    B::Data: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
-    E: Send + 'static,
 {
-    type Output = F::Output;
+    type Output = Result<Response<SentryBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let settings = this.settings;
         let mut kind = this.kind;
-        let poll = match kind.as_mut().project() {
-            KindProj::Passthrough { future } => {
-                match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-                    Ok(poll) => poll,
-                    Err(payload) => {
-                        on_panic(&*payload, None);
-                        Poll::Ready(Ok(internal_error()))
+        loop {
+            let output = match kind.as_mut().project() {
+                KindProj::Passthrough { future } => {
+                    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+                        Ok(Poll::Pending) => return Poll::Pending,
+                        Ok(Poll::Ready(result)) => result.map(|r| r.map(SentryBody::inner)),
+                        Err(payload) => {
+                            on_panic(&*payload, None);
+                            Ok(internal_error())
+                        }
                     }
                 }
-            }
-            KindProj::Reported { future, report } => {
-                let Some(hub) = report.as_ref().map(|report| report.hub.clone()) else {
-                    polled_after_completion()
-                };
-                let polled = Hub::run(hub, || catch_unwind(AssertUnwindSafe(|| future.poll(cx))));
-                match polled {
-                    Ok(Poll::Pending) => return Poll::Pending,
-                    Ok(Poll::Ready(Ok(response))) => {
-                        let Some(report) = report.take() else {
-                            polled_after_completion()
-                        };
-                        match answered(report, response, settings) {
-                            Answer::Now(response) => Poll::Ready(Ok(response)),
-                            Answer::Later(future) => {
-                                kind.set(Kind::Reading { future });
-                                return self_poll_reading(kind, cx);
+                KindProj::Reported { future, report } => {
+                    let Some(hub) = report.as_ref().map(|report| report.hub.clone()) else {
+                        polled_after_completion()
+                    };
+                    let polled =
+                        Hub::run(hub, || catch_unwind(AssertUnwindSafe(|| future.poll(cx))));
+                    let polled = match polled {
+                        Ok(Poll::Pending) => return Poll::Pending,
+                        Ok(Poll::Ready(result)) => Ok(result),
+                        Err(payload) => Err(payload),
+                    };
+                    let report = report.take();
+                    match polled {
+                        Ok(Ok(response)) => {
+                            let Some(report) = report else {
+                                polled_after_completion()
+                            };
+                            match answered(report, response, settings) {
+                                Ok(response) => Ok(response),
+                                Err((parts, body, report)) => {
+                                    kind.set(Kind::Reading {
+                                        body,
+                                        parts: Some(parts),
+                                        report: Some(report),
+                                    });
+                                    continue;
+                                }
                             }
                         }
-                    }
-                    Ok(Poll::Ready(Err(error))) => {
-                        if let Some(mut report) = report.take() {
-                            report.finish(None);
+                        Ok(Err(error)) => {
+                            if let Some(mut report) = report {
+                                report.finish(None);
+                            }
+                            Err(error)
                         }
-                        Poll::Ready(Err(error))
-                    }
-                    Err(payload) => {
-                        on_panic(&*payload, report.take());
-                        Poll::Ready(Ok(internal_error()))
+                        Err(payload) => {
+                            on_panic(&*payload, report);
+                            Ok(internal_error())
+                        }
                     }
                 }
-            }
-            KindProj::Panicked { panic } => {
-                if !std::mem::take(panic) {
-                    polled_after_completion()
+                KindProj::Panicked => Ok(internal_error()),
+                KindProj::Reading {
+                    body,
+                    parts,
+                    report,
+                } => {
+                    let bytes = ready!(body.as_mut().poll(cx));
+                    let (Some(parts), Some(mut report)) = (parts.take(), report.take()) else {
+                        polled_after_completion()
+                    };
+                    let text = bytes.as_deref().and_then(problem::text);
+                    report.capture_status(parts.status, None, text);
+                    report.finish(Some(parts.status));
+                    let body = SentryBody::full(bytes.unwrap_or_default());
+                    Ok(Response::from_parts(parts, body))
                 }
-                Poll::Ready(Ok(internal_error()))
-            }
-            KindProj::Reading { future } => future.as_mut().poll(cx),
-            KindProj::Done => polled_after_completion(),
-        };
-        if poll.is_ready() {
+                KindProj::Done => polled_after_completion(),
+            };
             kind.set(Kind::Done);
+            return Poll::Ready(output);
         }
-        poll
     }
 }
 
-fn self_poll_reading<F, B, E>(
-    mut kind: Pin<&mut Kind<F>>,
-    cx: &mut Context<'_>,
-) -> Poll<Result<Response<B>, E>>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    let poll = match kind.as_mut().project() {
-        KindProj::Reading { future } => future.as_mut().poll(cx),
-        _ => unreachable!("called right after entering the reading state"),
-    };
-    if poll.is_ready() {
-        kind.set(Kind::Done);
-    }
-    poll
-}
-
-enum Answer<B, E> {
-    Now(Response<B>),
-    Later(BoxFuture<Result<Response<B>, E>>),
-}
+type Reading = (response::Parts, BoxFuture<Option<Bytes>>, Box<Report>);
 
 /// The response arrived: the user it names, the event its status calls for,
-/// the transaction finished.
-fn answered<B, E>(
+/// the transaction finished; or the problem body to read first.
+fn answered<B>(
     mut report: Box<Report>,
     response: Response<B>,
     settings: &Settings,
-) -> Answer<B, E>
+) -> Result<Response<SentryBody<B>>, Reading>
 where
-    B: http_body::Body + From<Bytes> + Send + 'static,
-    B::Data: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
-    E: Send + 'static,
 {
     if let Some(user) = settings.user(response.extensions()) {
         report
@@ -214,19 +205,15 @@ where
         if let Some(error) = response.extensions().get::<ResponseError>() {
             report.capture_status(status, Some(error), None);
         } else if problem::readable(&response, settings.max_problem_size) {
-            let max = settings.max_problem_size;
-            return Answer::Later(Box::pin(async move {
-                let (response, text) = problem::read(response, max).await;
-                report.capture_status(status, None, text);
-                report.finish(Some(status));
-                Ok(response)
-            }));
+            let (parts, body) = response.into_parts();
+            let read = Box::pin(problem::read(body, settings.max_problem_size));
+            return Err((parts, read, report));
         } else {
             report.capture_status(status, None, None);
         }
     }
     report.finish(Some(status));
-    Answer::Now(response)
+    Ok(response.map(SentryBody::inner))
 }
 
 /// Logs a panic and, with a report, captures it.
@@ -239,10 +226,11 @@ fn on_panic(payload: &(dyn std::any::Any + Send), report: Option<Box<Report>>) {
     }
 }
 
-fn internal_error<B: From<Bytes>>() -> Response<B> {
+fn internal_error<B>() -> Response<SentryBody<B>> {
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR)
         .detail("the server failed to answer this request")
-        .into_response()
+        .into_response::<Bytes>()
+        .map(SentryBody::full)
 }
 
 #[cold]
@@ -251,7 +239,7 @@ fn polled_after_completion() -> ! {
     panic!("`ResponseFuture` polled after completion")
 }
 
-impl<F: Future> fmt::Debug for ResponseFuture<F> {
+impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }

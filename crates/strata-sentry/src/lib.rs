@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod body;
 mod config;
 mod context;
 mod future;
@@ -14,6 +15,8 @@ mod service;
 mod testing;
 mod trace;
 
+#[doc(inline)]
+pub use self::body::SentryBody;
 #[doc(inline)]
 pub use self::config::{
     DEFAULT_CAPTURE_STATUS, DEFAULT_MAX_PROBLEM_SIZE, MAX_PROBLEM_SIZE_LIMIT, RouteClassifier,

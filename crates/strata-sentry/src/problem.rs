@@ -1,5 +1,7 @@
 //! Reading the title and detail of a small problem+json response.
 
+use std::future::Future;
+
 use bytes::Bytes;
 use http::Response;
 use http::header::CONTENT_TYPE;
@@ -21,28 +23,31 @@ pub(crate) fn readable<B: Body>(response: &Response<B>, max: usize) -> bool {
     is_problem && hint.upper().is_some_and(|upper| upper <= max as u64)
 }
 
-/// The response, rebuilt with the bytes read, and what the problem says.
-/// A body that fails or outgrows `max` is answered empty.
-pub(crate) async fn read<B>(response: Response<B>, max: usize) -> (Response<B>, Option<ProblemText>)
+/// The body's bytes, at most `max`; `None` when it fails or outgrows `max`.
+pub(crate) fn read<B>(body: B, max: usize) -> impl Future<Output = Option<Bytes>> + Send
 where
-    B: Body + From<Bytes>,
+    B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let (parts, body) = response.into_parts();
-    let Ok(collected) = Limited::new(body, max).collect().await else {
-        tracing::warn!("strata-sentry: a problem+json body failed while read; answered empty");
-        return (Response::from_parts(parts, B::from(Bytes::new())), None);
-    };
-    let bytes = collected.to_bytes();
-    let text = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .map(|document| ProblemText {
-            title: string(&document, "title"),
-            detail: string(&document, "detail"),
-        });
-    (Response::from_parts(parts, B::from(bytes)), text)
+    async move {
+        match Limited::new(body, max).collect().await {
+            Ok(collected) => Some(collected.to_bytes()),
+            Err(_) => {
+                tracing::warn!(
+                    "strata-sentry: a problem+json body failed while read; answered empty"
+                );
+                None
+            }
+        }
+    }
 }
 
-fn string(document: &serde_json::Value, member: &str) -> Option<String> {
-    document.get(member)?.as_str().map(str::to_owned)
+/// What a problem document says.
+pub(crate) fn text(bytes: &[u8]) -> Option<ProblemText> {
+    let document = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+    let string = |member: &str| document.get(member)?.as_str().map(str::to_owned);
+    Some(ProblemText {
+        title: string("title"),
+        detail: string("detail"),
+    })
 }

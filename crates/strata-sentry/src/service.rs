@@ -8,6 +8,7 @@ use http::{Request, Response};
 use sentry::{Hub, TracesSamplingStrategy, TransactionContext};
 use tower_service::Service;
 
+use crate::body::SentryBody;
 use crate::config::Settings;
 use crate::future::ResponseFuture;
 use crate::report::Report;
@@ -49,12 +50,10 @@ impl<S> Sentry<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Sentry<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    S::Error: Send + 'static,
-    ResBody: http_body::Body + From<bytes::Bytes> + Send + 'static,
-    ResBody::Data: Send,
+    ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     ResBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    type Response = S::Response;
+    type Response = Response<SentryBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
