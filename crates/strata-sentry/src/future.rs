@@ -136,7 +136,8 @@ where
                             };
                             match answered(report, response, settings) {
                                 Ok(response) => Ok(response),
-                                Err((parts, body, report)) => {
+                                Err(reading) => {
+                                    let (parts, body, report) = *reading;
                                     kind.set(Kind::Reading {
                                         body,
                                         parts: Some(parts),
@@ -190,7 +191,7 @@ fn answered<B>(
     mut report: Box<Report>,
     response: Response<B>,
     settings: &Settings,
-) -> Result<Response<SentryBody<B>>, Reading>
+) -> Result<Response<SentryBody<B>>, Box<Reading>>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -207,7 +208,7 @@ where
         } else if problem::readable(&response, settings.max_problem_size) {
             let (parts, body) = response.into_parts();
             let read = Box::pin(problem::read(body, settings.max_problem_size));
-            return Err((parts, read, report));
+            return Err(Box::new((parts, read, report)));
         } else {
             report.capture_status(status, None, None);
         }

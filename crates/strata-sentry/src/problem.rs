@@ -1,7 +1,5 @@
 //! Reading the title and detail of a small problem+json response.
 
-use std::future::Future;
-
 use bytes::Bytes;
 use http::Response;
 use http::header::CONTENT_TYPE;
@@ -24,20 +22,16 @@ pub(crate) fn readable<B: Body>(response: &Response<B>, max: usize) -> bool {
 }
 
 /// The body's bytes, at most `max`; `None` when it fails or outgrows `max`.
-pub(crate) fn read<B>(body: B, max: usize) -> impl Future<Output = Option<Bytes>> + Send
+pub(crate) async fn read<B>(body: B, max: usize) -> Option<Bytes>
 where
-    B: Body<Data = Bytes> + Send + 'static,
+    B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    async move {
-        match Limited::new(body, max).collect().await {
-            Ok(collected) => Some(collected.to_bytes()),
-            Err(_) => {
-                tracing::warn!(
-                    "strata-sentry: a problem+json body failed while read; answered empty"
-                );
-                None
-            }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Some(collected.to_bytes()),
+        Err(_) => {
+            tracing::warn!("strata-sentry: a problem+json body failed while read; answered empty");
+            None
         }
     }
 }

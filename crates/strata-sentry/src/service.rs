@@ -87,11 +87,8 @@ where
             );
             context.custom_insert(PATH_KEY.to_owned(), request.uri().path().into());
             let transaction = hub.start_transaction(context);
-            // An unsampled transaction is never sent: give it nothing.
-            if transaction.is_sampled() {
-                transaction.set_origin("auto.http.strata_sentry");
-                transaction.set_request(interface.clone());
-            }
+            transaction.set_origin("auto.http.strata_sentry");
+            transaction.set_request(interface.clone());
             transaction
         });
         let user = self.settings.user(request.extensions());
