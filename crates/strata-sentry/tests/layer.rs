@@ -1,6 +1,7 @@
 //! The layer through the offline client: what is captured, named, scrubbed
 //! and sampled.
 
+#![cfg(feature = "axum")] // routes named by `MatchedPath`
 #![allow(clippy::unwrap_used)]
 
 use std::convert::Infallible;

@@ -2,6 +2,7 @@
 //! this test runs on 127.0.0.1, the layer in front of an axum router, the
 //! envelope read back from the wire.
 
+#![cfg(feature = "axum")] // routes named by `MatchedPath`
 #![allow(clippy::unwrap_used)]
 
 use std::convert::Infallible;
