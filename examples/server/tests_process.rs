@@ -43,6 +43,9 @@ pub(crate) fn server(vars: &[(&str, &str)]) -> Command {
         "MAX_CONNECTIONS",
         "MAX_HEADER_BYTES",
         "SHUTDOWN_TIMEOUT",
+        "SENTRY_DSN",
+        "SENTRY_RELEASE",
+        "SENTRY_ENVIRONMENT",
     ] {
         command.env_remove(var);
     }
