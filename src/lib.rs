@@ -15,6 +15,7 @@
 //! | [`session`] | `strata-session` | cookie sessions with per-key writes, id rotation, per-user revocation, a cross-site request guard |
 //! | [`cache`] | `strata-cache` | shared HTTP response cache (RFC 9111): `Vary`, `Age`, `Cache-Status`, 304s, stale-while-revalidate, tags and soft purge, coalescing, in memory or Redis |
 //! | [`profiling`] | `strata-profiling` | CPU profiles (pprof, flamegraph) and tokio runtime metrics on a guarded admin listener |
+//! | [`sentry`] | `strata-sentry` | Sentry error tracking: server errors and panics as events, transactions named by route, scrubbed requests |
 //! | [`compression`] | `strata-compression` | response compression (br, zstd, gzip, deflate) and request decompression with a size cap |
 //!
 //! # Example
@@ -54,7 +55,7 @@
 //!
 //! - `full`: everything below but `redis-tls`.
 //! - `cache`, `compression`, `health`, `metrics`, `profiling`, `rate-limit`,
-//!   `security-headers`, `session`: the
+//!   `security-headers`, `sentry`, `session`: the
 //!   member crate of the same name.
 //! - `axum`: axum extractors, `ConnectInfo` as the peer address and
 //!   `MatchedPath` as the route, in the member crates.
@@ -99,6 +100,9 @@ pub use strata_profiling as profiling;
 #[cfg(feature = "rate-limit")]
 #[doc(inline)]
 pub use strata_rate_limit as rate_limit;
+#[cfg(feature = "sentry")]
+#[doc(inline)]
+pub use strata_sentry as sentry;
 #[cfg(feature = "session")]
 #[doc(inline)]
 pub use strata_session as session;

@@ -33,6 +33,7 @@ use crate::limits;
 use crate::login;
 use crate::problems;
 use crate::security;
+use crate::sentry;
 use crate::session;
 
 /// Any start-up error, shown as one line.
@@ -85,11 +86,12 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 /// Builds the application from its settings and, when `REDIS_URL` is set, the
 /// Redis pool every Redis-backed layer shares.
 ///
-/// Layers, outermost first: client address → metrics → request log →
+/// Layers, outermost first: client address → error tracking → metrics → request log →
 /// security headers → problem+json for every refusal → body deadline → body
 /// limit → health (answers probes before anything below can refuse them) →
-/// session → rate limit (tiers by the session's user) → compression (the
-/// catalogue: cache → compression) → request decompression (decoded bytes capped
+/// session (and its user reported to error tracking) → rate limit (tiers by
+/// the session's user) → compression (the catalogue: cache → compression) →
+/// request decompression (decoded bytes capped
 /// at the body limit) → routes (CORS on `/api`; `POST /api/login` has its own rate limit
 /// inside the tiers).
 pub(crate) fn app(config: &Config, redis: Option<&Pool>) -> Result<App, BoxError> {
@@ -148,6 +150,7 @@ pub(crate) fn app_on(
             get(account::sessions).delete(account::revoke_others),
         )
         .route("/admin/stats", get(account::admin_stats))
+        .merge(sentry::routes(config))
         .layer(security::cors(config));
     // The site answers only `ALLOWED_HOSTS` and, in production behind a TLS
     // proxy, only HTTPS; scrapes and CSP reports are exempt (the exporter
@@ -166,6 +169,7 @@ pub(crate) fn app_on(
         .layer(
             ServiceBuilder::new()
                 .layer(ResolveClientIpLayer::new(resolver))
+                .layer(sentry::layer()?)
                 .layer(metrics_layer)
                 .layer(
                     TraceLayer::new_for_http()
@@ -179,6 +183,7 @@ pub(crate) fn app_on(
                 .layer(RequestBodyLimitLayer::new(MAX_BODY))
                 .layer(health)
                 .layer(sessions)
+                .layer(tower::util::MapRequestLayer::new(sentry::report_user))
                 .layer(limits::layer(
                     redis,
                     config.rate_limit_clock,
@@ -198,7 +203,7 @@ pub(crate) fn app_on(
 
 /// The health layer answers its paths before axum routes them, so they carry
 /// no `MatchedPath`: name them here rather than count them as unmatched.
-fn health_route(parts: &Parts) -> Option<Cow<'static, str>> {
+pub(crate) fn health_route(parts: &Parts) -> Option<Cow<'static, str>> {
     HEALTH_PATHS
         .iter()
         .find(|path| **path == parts.uri.path())

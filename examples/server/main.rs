@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Settings come from the environment (`BIND`, `PORT`, `REDIS_URL`, `APP_ENV`,
-//! `TRUSTED_PROXIES`, `RUST_LOG`, the connection bounds...); see
+//! `TRUSTED_PROXIES`, `SENTRY_DSN`, `RUST_LOG`, the connection bounds...); see
 //! `docs/example-server.md`. A bad value stops start-up with one line naming
 //! the variable.
 
@@ -21,6 +21,7 @@ mod limits;
 mod login;
 mod problems;
 mod security;
+mod sentry;
 mod serve;
 mod serve_config;
 mod session;
@@ -84,8 +85,7 @@ async fn shutdown_signal(drain: Drain, drain_for: Duration) {
     tokio::time::sleep(drain_for).await;
 }
 
-async fn run() -> Result<(), String> {
-    let config = Config::from_env().map_err(|error| error.to_string())?;
+async fn run(config: Config) -> Result<(), String> {
     init_tracing(&config)?;
     let redis = match &config.redis {
         Some(builder) => Some(
@@ -171,11 +171,20 @@ fn main() -> ExitCode {
 /// Runs the server; the process exit status: 0 after a clean shutdown, 1 when
 /// it could not start (the reason printed as one line).
 fn serve_until_stopped() -> u8 {
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| format!("cannot start the runtime: {error}"))
-        .and_then(|runtime| runtime.block_on(run()));
+    // Error tracking starts before the runtime, so every thread reports.
+    let result = Config::from_env()
+        .map_err(|error| error.to_string())
+        .and_then(|config| Ok((sentry::init(&config)?, config)))
+        .and_then(|(guard, config)| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| format!("cannot start the runtime: {error}"))?;
+            let result = runtime.block_on(run(config));
+            // Flushes queued events before the process exits.
+            drop(guard);
+            result
+        });
     match result {
         Ok(()) => 0,
         Err(error) => {
@@ -197,5 +206,7 @@ mod tests_data_cache;
 mod tests_process;
 #[cfg(test)]
 mod tests_rejections;
+#[cfg(test)]
+mod tests_sentry;
 #[cfg(test)]
 mod tests_sessions;

@@ -47,6 +47,9 @@ pub(crate) fn server(vars: &[(&str, &str)]) -> Command {
         "ADMIN_TOKEN",
         "ALLOWED_HOSTS",
         "CORS_ORIGINS",
+        "SENTRY_DSN",
+        "SENTRY_RELEASE",
+        "SENTRY_ENVIRONMENT",
     ] {
         command.env_remove(var);
     }
