@@ -20,6 +20,10 @@
 use std::time::Duration;
 
 pub use fred;
+
+mod link;
+
+pub use self::link::{Link, Route};
 use fred::clients::{Client, Pool};
 use fred::interfaces::ClientLike;
 use fred::types::Builder;

@@ -2,7 +2,6 @@
 //! [`RedisStore`](crate::RedisStore) (feature `redis`) shared by many.
 
 #[cfg(feature = "redis")]
-mod link;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;

@@ -6,7 +6,6 @@ mod batch;
 #[cfg(feature = "redis")]
 mod deny_cache;
 #[cfg(feature = "redis")]
-mod link;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;

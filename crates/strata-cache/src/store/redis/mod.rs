@@ -16,8 +16,8 @@ use strata_core::redis::fred::prelude::Error;
 use strata_core::redis::fred::types::{FromValue, MultipleKeys, Value};
 use tokio::sync::Notify;
 
-use super::link::{Link, Route};
 use crate::StoreError;
+use strata_core::redis::{Link, Route};
 
 /// A Lua script, run with `EVALSHA` (falling back to `EVAL`, which caches
 /// it, after a restart or failover emptied the script cache).

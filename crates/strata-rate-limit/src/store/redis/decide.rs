@@ -12,9 +12,9 @@ use tokio::sync::oneshot;
 use super::{OnStoreError, RedisStore};
 use crate::decision::{Counts, Evaluation, Gcra, Outcome};
 use crate::store::batch::{Pending, Sender};
-use crate::store::link::Route;
 use crate::store::{Store, StoreError};
 use crate::{Decision, Key, Policy};
+use strata_core::redis::Route;
 
 impl RedisStore {
     fn keys(&self, key: &Key, policies: &[Policy]) -> Vec<RedisKey> {
@@ -56,7 +56,7 @@ impl RedisStore {
     }
 
     /// [`call`](Self::call), keeping track of the connection (see
-    /// [`Link`]): once Redis is known to be down, while the pool has no
+    /// [`Link`](strata_core::redis::Link)): once Redis is known to be down, while the pool has no
     /// connection up, Redis is not tried (the pool reconnects on its own;
     /// the first decision after that tries again). Logs the failure that
     /// marks Redis down and the recovery.

@@ -14,8 +14,8 @@ use strata_core::redis::fred::interfaces::ClientLike;
 use super::MemoryStore;
 use super::batch::Batcher;
 use super::deny_cache::DenyCache;
-use super::link::Link;
 use crate::Key;
+use strata_core::redis::Link;
 
 /// What a [`RedisStore`] does when Redis fails or does not answer in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,25 +1,26 @@
-//! What a Redis store knows about its connection: starting, up or down.
-//!
-//! A store whose pool is still making its first connection sends every
-//! decision (each waits in the pool's buffer, up to the store's timeout);
-//! only once Redis is known to be down (a connection was up and failed, or
-//! the first connection did not come up within its grace) are decisions
-//! answered at once while no connection is up.
+//! [`Link`]: what a Redis-backed store knows about its connection.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use strata_core::redis::fred::clients::Pool;
-use strata_core::redis::fred::interfaces::ClientLike;
-use strata_core::redis::fred::types::config::ReconnectPolicy;
+use fred::clients::Pool;
+use fred::interfaces::ClientLike;
+use fred::types::config::ReconnectPolicy;
 
 const STARTING: u8 = 0;
 const UP: u8 = 1;
 const DOWN: u8 = 2;
 
-/// The store's view of its connection to Redis.
+/// A store's view of its connection to Redis: starting, up or down.
+///
+/// While the pool makes its first connection every call is sent (each
+/// waits in the pool's buffer up to the store's timeout); once Redis is
+/// known to be down (a connection was up and failed, or the first one did
+/// not come up within its grace), [`route`](Self::route) answers
+/// [`Route::Skip`] while no connection is up, so a known outage costs calls
+/// no timeout.
 #[derive(Debug)]
-pub(crate) struct Link {
+pub struct Link {
     phase: AtomicU8,
     created: Instant,
     /// How long the first connection may take before a failure counts as
@@ -29,9 +30,9 @@ pub(crate) struct Link {
     grace: Duration,
 }
 
-/// What a decision should do, given what is known of the connection.
+/// What a store call should do, given what is known of the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Route {
+pub enum Route {
     /// Send it to Redis.
     Send,
     /// Redis is known to be down and no connection is up: answer now.
@@ -39,7 +40,8 @@ pub(crate) enum Route {
 }
 
 impl Link {
-    pub(crate) fn new(pool: &Pool) -> Self {
+    /// The view of a store that uses `pool`, before its first call.
+    pub fn new(pool: &Pool) -> Self {
         let client = pool.next();
         let first_delay = match client.client_reconnect_policy() {
             Some(
@@ -61,8 +63,8 @@ impl Link {
         }
     }
 
-    /// Whether a decision goes to Redis now.
-    pub(crate) fn route(&self, pool: &Pool) -> Route {
+    /// Whether a call goes to Redis now.
+    pub fn route(&self, pool: &Pool) -> Route {
         if self.phase.load(Ordering::Relaxed) == DOWN && !pool.next_connected().is_connected() {
             Route::Skip
         } else {
@@ -71,14 +73,14 @@ impl Link {
     }
 
     /// Records a successful call; true when Redis was down before it.
-    pub(crate) fn succeeded(&self) -> bool {
+    pub fn succeeded(&self) -> bool {
         self.phase.swap(UP, Ordering::Relaxed) == DOWN
     }
 
     /// Records a failed call; true when this failure is the one that marks
     /// Redis down (log it), false when it was down already or the first
     /// connection is still within its grace.
-    pub(crate) fn failed(&self) -> bool {
+    pub fn failed(&self) -> bool {
         match self.phase.load(Ordering::Relaxed) {
             DOWN => false,
             STARTING if self.created.elapsed() < self.grace => false,
