@@ -1,7 +1,6 @@
 //! Where responses live: [`MemoryStore`] on one instance,
 //! [`RedisStore`](crate::RedisStore) (feature `redis`) shared by many.
 
-#[cfg(feature = "redis")]
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;

@@ -5,7 +5,6 @@
 mod batch;
 #[cfg(feature = "redis")]
 mod deny_cache;
-#[cfg(feature = "redis")]
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
