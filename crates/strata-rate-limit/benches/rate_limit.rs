@@ -4,12 +4,17 @@
 //!
 //! `cargo bench -p strata-rate-limit --all-features --bench rate_limit`
 //!
+//! A filter argument selects parts: `-- redis` (Redis decisions beside
+//! `INCR`, alternating rounds), `-- paired_memory` (the in-memory layers in
+//! interleaved rounds), `-- memory_per_key`, or a criterion group name.
+//!
 //! `STRATA_BENCH_ONLY=<variant> STRATA_BENCH_CALLS=<n>` runs one in-memory
 //! variant `n` times and exits, for instruction counts under
 //! `valgrind --tool=callgrind` (compare two values of `n` to cancel start-up).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -58,14 +63,14 @@ fn memory_layer(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let governor = std::sync::Arc::new(
+    let governor = Arc::new(
         GovernorConfigBuilder::default()
             .period(PERIOD / COUNT)
             .burst_size(COUNT)
             .finish()
             .expect("valid configuration"),
     );
-    let governor_headers = std::sync::Arc::new(
+    let governor_headers = Arc::new(
         GovernorConfigBuilder::default()
             .period(PERIOD / COUNT)
             .burst_size(COUNT)
@@ -105,7 +110,7 @@ fn memory_layer(c: &mut Criterion) {
         bench!(
             "tower_governor_no_headers",
             ServiceBuilder::new()
-                .layer(GovernorLayer::new(std::sync::Arc::clone(&governor)))
+                .layer(GovernorLayer::new(Arc::clone(&governor)))
                 .service_fn(trivial)
         );
         bench!(
@@ -117,14 +122,22 @@ fn memory_layer(c: &mut Criterion) {
         bench!(
             "tower_governor_headers",
             ServiceBuilder::new()
-                .layer(GovernorLayer::new(std::sync::Arc::clone(&governor_headers)))
+                .layer(GovernorLayer::new(Arc::clone(&governor_headers)))
                 .service_fn(trivial)
         );
         group.finish();
     }
 }
 
-fn redis(c: &mut Criterion) {
+/// Redis decisions per second beside a raw `INCR` round trip through the
+/// same pool: `in_flight` tasks each loop on their own key for a round's
+/// time. The two alternate for `STRATA_BENCH_REDIS_ROUNDS` rounds (default
+/// 7) of `STRATA_BENCH_REDIS_ROUND_MS` (default 1000); the medians are
+/// printed with the median of the per-round ratios, so interference from
+/// other processes hits both sides of a round alike.
+fn paired_redis() {
+    let rounds: usize = env_or("STRATA_BENCH_REDIS_ROUNDS", 7);
+    let round = Duration::from_millis(env_or("STRATA_BENCH_REDIS_ROUND_MS", 1_000));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -145,34 +158,86 @@ fn redis(c: &mut Criterion) {
     let store = RedisStore::new(pool.clone())
         .prefix("strata-bench:rl:")
         .timeout(Duration::from_secs(1));
-    let policies = [Policy::new("bench", Quota::new(COUNT, PERIOD))];
-    let (pool, store, policies) = (&pool, &store, &policies);
+    let policies: Arc<[Policy]> = Arc::from([Policy::new("bench", Quota::new(COUNT, PERIOD))]);
     for in_flight in IN_FLIGHT {
-        let keys: Vec<Key> = (0..in_flight)
-            .map(|i| Key::new(format!("client-{i}")))
-            .collect();
-        let counters: Vec<String> = (0..in_flight)
-            .map(|i| format!("strata-bench:incr:{i}"))
-            .collect();
-        let mut group = c.benchmark_group(format!("redis/{in_flight}_in_flight"));
-        group.throughput(Throughput::Elements(in_flight as u64));
-        group.bench_function("raw_incr_round_trip", |b| {
-            b.to_async(&rt).iter(|| {
-                join_all(counters.iter().map(|key| async move {
-                    let _: i64 = pool.incr(key).await.expect("INCR");
-                }))
-            });
-        });
-        group.bench_function("strata_decision", |b| {
-            b.to_async(&rt).iter(|| {
-                join_all(keys.iter().map(|key| async move {
-                    let decision = store.check(key, policies, 1).await.expect("decision");
+        let (mut incr, mut decide, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let pool = pool.clone();
+            let raw = rt.block_on(per_second(in_flight, round, move |i| {
+                let pool = pool.clone();
+                async move {
+                    let _: i64 = pool
+                        .incr(format!("strata-bench:incr:{i}"))
+                        .await
+                        .expect("INCR");
+                }
+            }));
+            let (store, policies) = (store.clone(), policies.clone());
+            let decisions = rt.block_on(per_second(in_flight, round, move |i| {
+                let (store, policies) = (store.clone(), policies.clone());
+                async move {
+                    let key = Key::new(format!("client-{i}"));
+                    let decision = store.check(&key, &policies, 1).await.expect("decision");
                     assert!(decision.is_allowed());
-                }))
-            });
-        });
-        group.finish();
+                }
+            }));
+            incr.push(raw);
+            decide.push(decisions);
+            ratio.push(decisions / raw);
+        }
+        eprintln!(
+            "redis/{in_flight}_in_flight: raw INCR {:.0} K/s, strata decision {:.0} K/s, \
+             ratio {:.2} (medians of {rounds} alternating rounds of {} ms; ratios {:.2}..{:.2})",
+            median(&mut incr) / 1e3,
+            median(&mut decide) / 1e3,
+            median(&mut ratio),
+            round.as_millis(),
+            ratio.first().copied().unwrap_or_default(),
+            ratio.last().copied().unwrap_or_default(),
+        );
     }
+}
+
+/// Operations per second of `in_flight` tasks, each running `op(i)` one
+/// after the other until `round` has passed.
+async fn per_second<F, Fut>(in_flight: usize, round: Duration, op: F) -> f64
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let started = std::time::Instant::now();
+    let end = started + round;
+    let loops: Vec<_> = (0..in_flight)
+        .map(|i| {
+            let op = op.clone();
+            tokio::spawn(async move {
+                let mut done = 0_u64;
+                while std::time::Instant::now() < end {
+                    op(i).await;
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut done = 0;
+    for finished in join_all(loops).await {
+        done += finished.expect("loop");
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Sorts `values` and returns the middle one.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Resident memory of `MemoryStore` per tracked key (IPv4 keys, one policy).
@@ -308,13 +373,31 @@ fn paired_memory_layers() {
     }
 }
 
-criterion_group!(benches, memory_layer, redis);
+criterion_group!(benches, memory_layer);
 
 fn main() {
-    if std::env::var("STRATA_BENCH_ONLY").is_err() {
+    if std::env::var("STRATA_BENCH_ONLY").is_err() && wants("memory_per_key") {
         memory_per_key();
     }
-    paired_memory_layers();
+    if wants("paired_memory") {
+        paired_memory_layers();
+    }
+    if wants("redis") {
+        paired_redis();
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
+}
+
+/// Whether the command line's filter (criterion's positional argument)
+/// selects `name`: no filter selects everything.
+fn wants(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|f| name.contains(f.as_str()) || f.contains(name))
 }
