@@ -36,6 +36,9 @@ pub(crate) struct Fetch {
     pub(crate) collapsed_leader: std::sync::Mutex<Option<Leader>>,
     /// The store's lease, released once filled.
     pub(crate) lease: Option<u64>,
+    /// The variant's hit-for-miss mark when the request started (see
+    /// [`Flights::mark_hit_for_miss`](crate::flight::Flights::mark_hit_for_miss)).
+    pub(crate) hit_for_miss: Option<u64>,
 }
 
 impl Fetch {
@@ -56,7 +59,7 @@ impl Fetch {
     }
 
     fn flight_key(&self) -> String {
-        format!("{}:{}", self.key.digest(), self.variant)
+        crate::key::joined(self.key.digest(), &self.variant)
     }
 }
 
@@ -286,7 +289,9 @@ where
                     }
                 }
                 FillEnd::TooLarge => {
-                    job.shared.flights.mark_hit_for_miss(&job.flight_key());
+                    job.shared
+                        .flights
+                        .mark_hit_for_miss(&job.flight_key(), job.hit_for_miss);
                     job.done();
                 }
                 FillEnd::Aborted => job.done(),
@@ -300,7 +305,9 @@ where
                 reason,
                 NotStored::Method | NotStored::Cookie | NotStored::Authorization
             ) {
-                shared.flights.mark_hit_for_miss(&job.flight_key());
+                shared
+                    .flights
+                    .mark_hit_for_miss(&job.flight_key(), job.hit_for_miss);
             }
             Ok(not_stored(job, response, &status.detail(reason.detail())))
         }

@@ -42,11 +42,14 @@ impl CacheKey {
         } else {
             path_and_query
         };
-        let text = format!(
-            "GET {}://{}{path}",
-            scheme.to_ascii_lowercase(),
-            authority.to_ascii_lowercase()
-        );
+        let mut text = String::with_capacity(7 + scheme.len() + authority.len() + path.len());
+        text.push_str("GET ");
+        let lower_from = text.len();
+        text.push_str(scheme);
+        text.push_str("://");
+        text.push_str(authority);
+        text[lower_from..].make_ascii_lowercase();
+        text.push_str(path);
         let digest = hex(&Sha256::digest(text.as_bytes())[..16]);
         Self { text, digest }
     }
@@ -130,6 +133,16 @@ impl fmt::Display for CacheKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
     }
+}
+
+/// `<digest>:<variant>`, the name of one stored variant (and of its
+/// in-process flight), in one allocation.
+pub(crate) fn joined(digest: &str, variant: &str) -> String {
+    let mut out = String::with_capacity(digest.len() + 1 + variant.len());
+    out.push_str(digest);
+    out.push(':');
+    out.push_str(variant);
+    out
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -55,7 +55,12 @@ where
         coalesce,
         stale,
     } = miss;
-    let flight_key = format!("{}:{variant}", key.digest());
+    let flight_key = crate::key::joined(key.digest(), &variant);
+    let hit_for_miss = if coalesce {
+        shared.flights.hit_for_miss_until(&flight_key)
+    } else {
+        None
+    };
     let mut job = Fetch {
         shared: Arc::clone(&shared),
         key,
@@ -64,8 +69,9 @@ where
         fwd,
         collapsed_leader: std::sync::Mutex::new(None),
         lease: None,
+        hit_for_miss,
     };
-    if !coalesce || shared.flights.is_hit_for_miss(&flight_key) {
+    if !coalesce || hit_for_miss.is_some() {
         shared.count("miss");
         return fetch(job, inner, parts, body).await;
     }
@@ -165,7 +171,10 @@ pub(crate) fn refresh_in_background<S, ReqB, ResB>(
     ReqB: Send + 'static,
     ResB: Body<Data = Bytes> + Send + 'static,
 {
-    let Join::Leader(leader) = shared.flights.join(format!("{}:{variant}", key.digest())) else {
+    let Join::Leader(leader) = shared
+        .flights
+        .join(crate::key::joined(key.digest(), &variant))
+    else {
         return;
     };
     tokio::spawn(async move {
@@ -189,6 +198,7 @@ pub(crate) fn refresh_in_background<S, ReqB, ResB>(
             fwd: Fwd::Stale,
             collapsed_leader: std::sync::Mutex::new(Some(leader)),
             lease,
+            hit_for_miss: None,
         };
         if let Ok(response) = fetch(job, inner, parts, body).await {
             // Drain the body so the tee stores it.

@@ -145,7 +145,7 @@ impl MemoryStore {
     }
 
     fn entry_key(key: &CacheKey, variant: &str) -> Arc<str> {
-        Arc::from(format!("{}:{variant}", key.digest()))
+        Arc::from(crate::key::joined(key.digest(), variant))
     }
 
     fn digests_tagged(&self, tag: &str) -> HashSet<String> {
@@ -202,11 +202,17 @@ impl fmt::Debug for MemoryStore {
 impl Store for MemoryStore {
     async fn get(&self, key: &CacheKey, variant: &str) -> Result<Lookup, StoreError> {
         let meta = self.inner.meta.get(key.digest());
-        let entry = self
-            .inner
-            .entries
-            .get(&Self::entry_key(key, variant))
-            .map(|s| Entry::clone(&s.entry));
+        // A resource stored under `Vary` keeps nothing under the empty
+        // variant: the caller asks again with the request's variant.
+        let varies = variant.is_empty() && meta.as_ref().is_some_and(|m| !m.vary.is_empty());
+        let entry = if varies {
+            None
+        } else {
+            self.inner
+                .entries
+                .get(crate::key::joined(key.digest(), variant).as_str())
+                .map(|s| Entry::clone(&s.entry))
+        };
         Ok(Lookup {
             entry,
             vary: meta.as_ref().map(|m| m.vary.to_vec()),
