@@ -228,6 +228,44 @@ async fn handler_headers_win_and_leaky_headers_are_removed() {
     assert_eq!(value(headers, "referrer-policy"), Some("no-referrer"));
 }
 
+/// A response with many headers of its own, one of them leaky: the
+/// removal does not depend on how many headers the response holds.
+async fn crowded(_: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let mut response = Response::new(Body::from("<p>"));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, "text/html".parse().expect("valid"));
+    for i in 0..20 {
+        headers.insert(
+            http::HeaderName::try_from(format!("x-app-{i}")).expect("valid"),
+            "1".parse().expect("valid"),
+        );
+    }
+    headers.insert("x-powered-by", "PHP/5.4".parse().expect("valid"));
+    Ok(response)
+}
+
+#[tokio::test]
+async fn leaky_headers_are_removed_from_responses_with_few_or_many_headers() {
+    for crowd in [false, true] {
+        let service = ServiceBuilder::new()
+            .layer(SecurityHeadersLayer::strict())
+            .service_fn(move |request| async move {
+                if crowd {
+                    crowded(request).await
+                } else {
+                    leaky(request).await
+                }
+            });
+        let response = service.oneshot(get("/")).await.expect("infallible");
+        let headers = response.headers();
+        assert!(headers.get("x-powered-by").is_none(), "crowded: {crowd}");
+        assert_eq!(value(headers, "x-content-type-options"), Some("nosniff"));
+        if crowd {
+            assert_eq!(value(headers, "x-app-19"), Some("1"));
+        }
+    }
+}
+
 #[tokio::test]
 async fn override_mode_replaces_handler_headers() {
     let layer = SecurityHeadersLayer::builder(Preset::Strict)
