@@ -80,10 +80,12 @@ impl Status {
             out.push_str(fwd.token());
         }
         if let Some(status) = self.fwd_status {
-            out.push_str(&format!("; fwd-status={status}"));
+            out.push_str("; fwd-status=");
+            out.push_str(itoa::Buffer::new().format(status));
         }
         if let Some(ttl) = self.ttl {
-            out.push_str(&format!("; ttl={ttl}"));
+            out.push_str("; ttl=");
+            out.push_str(itoa::Buffer::new().format(ttl));
         }
         if self.stored {
             out.push_str("; stored");
