@@ -27,7 +27,7 @@ pub fn large() -> Bytes {
             out,
             r#"{{"id":{i},"name":"item {i}","price_cents":{},"in_stock":{}}}"#,
             100 + i * 7,
-            i % 3 != 0
+            !i.is_multiple_of(3)
         );
         i += 1;
     }

@@ -11,10 +11,9 @@ use axum_prometheus::PrometheusMetricLayer;
 use axum_prometheus::metrics_exporter_prometheus::PrometheusHandle;
 use http::{HeaderName, HeaderValue, Request, StatusCode};
 use http_cache::MokaManager;
-use http_cache_tower_server::ServerCacheLayer;
+use http_cache_tower_server::{ResponseBody, ServerCacheLayer};
 use sentry::integrations::tower::{NewSentryLayer, SentryHttpLayer};
 use tower::ServiceBuilder;
-use tower::layer::util::{Identity, Stack};
 use tower::util::MapResponseLayer;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
@@ -74,53 +73,22 @@ fn set(i: usize) -> SetHeader {
 /// helmet's headers, one `SetResponseHeaderLayer::if_not_present` each,
 /// stacked statically (no boxing), as in the strata-security-headers
 /// benchmark.
-#[allow(clippy::type_complexity)]
-pub(crate) fn headers() -> ServiceBuilder<
-    Stack<
-        SetHeader,
-        Stack<
-            SetHeader,
-            Stack<
-                SetHeader,
-                Stack<
-                    SetHeader,
-                    Stack<
-                        SetHeader,
-                        Stack<
-                            SetHeader,
-                            Stack<
-                                SetHeader,
-                                Stack<
-                                    SetHeader,
-                                    Stack<
-                                        SetHeader,
-                                        Stack<
-                                            SetHeader,
-                                            Stack<SetHeader, Stack<SetHeader, Identity>>,
-                                        >,
-                                    >,
-                                >,
-                            >,
-                        >,
-                    >,
-                >,
-            >,
-        >,
-    >,
-> {
-    ServiceBuilder::new()
-        .layer(set(0))
-        .layer(set(1))
-        .layer(set(2))
-        .layer(set(3))
-        .layer(set(4))
-        .layer(set(5))
-        .layer(set(6))
-        .layer(set(7))
-        .layer(set(8))
-        .layer(set(9))
-        .layer(set(10))
-        .layer(set(11))
+pub(crate) fn headers(router: Router) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(set(0))
+            .layer(set(1))
+            .layer(set(2))
+            .layer(set(3))
+            .layer(set(4))
+            .layer(set(5))
+            .layer(set(6))
+            .layer(set(7))
+            .layer(set(8))
+            .layer(set(9))
+            .layer(set(10))
+            .layer(set(11)),
+    )
 }
 
 /// tower_governor per peer IP with the strata quota (a burst of
@@ -150,24 +118,17 @@ pub(crate) fn session() -> SessionManagerLayer<MemoryStore> {
 
 /// http-cache-tower-server with its moka manager, its errors (boxed) as
 /// 500s and its body as axum's.
-pub(crate) fn cache() -> ServiceBuilder<
-    Stack<
-        ServerCacheLayer<MokaManager>,
-        Stack<
-            MapResponseLayer<fn(Response<http_cache_tower_server::ResponseBody>) -> Response>,
-            Stack<HandleErrorLayer<fn(BoxError) -> std::future::Ready<StatusCode>, ()>, Identity>,
-        >,
-    >,
-> {
-    ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(
-            (|_| std::future::ready(StatusCode::INTERNAL_SERVER_ERROR))
-                as fn(BoxError) -> std::future::Ready<StatusCode>,
-        ))
-        .layer(MapResponseLayer::new(
-            (|r: Response<_>| r.map(Body::new)) as fn(Response<_>) -> Response,
-        ))
-        .layer(ServerCacheLayer::new(MokaManager::default()))
+pub(crate) fn cache(router: Router) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(|_: BoxError| {
+                std::future::ready(StatusCode::INTERNAL_SERVER_ERROR)
+            }))
+            .layer(MapResponseLayer::new(|r: Response<ResponseBody>| {
+                r.map(Body::new)
+            }))
+            .layer(ServerCacheLayer::new(MokaManager::default())),
+    )
 }
 
 /// tower-http compression at its default levels (br 4, gzip 4: strata's).
@@ -176,21 +137,18 @@ pub(crate) fn compression() -> CompressionLayer {
 }
 
 /// sentry-tower's pair (a hub per request, transactions), no DSN.
-pub(crate) fn sentry()
--> ServiceBuilder<Stack<SentryHttpLayer, Stack<NewSentryLayer<Request<Body>>, Identity>>> {
-    ServiceBuilder::new()
-        .layer(NewSentryLayer::<Request<Body>>::new_from_top())
-        .layer(SentryHttpLayer::new().enable_transaction())
+pub(crate) fn sentry(router: Router) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(NewSentryLayer::<Request<Body>>::new_from_top())
+            .layer(SentryHttpLayer::new().enable_transaction()),
+    )
 }
 
 /// The whole peer stack, outermost first: sentry → metrics → headers →
 /// session → rate limit (headers on) → cache → compression → handler.
 pub(crate) fn full(router: Router) -> Result<Router, BoxError> {
-    let inner = router.layer(compression()).layer(cache());
+    let inner = cache(router.layer(compression()));
     let limited = rate_limit(inner, true)?;
-    Ok(limited
-        .layer(session())
-        .layer(headers())
-        .layer(metrics())
-        .layer(sentry()))
+    Ok(sentry(headers(limited.layer(session())).layer(metrics())))
 }
