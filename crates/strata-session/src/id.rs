@@ -149,6 +149,7 @@ impl fmt::Debug for SessionId {
 }
 
 /// A short, stable, non-reversible form of a user id for store keys.
+#[cfg(feature = "redis")]
 pub(crate) fn user_key(user: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(user.as_bytes()))
 }

@@ -1,0 +1,125 @@
+//! The strata layers: each alone, and the whole stack in the recommended
+//! order with every layer's collectors in one registry.
+
+use std::time::Duration;
+
+use strata_cache::{CacheLayer, CacheMetrics, MemoryStore as CacheStore};
+use strata_compression::{CompressionLayer, CompressionMetrics};
+use strata_core::{ClientIpResolver, ResolveClientIpLayer};
+use strata_health::{HealthLayer, HealthMetrics};
+use strata_metrics::MetricsLayer;
+use strata_metrics::prometheus::Registry;
+use strata_rate_limit::{
+    HeaderStyle, KeyBy, Policy, Quota, RateLimitLayer, RateLimitMetrics, Rule,
+};
+use strata_security_headers::SecurityHeadersLayer;
+use strata_sentry::SentryLayer;
+use strata_session::{MemoryStore as SessionStore, SessionLayer, SessionMetrics};
+use tower::ServiceBuilder;
+
+use crate::BoxError;
+
+/// The rate-limit quota of every mode, strata's and the peer's: never
+/// exhausted during a run (one unit per 3.6 µs, a billion at once), as in
+/// the strata-rate-limit benchmark.
+pub(crate) const QUOTA_COUNT: u32 = 1_000_000_000;
+/// The period of [`QUOTA_COUNT`].
+pub(crate) const QUOTA_PERIOD: Duration = Duration::from_secs(3600);
+
+/// Client IP from the connection (no trusted proxies).
+pub(crate) fn client_ip() -> ResolveClientIpLayer {
+    ResolveClientIpLayer::new(ClientIpResolver::new())
+}
+
+/// Error tracking installed with no DSN: the client is disabled.
+pub(crate) fn sentry() -> Result<SentryLayer, BoxError> {
+    Ok(SentryLayer::builder().build()?)
+}
+
+/// RED metrics; `registry` is where the other layers' collectors go.
+pub(crate) fn metrics() -> Result<(MetricsLayer, Registry), BoxError> {
+    let (layer, handle) = MetricsLayer::builder().pair()?;
+    Ok((layer, handle.registry().clone()))
+}
+
+/// The strict preset: a nonce CSP (a fresh nonce per response).
+pub(crate) fn headers() -> SecurityHeadersLayer {
+    SecurityHeadersLayer::strict()
+}
+
+/// `/health` and its sub-paths answered by the layer; other paths pass.
+pub(crate) fn health(registry: Option<&Registry>) -> Result<HealthLayer, BoxError> {
+    let mut builder = HealthLayer::builder();
+    if let Some(registry) = registry {
+        builder = builder.metrics(HealthMetrics::register(registry)?);
+    }
+    Ok(builder.build()?)
+}
+
+/// Cookie sessions in memory (the requests carry no cookie and the handlers
+/// do not touch the session, so no store call).
+pub(crate) fn session(registry: Option<&Registry>) -> Result<SessionLayer, BoxError> {
+    let mut builder = SessionLayer::builder(SessionStore::new());
+    if let Some(registry) = registry {
+        builder = builder.metrics(SessionMetrics::register(registry)?);
+    }
+    Ok(builder.build()?)
+}
+
+/// GCRA per client IP in memory, with `headers` on every response.
+pub(crate) fn rate_limit(
+    headers: HeaderStyle,
+    registry: Option<&Registry>,
+) -> Result<RateLimitLayer, BoxError> {
+    let quota = Quota::new(QUOTA_COUNT, QUOTA_PERIOD);
+    let rule = Rule::new(KeyBy::client_ip(), Policy::new("bench", quota));
+    let mut builder = RateLimitLayer::builder(rule).headers(headers);
+    if let Some(registry) = registry {
+        builder = builder.metrics(RateLimitMetrics::register(registry)?);
+    }
+    Ok(builder.build()?)
+}
+
+/// The shared response cache in memory.
+pub(crate) fn cache(registry: Option<&Registry>) -> Result<CacheLayer, BoxError> {
+    let mut builder = CacheLayer::builder(CacheStore::new());
+    if let Some(registry) = registry {
+        builder = builder.metrics(CacheMetrics::register(registry)?);
+    }
+    Ok(builder.build()?)
+}
+
+/// Response compression, default codecs and levels (br 4, gzip 4).
+pub(crate) fn compression(registry: Option<&Registry>) -> Result<CompressionLayer, BoxError> {
+    let mut builder = CompressionLayer::builder();
+    if let Some(registry) = registry {
+        builder = builder.metrics(CompressionMetrics::register(registry)?);
+    }
+    Ok(builder.build()?)
+}
+
+/// Every layer, outermost first, as `docs/architecture.md` orders them.
+///
+/// The cache and compression wrap the routes, as in the example server:
+/// the rate limit and health layers answer refusals and probes with
+/// bodies made from bytes, which the cache's body type is not, so they
+/// sit outside the router's boxing of each route.
+pub(crate) fn full(router: axum::Router) -> Result<axum::Router, BoxError> {
+    let (metrics, registry) = metrics()?;
+    let registry = Some(&registry);
+    let routes = router.layer(
+        ServiceBuilder::new()
+            .layer(cache(registry)?)
+            .layer(compression(registry)?),
+    );
+    let stack = ServiceBuilder::new()
+        .layer(client_ip())
+        .layer(sentry()?)
+        .layer(metrics)
+        // The recorder's slot: it is not in the family yet.
+        .layer(headers())
+        .layer(health(registry)?)
+        .layer(session(registry)?)
+        .layer(rate_limit(HeaderStyle::Draft10, registry)?);
+    Ok(routes.layer(stack))
+}
