@@ -2,7 +2,7 @@
 //! that sends the benchmark's requests through a mode in process.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use axum::Router;
 use http_body_util::BodyExt;
@@ -11,6 +11,9 @@ use tower::{Service, ServiceExt};
 use crate::BoxError;
 use crate::request::{Route, request};
 
+/// Counting is off until [`measure`] turns it on: a server under load
+/// pays a plain load per allocation, not two locked additions.
+static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 static BYTES: AtomicU64 = AtomicU64::new(0);
 
@@ -24,15 +27,13 @@ pub struct CountingAllocator;
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        BYTES.fetch_add(layout.size() as u64, Relaxed);
+        count(layout.size());
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        BYTES.fetch_add(layout.size() as u64, Relaxed);
+        count(layout.size());
         // SAFETY: as `alloc`.
         unsafe { System.alloc_zeroed(layout) }
     }
@@ -43,15 +44,21 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        BYTES.fetch_add(new_size as u64, Relaxed);
+        count(new_size);
         // SAFETY: `ptr` came from `System`; the caller upholds the rest.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
 
-/// Allocations and bytes allocated so far in the process (zero unless
-/// [`CountingAllocator`] is the global allocator).
+fn count(size: usize) {
+    if COUNTING.load(Relaxed) {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(size as u64, Relaxed);
+    }
+}
+
+/// Allocations and bytes allocated since the first [`measure`] began
+/// (zero unless [`CountingAllocator`] is the global allocator).
 pub fn counters() -> (u64, u64) {
     (ALLOCATIONS.load(Relaxed), BYTES.load(Relaxed))
 }
@@ -75,6 +82,7 @@ pub async fn measure(
     warmup: u32,
     requests: u32,
 ) -> Result<PerRequest, BoxError> {
+    COUNTING.store(true, Relaxed);
     let mut service = app.into_service::<axum::body::Body>();
     for _ in 0..warmup {
         send(&mut service, request(route)).await?;
