@@ -100,10 +100,8 @@ pub(crate) fn compression(registry: Option<&Registry>) -> Result<CompressionLaye
 
 /// Every layer, outermost first, as `docs/architecture.md` orders them.
 ///
-/// The cache and compression wrap the routes, as in the example server:
-/// the rate limit and health layers answer refusals and probes with
-/// bodies made from bytes, which the cache's body type is not, so they
-/// sit outside the router's boxing of each route.
+/// The cache and compression wrap the routes, as in the example server
+/// (the cache then sees only routed requests, not probes or 404s).
 pub(crate) fn full(router: axum::Router) -> Result<axum::Router, BoxError> {
     let (metrics, registry) = metrics()?;
     let registry = Some(&registry);

@@ -101,6 +101,15 @@ impl<B> CacheBody<B> {
     }
 }
 
+/// A complete body of these bytes, so layers that answer with bodies of
+/// their own (a rate-limit refusal, a health report) can sit directly
+/// outside the cache, as in the recommended stack order.
+impl<B> From<Bytes> for CacheBody<B> {
+    fn from(data: Bytes) -> Self {
+        Self::full(data)
+    }
+}
+
 impl<B> fmt::Debug for CacheBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.kind {

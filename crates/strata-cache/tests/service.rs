@@ -33,3 +33,22 @@ async fn a_finished_future_polled_again_panics() {
     let waker = std::task::Waker::noop();
     let _: Poll<_> = future.as_mut().poll(&mut Context::from_waker(waker));
 }
+
+/// A layer outside the cache that answers with a body of its own (as the
+/// rate-limit and health layers do) needs the cache's body to be buildable
+/// from bytes: the recommended order then composes in one `ServiceBuilder`.
+#[tokio::test]
+async fn a_layer_outside_can_answer_with_a_body_of_bytes() {
+    use bytes::Bytes;
+    use http_body::Body as _;
+    use http_body_util::BodyExt;
+
+    fn refusal<B: From<Bytes>>() -> http::Response<B> {
+        http::Response::new(B::from(Bytes::from_static(b"refused")))
+    }
+    let response = refusal::<strata_cache::CacheBody<http_body_util::Empty<Bytes>>>();
+    let body = response.into_body();
+    assert_eq!(body.size_hint().exact(), Some(7));
+    let bytes = body.collect().await.expect("complete").to_bytes();
+    assert_eq!(&bytes[..], b"refused");
+}
