@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, Uri};
@@ -48,6 +49,8 @@ pub(crate) struct Config {
     /// metrics) on loopback, off when unset.
     pub(crate) admin: Option<AdminListener>,
     pub(crate) log_filter: String,
+    /// `LOG_DIR`: where daily log files go instead of stdout (unset: stdout).
+    pub(crate) log_dir: Option<PathBuf>,
     /// The clock of the in-memory rate-limit stores: the fast CPU clock;
     /// tests that pause tokio's clock choose `MemoryClock::Tokio`. Not read
     /// from the environment.
@@ -180,6 +183,7 @@ impl Config {
                 })?,
         };
         let log_filter = var("RUST_LOG").unwrap_or_else(|| "info".to_owned());
+        let log_dir = var("LOG_DIR").map(PathBuf::from);
         let redis_wait = match var("REDIS_CONNECT_WAIT") {
             None => Duration::from_secs(2),
             Some(value) => {
@@ -216,6 +220,7 @@ impl Config {
             allowed_hosts,
             admin,
             log_filter,
+            log_dir,
             rate_limit_clock: MemoryClock::Fast,
             session_clock: strata::session::Clock::System,
         })

@@ -5,9 +5,9 @@
 //! ```
 //!
 //! Settings come from the environment (`BIND`, `PORT`, `REDIS_URL`, `APP_ENV`,
-//! `TRUSTED_PROXIES`, `SENTRY_DSN`, `RUST_LOG`, the connection bounds...); see
-//! `docs/example-server.md`. A bad value stops start-up with one line naming
-//! the variable.
+//! `TRUSTED_PROXIES`, `SENTRY_DSN`, `LOG_DIR`, `RUST_LOG`, the connection
+//! bounds...); see `docs/example-server.md`. A bad value stops start-up with
+//! one line naming the variable.
 
 mod account;
 mod admin;
@@ -18,6 +18,7 @@ mod data;
 mod item_id;
 mod items;
 mod limits;
+mod logging;
 mod login;
 mod problems;
 mod security;
@@ -34,23 +35,9 @@ use strata::core::redis::fred::clients::Pool;
 use strata::core::redis::fred::interfaces::ClientLike;
 use strata::health::Drain;
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 use crate::app::{App, app};
-use crate::config::{AppEnv, Config};
-
-fn init_tracing(config: &Config) -> Result<(), String> {
-    let filter = EnvFilter::try_new(&config.log_filter)
-        .map_err(|error| format!("invalid RUST_LOG: {error}"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
-    let result = match config.env {
-        AppEnv::Production => builder.json().flatten_event(true).try_init(),
-        AppEnv::Development => builder.try_init(),
-    };
-    result.map_err(|error| format!("cannot install the logger: {error}"))
-}
+use crate::config::Config;
 
 /// Resolves on ctrl-c or SIGTERM, after failing readiness and waiting
 /// `drain_for`, so load balancers stop sending new requests before the
@@ -86,7 +73,8 @@ async fn shutdown_signal(drain: Drain, drain_for: Duration) {
 }
 
 async fn run(config: Config) -> Result<(), String> {
-    init_tracing(&config)?;
+    // Held until the end: dropping it writes out the queued log lines.
+    let _log_guard = logging::init(&config)?;
     let redis = match &config.redis {
         Some(builder) => Some(
             builder
@@ -202,6 +190,8 @@ mod tests_cache;
 mod tests_connections;
 #[cfg(test)]
 mod tests_data_cache;
+#[cfg(test)]
+mod tests_logs;
 #[cfg(test)]
 mod tests_process;
 #[cfg(test)]

@@ -35,6 +35,7 @@ pub(crate) fn server(vars: &[(&str, &str)]) -> Command {
         "APP_ENV",
         "TRUSTED_PROXIES",
         "RUST_LOG",
+        "LOG_DIR",
         "DRAIN_SECONDS",
         "REDIS_CONNECT_WAIT",
         "HEADER_READ_TIMEOUT",
