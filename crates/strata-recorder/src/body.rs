@@ -49,6 +49,8 @@ impl Tap {
 }
 
 pub(crate) enum Sink {
+    /// Not recorded: the body passes untouched.
+    Off,
     /// A request body: the tap is shared with the pending exchange, which
     /// reads it when the response ends.
     Request(Arc<Mutex<Tap>>),
@@ -70,6 +72,7 @@ impl Sink {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(data),
             Sink::Response { tap, .. } => tap.push(data),
+            Sink::Off => {}
         }
     }
 
@@ -114,6 +117,13 @@ impl<B> RecordBody<B> {
         Self {
             inner,
             sink: Sink::Request(tap),
+        }
+    }
+
+    pub(crate) fn off(inner: B) -> Self {
+        Self {
+            inner,
+            sink: Sink::Off,
         }
     }
 

@@ -45,6 +45,7 @@ pub struct RecorderBuilder {
     key: Option<Vec<u8>>,
     seed: Option<u64>,
     bad_header: Option<String>,
+    paths: Vec<String>,
     #[cfg(feature = "prometheus")]
     metrics: Option<crate::metrics::RecorderMetrics>,
 }
@@ -75,6 +76,7 @@ impl RecorderBuilder {
             key: None,
             seed: None,
             bad_header: None,
+            paths: Vec::new(),
             #[cfg(feature = "prometheus")]
             metrics: None,
         }
@@ -157,6 +159,14 @@ impl RecorderBuilder {
         self
     }
 
+    /// Records only requests under this path (`/api` covers `/api` and
+    /// `/api/...`, not `/apix`); call again for more. Other requests pass
+    /// through untouched and uncounted. Default: every path.
+    pub fn path_prefix(mut self, prefix: &str) -> Self {
+        self.paths.push(prefix.to_owned());
+        self
+    }
+
     /// Counts into these collectors.
     #[cfg(feature = "prometheus")]
     pub fn metrics(mut self, metrics: crate::metrics::RecorderMetrics) -> Self {
@@ -180,6 +190,12 @@ impl RecorderBuilder {
             return Err(ConfigError::invalid(
                 "redact_header",
                 format!("`{name}` is not a header name"),
+            ));
+        }
+        if let Some(prefix) = self.paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(ConfigError::invalid(
+                "path_prefix",
+                format!("`{prefix}` does not start with `/`"),
             ));
         }
         if self.body_cap > MAX_BODY_CAP {
@@ -213,6 +229,7 @@ impl RecorderBuilder {
             self.body_cap,
             seed,
             self.queue,
+            self.paths,
         ));
         shared.ensure_worker();
         Ok((

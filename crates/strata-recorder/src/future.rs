@@ -18,6 +18,7 @@ pin_project_lite::pin_project! {
         inner: F,
         pending: Option<Box<Pending>>,
         cap: usize,
+        state: State,
     }
 }
 
@@ -27,12 +28,29 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Recording,
+    Off,
+    Done,
+}
+
 impl<F> ResponseFuture<F> {
     pub(crate) fn new(inner: F, pending: Pending, cap: usize) -> Self {
         Self {
             inner,
             pending: Some(Box::new(pending)),
             cap,
+            state: State::Recording,
+        }
+    }
+
+    pub(crate) fn off(inner: F) -> Self {
+        Self {
+            inner,
+            pending: None,
+            cap: 0,
+            state: State::Off,
         }
     }
 }
@@ -45,7 +63,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        assert!(
+            *this.state != State::Done,
+            "the recorder's ResponseFuture was polled after it completed"
+        );
         let result = ready!(this.inner.poll(cx));
+        if *this.state == State::Off {
+            *this.state = State::Done;
+            return Poll::Ready(result.map(|response| response.map(RecordBody::off)));
+        }
+        *this.state = State::Done;
         let mut pending = this
             .pending
             .take()

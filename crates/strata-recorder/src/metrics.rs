@@ -46,7 +46,7 @@ impl RecorderMetrics {
     /// Creates the collectors and registers them into `registry`: all of
     /// them, or none.
     pub fn register(registry: &Registry) -> Result<Self, ConfigError> {
-        register_all(registry, |r| {
+        let metrics = register_all(registry, |r| {
             Ok(Self {
                 recorded: r.register(IntCounter::new(
                     "strata_recorder_exchanges_recorded_total",
@@ -72,7 +72,12 @@ impl RecorderMetrics {
                     "Exchanges the store evicted for its bounds or TTL.",
                 )?)?,
             })
-        })
+        })?;
+        // Every reason shows from the start, at zero.
+        for reason in ["queue_full", "over_budget", "store_error"] {
+            let _ = metrics.dropped.with_label_values(&[reason]);
+        }
+        Ok(metrics)
     }
 
     pub(crate) fn recorded(&self) {

@@ -54,6 +54,10 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        if !self.shared.records(request.uri().path()) {
+            let request = request.map(RecordBody::off);
+            return ResponseFuture::off(self.inner.call(request));
+        }
         let tap = Arc::new(Mutex::new(Tap::new(self.shared.body_cap)));
         let pending = Pending::start(self.shared.clone(), &request, tap.clone());
         let request = request.map(|body| RecordBody::request(body, tap));

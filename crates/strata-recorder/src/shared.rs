@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     pub(crate) body_cap: usize,
     pub(crate) seed: u64,
     pub(crate) counter: AtomicU64,
+    /// Paths recorded: every path when empty.
+    pub(crate) paths: Vec<String>,
     tx: mpsc::Sender<Msg>,
     rx: Mutex<Option<mpsc::Receiver<Msg>>>,
     spawned: AtomicBool,
@@ -71,6 +73,7 @@ impl Shared {
         body_cap: usize,
         seed: u64,
         queue: usize,
+        paths: Vec<String>,
     ) -> Self {
         let (tx, rx) = mpsc::channel(queue);
         Self {
@@ -80,10 +83,21 @@ impl Shared {
             body_cap,
             seed,
             counter: AtomicU64::new(0),
+            paths,
             tx,
             rx: Mutex::new(Some(rx)),
             spawned: AtomicBool::new(false),
         }
+    }
+
+    /// Whether requests to `path` are recorded.
+    pub(crate) fn records(&self, path: &str) -> bool {
+        self.paths.is_empty()
+            || self.paths.iter().any(|prefix| {
+                path.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with('/') || prefix.ends_with('/')
+                })
+            })
     }
 
     /// Spawns the background task on the current tokio runtime unless it

@@ -33,7 +33,10 @@ fn app(layer: RecorderLayer) -> Router {
 }
 
 fn all() -> (RecorderLayer, RecorderHandle) {
-    RecorderLayer::builder().retain(Retain::all()).pair().unwrap()
+    RecorderLayer::builder()
+        .retain(Retain::all())
+        .pair()
+        .unwrap()
 }
 
 #[tokio::test(start_paused = true)]
@@ -70,10 +73,16 @@ async fn records_route_uri_status_headers_bodies_timings_client_and_tags() {
     assert_eq!(s.outcome, Outcome::Complete);
     assert!(s.duration_us >= 300_000, "{}", s.duration_us);
     assert!(s.ttfb_us.unwrap() >= 300_000);
-    assert!(e.request_headers.contains(&("x-trace".into(), "abc".into())));
+    assert!(
+        e.request_headers
+            .contains(&("x-trace".into(), "abc".into()))
+    );
     assert_eq!(e.request_body.prefix, b"hello");
     assert_eq!(e.request_body.total_len, 5);
-    let sha: String = Sha256::digest(b"hello").iter().map(|b| format!("{b:02x}")).collect();
+    let sha: String = Sha256::digest(b"hello")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(e.request_body.sha256, sha);
     assert_eq!(e.response_body.prefix, b"got hello");
     assert!(!e.response_body.truncated);
@@ -92,12 +101,17 @@ async fn keeps_a_capped_prefix_with_the_whole_length_and_hash() {
         .unwrap();
     assert_eq!(body_bytes(response.into_body()).await.len(), 100_000);
     handle.flush().await;
-    let id = handle.query(&Query::new()).await.unwrap().items[0].id.clone();
+    let id = handle.query(&Query::new()).await.unwrap().items[0]
+        .id
+        .clone();
     let body = handle.get(&id).await.unwrap().unwrap().response_body;
     assert_eq!(body.prefix.len(), 1000);
     assert!(body.truncated);
     assert_eq!(body.total_len, 100_000);
-    let sha: String = Sha256::digest("x".repeat(100_000)).iter().map(|b| format!("{b:02x}")).collect();
+    let sha: String = Sha256::digest("x".repeat(100_000))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(body.sha256, sha);
 }
 
@@ -176,11 +190,26 @@ async fn bad_settings_fail_at_build_naming_the_setting() {
     let cases = [
         (RecorderLayer::builder().body_cap(2 << 20), "body_cap"),
         (RecorderLayer::builder().queue_capacity(0), "queue_capacity"),
-        (RecorderLayer::builder().redaction_key(b"short"), "redaction_key"),
-        (RecorderLayer::builder().redact_header("bad header"), "redact_header"),
-        (RecorderLayer::builder().retain(Retain::none().sample(1.5)), "retain"),
-        (RecorderLayer::builder().retain(Retain::none().status_class(7)), "retain"),
-        (RecorderLayer::builder().store_timeout(Duration::ZERO), "store_timeout"),
+        (
+            RecorderLayer::builder().redaction_key(b"short"),
+            "redaction_key",
+        ),
+        (
+            RecorderLayer::builder().redact_header("bad header"),
+            "redact_header",
+        ),
+        (
+            RecorderLayer::builder().retain(Retain::none().sample(1.5)),
+            "retain",
+        ),
+        (
+            RecorderLayer::builder().retain(Retain::none().status_class(7)),
+            "retain",
+        ),
+        (
+            RecorderLayer::builder().store_timeout(Duration::ZERO),
+            "store_timeout",
+        ),
     ];
     for (builder, name) in cases {
         match builder.build() {
@@ -188,4 +217,26 @@ async fn bad_settings_fail_at_build_naming_the_setting() {
             other => panic!("{name}: {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn only_paths_under_a_prefix_are_recorded() {
+    let (layer, handle) = RecorderLayer::builder()
+        .retain(Retain::all())
+        .path_prefix("/items")
+        .pair()
+        .unwrap();
+    let app = app(layer);
+    for request in [
+        Request::get("/big").body(Body::empty()).unwrap(),
+        Request::post("/items/3").body(Body::from("a")).unwrap(),
+    ] {
+        let response = app.clone().oneshot(request).await.unwrap();
+        body_bytes(response.into_body()).await;
+    }
+    handle.flush().await;
+    let page = handle.query(&Query::new()).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].uri, "/items/3");
+    assert_eq!(handle.stats().recorded, 1);
 }

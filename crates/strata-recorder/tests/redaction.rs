@@ -15,8 +15,20 @@ use tower::ServiceExt as _;
 
 /// Every secret the exchanges below carry.
 const SECRETS: &[&str] = &[
-    "QTOKEN1", "QPASS2", "HDRAUTH3", "HDRCOOKIE4", "HDRKEY5", "BODYPASS6", "BODYSEC7",
-    "BODYTOK8", "RESPCOOKIE9", "RESPTOK10", "RESPREF11", "FORMPASS12", "FORMKEY13", "CUTPASS",
+    "QTOKEN1",
+    "QPASS2",
+    "HDRAUTH3",
+    "HDRCOOKIE4",
+    "HDRKEY5",
+    "BODYPASS6",
+    "BODYSEC7",
+    "BODYTOK8",
+    "RESPCOOKIE9",
+    "RESPTOK10",
+    "RESPREF11",
+    "FORMPASS12",
+    "FORMKEY13",
+    "CUTPASS",
     "NUMSECRET",
 ];
 
@@ -97,7 +109,11 @@ async fn record(store: impl Store) -> RecorderHandle {
 fn readable(raw: &[u8]) -> Vec<Vec<u8>> {
     let mut out = vec![raw.to_vec()];
     let mut inflated = Vec::new();
-    if flate2::read::DeflateDecoder::new(raw).read_to_end(&mut inflated).is_ok() && !inflated.is_empty() {
+    if flate2::read::DeflateDecoder::new(raw)
+        .read_to_end(&mut inflated)
+        .is_ok()
+        && !inflated.is_empty()
+    {
         out.push(inflated.clone());
     }
     for text in out.clone() {
@@ -145,20 +161,41 @@ async fn no_secret_in_any_byte_of_the_memory_store() {
     for s in &page.items {
         exchanges.push(handle.get(&s.id).await.unwrap().unwrap());
     }
-    let login = exchanges.iter().find(|e| e.summary.route.as_deref() == Some("/login")).unwrap();
-    assert!(login.summary.uri.starts_with("/login?token=redacted:"), "{}", login.summary.uri);
-    assert!(login.summary.uri.contains("&next=%2Fhome&PassWord=redacted:"));
+    let login = exchanges
+        .iter()
+        .find(|e| e.summary.route.as_deref() == Some("/login"))
+        .unwrap();
+    assert!(
+        login.summary.uri.starts_with("/login?token=redacted:"),
+        "{}",
+        login.summary.uri
+    );
+    assert!(
+        login
+            .summary
+            .uri
+            .contains("&next=%2Fhome&PassWord=redacted:")
+    );
     let body = String::from_utf8(login.request_body.prefix.clone()).unwrap();
     assert!(body.contains(r#""user":"ada""#), "{body}");
     let auth = |e: &strata_recorder::Exchange| {
-        e.request_headers.iter().find(|(n, _)| n == "authorization").map(|(_, v)| v.clone())
+        e.request_headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .map(|(_, v)| v.clone())
     };
-    let form = exchanges.iter().find(|e| e.request_body.prefix.starts_with(b"username")).unwrap();
+    let form = exchanges
+        .iter()
+        .find(|e| e.request_body.prefix.starts_with(b"username"))
+        .unwrap();
     let mark = auth(login).unwrap();
     assert_eq!(mark.len(), "redacted:".len() + 24);
     assert_eq!(auth(form).unwrap(), mark);
     let form_body = String::from_utf8(form.request_body.prefix.clone()).unwrap();
-    assert!(form_body.starts_with("username=ada&password=redacted:"), "{form_body}");
+    assert!(
+        form_body.starts_with("username=ada&password=redacted:"),
+        "{form_body}"
+    );
 }
 
 /// Lets the test keep its own handle on the memory store.
@@ -173,10 +210,16 @@ impl Store for Shared {
     ) -> strata_recorder::store::StoreFuture<'_, strata_recorder::store::Inserted> {
         self.0.insert(summary, blob)
     }
-    fn get<'a>(&'a self, id: &'a str) -> strata_recorder::store::StoreFuture<'a, Option<strata_recorder::Exchange>> {
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> strata_recorder::store::StoreFuture<'a, Option<strata_recorder::Exchange>> {
         self.0.get(id)
     }
-    fn query<'a>(&'a self, query: &'a Query) -> strata_recorder::store::StoreFuture<'a, strata_recorder::Page> {
+    fn query<'a>(
+        &'a self,
+        query: &'a Query,
+    ) -> strata_recorder::store::StoreFuture<'a, strata_recorder::Page> {
         self.0.query(query)
     }
     fn usage(&self) -> strata_recorder::store::StoreFuture<'_, strata_recorder::store::Usage> {
@@ -190,13 +233,22 @@ async fn no_secret_in_any_value_of_the_redis_store() {
     use std::time::Duration;
 
     use strata_core::redis::RedisPoolBuilder;
-    use strata_core::redis::fred::interfaces::{ClientLike as _, HashesInterface as _, KeysInterface as _, SortedSetsInterface as _};
+    use strata_core::redis::fred::interfaces::{
+        ClientLike as _, HashesInterface as _, KeysInterface as _, SortedSetsInterface as _,
+    };
     use strata_core::redis::fred::types::{ClusterHash, CustomCommand, Value as RValue};
     use strata_recorder::RedisStore;
     use strata_testkit::redis::{shared, unique_prefix};
 
-    let pool = RedisPoolBuilder::from_url(shared().url()).unwrap().connect().await.unwrap();
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect()).await.unwrap().unwrap();
+    let pool = RedisPoolBuilder::from_url(shared().url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
+        .await
+        .unwrap()
+        .unwrap();
     let prefix = unique_prefix("recorder");
     record(RedisStore::new(pool.clone()).prefix(prefix.clone())).await;
 
@@ -208,11 +260,19 @@ async fn no_secret_in_any_value_of_the_redis_store() {
             .next()
             .custom(
                 CustomCommand::new_static("SCAN", ClusterHash::Random, false),
-                vec![cursor.clone(), "MATCH".into(), format!("{prefix}*"), "COUNT".into(), "1000".into()],
+                vec![
+                    cursor.clone(),
+                    "MATCH".into(),
+                    format!("{prefix}*"),
+                    "COUNT".into(),
+                    "1000".into(),
+                ],
             )
             .await
             .unwrap();
-        let RValue::Array(parts) = reply else { panic!("SCAN reply") };
+        let RValue::Array(parts) = reply else {
+            panic!("SCAN reply")
+        };
         cursor = parts[0].as_string().unwrap();
         if let RValue::Array(found) = &parts[1] {
             keys.extend(found.iter().filter_map(RValue::as_string));
@@ -223,17 +283,27 @@ async fn no_secret_in_any_value_of_the_redis_store() {
     }
     assert_eq!(keys.len(), 5, "{keys:?}");
     for key in keys {
-        let kind: String = pool.custom(CustomCommand::new_static("TYPE", ClusterHash::FirstKey, false), vec![key.clone()]).await.unwrap();
+        let kind: String = pool
+            .custom(
+                CustomCommand::new_static("TYPE", ClusterHash::FirstKey, false),
+                vec![key.clone()],
+            )
+            .await
+            .unwrap();
         match kind.as_str() {
             "hash" => {
-                let map: std::collections::HashMap<String, RValue> = pool.hgetall(&key).await.unwrap();
+                let map: std::collections::HashMap<String, RValue> =
+                    pool.hgetall(&key).await.unwrap();
                 for (field, value) in map {
                     raw.push(field.into_bytes());
                     raw.push(value.as_bytes().unwrap().to_vec());
                 }
             }
             "zset" => {
-                let members: Vec<String> = pool.zrange(&key, 0, -1, None, false, None, false).await.unwrap();
+                let members: Vec<String> = pool
+                    .zrange(&key, 0, -1, None, false, None, false)
+                    .await
+                    .unwrap();
                 raw.extend(members.into_iter().map(String::into_bytes));
             }
             "string" => {

@@ -22,20 +22,22 @@ fn app(layer: RecorderLayer) -> Router {
     Router::new()
         .route(
             "/s/{status}",
-            get(|Path(status): Path<u16>, q: axum::extract::RawQuery| async move {
-                let mut tags = RecordTags::new();
-                for pair in q.0.unwrap_or_default().split('&') {
-                    match pair.split_once('=') {
-                        Some(("user", u)) => tags = tags.user(u),
-                        Some(("trace", t)) => tags = tags.trace_id(t),
-                        _ => {}
+            get(
+                |Path(status): Path<u16>, q: axum::extract::RawQuery| async move {
+                    let mut tags = RecordTags::new();
+                    for pair in q.0.unwrap_or_default().split('&') {
+                        match pair.split_once('=') {
+                            Some(("user", u)) => tags = tags.user(u),
+                            Some(("trace", t)) => tags = tags.trace_id(t),
+                            _ => {}
+                        }
                     }
-                }
-                let mut response = axum::response::Response::new(Body::empty());
-                *response.status_mut() = StatusCode::from_u16(status).unwrap();
-                response.extensions_mut().insert(tags);
-                response
-            }),
+                    let mut response = axum::response::Response::new(Body::empty());
+                    *response.status_mut() = StatusCode::from_u16(status).unwrap();
+                    response.extensions_mut().insert(tags);
+                    response
+                },
+            ),
         )
         .layer(layer)
 }

@@ -13,7 +13,10 @@ async fn json(handle: &strata_recorder::RecorderHandle, uri: &str) -> (StatusCod
     let response = handle.viewer().oneshot(get(uri)).await.unwrap();
     let status = response.status();
     assert_eq!(response.headers()["cache-control"], "no-store");
-    (status, serde_json::from_slice(&body_bytes(response.into_body()).await).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&body_bytes(response.into_body()).await).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -21,12 +24,30 @@ async fn lists_filters_and_pages_exchanges() {
     let handle = app::recorded().await;
     let (status, page) = json(&handle, "/recorder/api/exchanges").await;
     assert_eq!(status, StatusCode::OK);
-    let uris: Vec<&str> = page["items"].as_array().unwrap().iter().map(|s| s["uri"].as_str().unwrap()).collect();
-    assert_eq!(uris, ["/upload", "/broken", "/items/3", "/items/2?q=a%20b", "/items/1"]);
+    let uris: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            "/upload",
+            "/broken",
+            "/items/3",
+            "/items/2?q=a%20b",
+            "/items/1"
+        ]
+    );
     let (_, page) = json(&handle, "/recorder/api/exchanges?status=5").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["status"], 503);
-    let (_, page) = json(&handle, "/recorder/api/exchanges?route=%2Fitems%2F%7Bid%7D&user=ada").await;
+    let (_, page) = json(
+        &handle,
+        "/recorder/api/exchanges?route=%2Fitems%2F%7Bid%7D&user=ada",
+    )
+    .await;
     assert_eq!(page["items"][0]["uri"], "/items/2?q=a%20b");
     let (_, first) = json(&handle, "/api/exchanges?limit=2").await;
     let next = first["next"].as_str().unwrap();
@@ -47,7 +68,11 @@ async fn serves_one_exchange_and_answers_404_for_an_unknown_id() {
     assert!(exchange["response_body"]["prefix"].is_string());
     let (status, _) = json(&handle, "/api/exchanges/00000000000000000000000000000000").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let response = handle.viewer().oneshot(request(Method::POST, "/api/exchanges", "")).await.unwrap();
+    let response = handle
+        .viewer()
+        .oneshot(request(Method::POST, "/api/exchanges", ""))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
@@ -108,19 +133,33 @@ async fn exports_har_1_2_with_text_and_base64_bodies() {
     assert_eq!(item2["request"]["queryString"][0]["value"], "a b");
     assert_eq!(item2["response"]["content"]["text"], r#"{"id":2}"#);
     assert_eq!(item2["response"]["content"]["mimeType"], "application/json");
-    let har = handle.export_har(&strata_recorder::Query::new().status_class(5)).await.unwrap();
+    let har = handle
+        .export_har(&strata_recorder::Query::new().status_class(5))
+        .await
+        .unwrap();
     assert_har(&serde_json::from_str(&har).unwrap(), 1);
 }
 
 #[tokio::test]
 async fn exports_json_lines() {
     let handle = app::recorded().await;
-    let response = handle.viewer().oneshot(get("/api/export.jsonl?status=2")).await.unwrap();
+    let response = handle
+        .viewer()
+        .oneshot(get("/api/export.jsonl?status=2"))
+        .await
+        .unwrap();
     assert_eq!(response.headers()["content-type"], "application/jsonl");
     let text = String::from_utf8(body_bytes(response.into_body()).await.to_vec()).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
-    assert!(lines.iter().all(|l| l["status"].as_u64().unwrap() / 100 == 2));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["status"].as_u64().unwrap() / 100 == 2)
+    );
     assert!(lines[0]["request_headers"].is_array());
 }
 
@@ -129,9 +168,18 @@ async fn serves_the_page_with_a_csp_for_its_own_inline_code() {
     let handle = app::recorded().await;
     let response = handle.viewer().oneshot(get("/recorder/")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
-    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.starts_with("default-src 'none'; script-src 'sha256-"), "{csp}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.starts_with("default-src 'none'; script-src 'sha256-"),
+        "{csp}"
+    );
     let page = String::from_utf8(body_bytes(response.into_body()).await.to_vec()).unwrap();
     assert!(page.contains("<table>") && !page.contains("http://") && !page.contains("https://"));
 }

@@ -16,7 +16,12 @@ use axum::Router;
 /// Runs Chromium headless with `args` then `url`; returns its stdout.
 fn chromium(dir: &Path, args: &[&str], url: &str) -> String {
     let mut child = Command::new("chromium")
-        .args(["--headless", "--disable-gpu", "--no-first-run", "--hide-scrollbars"])
+        .args([
+            "--headless",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
         // Root (CI containers) cannot use the sandbox.
         .args(["--no-sandbox", "--virtual-time-budget=10000"])
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
@@ -83,9 +88,11 @@ async fn the_page_renders_rows_filters_them_and_shows_in_a_screenshot() {
     let shot_arg = format!("--screenshot={}", shot.display());
     let url = base.clone();
     let dir2 = dir.clone();
-    tokio::task::spawn_blocking(move || chromium(&dir2, &[&shot_arg, "--window-size=1024,768"], &url))
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        chromium(&dir2, &[&shot_arg, "--window-size=1024,768"], &url)
+    })
+    .await
+    .unwrap();
     let png = std::fs::read(&shot).unwrap();
     let (width, height, pixels) = decode_png(&png);
     assert_eq!((width, height), (1024, 768));
@@ -98,7 +105,11 @@ async fn the_page_renders_rows_filters_them_and_shows_in_a_screenshot() {
     // A blank page is one colour; the header bar, the filter bar, text and
     // table rules are several, over more than 5 % of the page.
     assert!(counts.len() >= 8, "{} colours", counts.len());
-    assert!(other * 20 > pixels.len(), "{other} of {} pixels differ from the background", pixels.len());
+    assert!(
+        other * 20 > pixels.len(),
+        "{other} of {} pixels differ from the background",
+        pixels.len()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -131,7 +142,9 @@ fn decode_png(png: &[u8]) -> (usize, usize, Vec<Vec<u8>>) {
         at += 12 + len;
     }
     let mut raw = Vec::new();
-    flate2::read::ZlibDecoder::new(&idat[..]).read_to_end(&mut raw).unwrap();
+    flate2::read::ZlibDecoder::new(&idat[..])
+        .read_to_end(&mut raw)
+        .unwrap();
     let stride = width * channels;
     assert_eq!(raw.len(), height * (stride + 1));
     let mut prev = vec![0u8; stride];
@@ -150,8 +163,18 @@ fn decode_png(png: &[u8]) -> (usize, usize, Vec<Vec<u8>>) {
                 3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
                 4 => {
                     let p = i16::from(a) + i16::from(b) - i16::from(c);
-                    let (pa, pb, pc) = ((p - i16::from(a)).abs(), (p - i16::from(b)).abs(), (p - i16::from(c)).abs());
-                    if pa <= pb && pa <= pc { a } else if pb <= pc { b } else { c }
+                    let (pa, pb, pc) = (
+                        (p - i16::from(a)).abs(),
+                        (p - i16::from(b)).abs(),
+                        (p - i16::from(c)).abs(),
+                    );
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
                 }
                 other => panic!("filter {other}"),
             };

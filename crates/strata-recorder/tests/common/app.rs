@@ -12,7 +12,10 @@ use tower::ServiceExt as _;
 /// Records: `GET /items/1..=3` (200, the second as user ada), `GET
 /// /broken` (503), `POST /upload` (binary body), and returns the handle.
 pub(crate) async fn recorded() -> RecorderHandle {
-    let (layer, handle) = RecorderLayer::builder().retain(Retain::all()).pair().unwrap();
+    let (layer, handle) = RecorderLayer::builder()
+        .retain(Retain::all())
+        .pair()
+        .unwrap();
     let app = Router::new()
         .route(
             "/items/{id}",
@@ -23,7 +26,9 @@ pub(crate) async fn recorded() -> RecorderHandle {
                     .headers_mut()
                     .insert("content-type", "application/json".parse().unwrap());
                 if id == 2 {
-                    response.extensions_mut().insert(RecordTags::new().user("ada"));
+                    response
+                        .extensions_mut()
+                        .insert(RecordTags::new().user("ada"));
                 }
                 response
             }),
@@ -32,11 +37,16 @@ pub(crate) async fn recorded() -> RecorderHandle {
             "/broken",
             get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "<script>alert(1)</script>") }),
         )
-        .route("/upload", post(|_: axum::body::Bytes| async { StatusCode::CREATED }))
+        .route(
+            "/upload",
+            post(|_: axum::body::Bytes| async { StatusCode::CREATED }),
+        )
         .layer(layer);
     let requests = [
         Request::get("/items/1").body(Body::empty()).unwrap(),
-        Request::get("/items/2?q=a%20b").body(Body::empty()).unwrap(),
+        Request::get("/items/2?q=a%20b")
+            .body(Body::empty())
+            .unwrap(),
         Request::get("/items/3").body(Body::empty()).unwrap(),
         Request::get("/broken").body(Body::empty()).unwrap(),
         Request::post("/upload")
