@@ -92,6 +92,10 @@ where
                         .get::<axum::extract::MatchedPath>()
                         .map(|p| p.as_str().to_owned());
                 }
+                #[cfg(feature = "axum")]
+                if pending.route.is_none() && response.status() != http::StatusCode::NOT_FOUND {
+                    warn_no_route();
+                }
                 let cap = *this.cap;
                 Poll::Ready(Ok(
                     response.map(|body| RecordBody::response(body, cap, pending))
@@ -102,5 +106,18 @@ where
                 Poll::Ready(Err(error))
             }
         }
+    }
+}
+
+/// Logs once per process that exchanges are recorded without their route.
+#[cfg(feature = "axum")]
+fn warn_no_route() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "recorder: no MatchedPath on a request, exchanges are recorded without their route \
+             template; add the recorder with Router::layer (after the routes) so axum has matched"
+        );
     }
 }

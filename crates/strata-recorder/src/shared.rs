@@ -127,6 +127,13 @@ impl Shared {
         stats.kept.fetch_add(1, Ordering::Relaxed);
         if self.tx.try_send(Msg::Capture(Box::new(capture))).is_err() {
             stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            static WARNED: AtomicBool = AtomicBool::new(false);
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "recorder: the queue is full, kept exchanges are dropped (counted as \
+                     dropped, reason queue_full); raise queue_capacity or check the store"
+                );
+            }
             #[cfg(feature = "prometheus")]
             if let Some(m) = &self.core.metrics {
                 m.dropped("queue_full");

@@ -1,4 +1,5 @@
 //! What the layer captures, through an axum router.
+#![cfg(feature = "axum")]
 #![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr};

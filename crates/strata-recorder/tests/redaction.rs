@@ -1,4 +1,5 @@
 //! Redaction: no secret in any byte a store holds, in memory and in Redis.
+#![cfg(feature = "axum")]
 #![allow(clippy::unwrap_used)]
 
 use std::io::Read as _;

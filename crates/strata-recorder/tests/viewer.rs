@@ -1,4 +1,5 @@
 //! The viewer's JSON API, its page, and the HAR and JSON lines exports.
+#![cfg(feature = "axum")]
 #![allow(clippy::unwrap_used)]
 
 #[path = "common/app.rs"]

@@ -1,5 +1,6 @@
 //! The viewer in a real headless browser (Chromium): the script renders the
 //! rows, the filters work, and a screenshot shows a page.
+#![cfg(feature = "axum")]
 #![allow(clippy::unwrap_used)]
 
 #[path = "common/app.rs"]
