@@ -85,6 +85,23 @@ async fn the_page_renders_rows_filters_them_and_shows_in_a_screenshot() {
     assert_eq!(ada.matches("<tr class=\"row ").count(), 1, "{ada}");
     assert!(ada.contains("<td>ada</td>"));
 
+    // The detail view (`?id=` opens it on load), recorded markup as text.
+    let broken = handle
+        .query(&strata_recorder::Query::new().status_class(5))
+        .await
+        .unwrap()
+        .items[0]
+        .id
+        .clone();
+    let detail = dom(dir.clone(), format!("{base}?id={broken}")).await;
+    assert!(detail.contains("<h3>response headers</h3>"), "{detail}");
+    assert!(detail.contains("GET /broken → 503"), "{detail}");
+    assert!(
+        detail.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{detail}"
+    );
+    assert!(!detail.contains("<script>alert(1)"));
+
     let shot = dir.join("viewer.png");
     let shot_arg = format!("--screenshot={}", shot.display());
     let url = base.clone();
