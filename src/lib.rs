@@ -13,6 +13,7 @@
 //! | [`metrics`] | `strata-metrics` | Prometheus RED metrics under OpenTelemetry names, bounded cardinality, `/metrics` |
 //! | [`rate_limit`] | `strata-rate-limit` | GCRA rate limiting, in memory or shared through Redis, tiers, IETF `RateLimit` headers |
 //! | [`session`] | `strata-session` | cookie sessions with per-key writes, id rotation, per-user revocation, a cross-site request guard |
+//! | [`recorder`] | `strata-recorder` | records exchanges (headers, body prefixes, timings, client, session), redacted before storage, bounded, queryable, HAR / JSON lines export and a viewer, in memory or Redis |
 //! | [`cache`] | `strata-cache` | shared HTTP response cache (RFC 9111): `Vary`, `Age`, `Cache-Status`, 304s, stale-while-revalidate, tags and soft purge, coalescing, in memory or Redis |
 //! | [`profiling`] | `strata-profiling` | CPU profiles (pprof, flamegraph) and tokio runtime metrics on a guarded admin listener |
 //! | [`sentry`] | `strata-sentry` | Sentry error tracking: server errors and panics as events, transactions named by route, scrubbed requests |
@@ -54,7 +55,7 @@
 //! meaning in every crate that has it.
 //!
 //! - `full`: everything below but `redis-tls`.
-//! - `cache`, `compression`, `health`, `metrics`, `profiling`, `rate-limit`,
+//! - `cache`, `compression`, `health`, `metrics`, `profiling`, `rate-limit`, `recorder`,
 //!   `security-headers`, `sentry`, `session`: the
 //!   member crate of the same name.
 //! - `axum`: axum extractors, `ConnectInfo` as the peer address and
@@ -100,6 +101,9 @@ pub use strata_profiling as profiling;
 #[cfg(feature = "rate-limit")]
 #[doc(inline)]
 pub use strata_rate_limit as rate_limit;
+#[cfg(feature = "recorder")]
+#[doc(inline)]
+pub use strata_recorder as recorder;
 #[cfg(feature = "sentry")]
 #[doc(inline)]
 pub use strata_sentry as sentry;

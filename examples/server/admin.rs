@@ -1,19 +1,26 @@
-//! The admin listener (`ADMIN_PORT`): CPU profiles and tokio runtime
-//! metrics on 127.0.0.1, behind `ADMIN_TOKEN` when it is set.
+//! The admin listener (`ADMIN_PORT`): CPU profiles, tokio runtime metrics
+//! and the recorder's viewer on 127.0.0.1, behind `ADMIN_TOKEN` when it is
+//! set.
 
 use axum::Router;
 use strata::profiling::{AdminListener, ProfilingService};
+use strata::recorder::RecorderViewer;
 use tokio::task::JoinHandle;
 
 /// The admin routes: `/debug/pprof/profile`, `/debug/pprof/flamegraph`,
-/// `/debug/runtime`.
-pub(crate) fn router() -> Router {
-    Router::new().route_service("/debug/{*path}", ProfilingService::new())
+/// `/debug/runtime`, and the recorder's viewer under `/recorder/`.
+pub(crate) fn router(recorder: RecorderViewer) -> Router {
+    Router::new()
+        .route_service("/debug/{*path}", ProfilingService::new())
+        .nest_service("/recorder", recorder)
 }
 
 /// Binds and serves the admin listener in the background; the task ends
 /// when aborted (at shutdown).
-pub(crate) async fn spawn(listener: AdminListener) -> Result<JoinHandle<()>, String> {
+pub(crate) async fn spawn(
+    listener: AdminListener,
+    recorder: RecorderViewer,
+) -> Result<JoinHandle<()>, String> {
     let bound = listener
         .bind()
         .await
@@ -23,7 +30,7 @@ pub(crate) async fn spawn(listener: AdminListener) -> Result<JoinHandle<()>, Str
         .map_err(|error| format!("admin listener: {error}"))?;
     tracing::info!(%addr, "admin listener (profiling, runtime metrics)");
     Ok(tokio::spawn(async move {
-        if let Err(error) = bound.serve(router(), std::future::pending()).await {
+        if let Err(error) = bound.serve(router(recorder), std::future::pending()).await {
             tracing::error!(%error, "admin listener stopped");
         }
     }))

@@ -16,6 +16,7 @@ use strata::health::checks::RedisCheck;
 use strata::health::{Drain, HealthLayer, HealthMetrics, Registration};
 use strata::metrics::prometheus::Registry;
 use strata::metrics::{MetricsExporter, MetricsHandle, MetricsLayer};
+use strata::recorder::RecorderHandle;
 use strata::session::SessionAdmin;
 use tower::ServiceBuilder;
 use tower_http::classify::ServerErrorsFailureClass;
@@ -32,6 +33,7 @@ use crate::items::{self, Catalogue};
 use crate::limits;
 use crate::login;
 use crate::problems;
+use crate::recorder;
 use crate::security;
 use crate::sentry;
 use crate::session;
@@ -48,6 +50,8 @@ pub(crate) struct App {
     pub(crate) router: Router,
     /// Fails readiness when shutdown starts.
     pub(crate) drain: Drain,
+    /// What the recorder kept of `/api` (the admin listener's viewer).
+    pub(crate) recorder: RecorderHandle,
 }
 
 /// What the handlers share.
@@ -86,7 +90,7 @@ impl axum::extract::FromRef<AppState> for Catalogue {
 /// Builds the application from its settings and, when `REDIS_URL` is set, the
 /// Redis pool every Redis-backed layer shares.
 ///
-/// Layers, outermost first: client address → error tracking → metrics → request log →
+/// Layers, outermost first: client address → error tracking → metrics → recorder (`/api`) → request log →
 /// security headers → problem+json for every refusal → body deadline → body
 /// limit → health (answers probes before anything below can refuse them) →
 /// session (and its user reported to error tracking) → rate limit (tiers by
@@ -114,6 +118,7 @@ pub(crate) fn app_on(
         )
         .pair()?;
     let registry = metrics.registry();
+    let (recorder, recorder_handle) = recorder::layer(config, redis, registry)?;
     let (sessions, session_admin) = session::layer(config, redis, registry)?;
     let (health, drain) = health(config, redis, registry, &session_admin)?;
     let (cache, cache_handle) = cache::layer(redis, registry)?;
@@ -171,6 +176,9 @@ pub(crate) fn app_on(
                 .layer(ResolveClientIpLayer::new(resolver))
                 .layer(sentry::layer()?)
                 .layer(metrics_layer)
+                // Just inside metrics: sees what the rest of the stack answered.
+                .layer(recorder)
+                .layer(tower::util::MapRequestLayer::new(recorder::axum_body))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
@@ -183,6 +191,8 @@ pub(crate) fn app_on(
                 .layer(RequestBodyLimitLayer::new(MAX_BODY))
                 .layer(health)
                 .layer(sessions)
+                .layer(tower::util::MapRequestLayer::new(recorder::axum_body))
+                .layer(axum::middleware::from_fn(recorder::tag_user))
                 .layer(tower::util::MapRequestLayer::new(sentry::report_user))
                 .layer(limits::layer(
                     redis,
@@ -198,7 +208,11 @@ pub(crate) fn app_on(
                         .build()?,
                 ),
         );
-    Ok(App { router, drain })
+    Ok(App {
+        router,
+        drain,
+        recorder: recorder_handle,
+    })
 }
 
 /// The health layer answers its paths before axum routes them, so they carry

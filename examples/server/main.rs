@@ -21,6 +21,7 @@ mod limits;
 mod logging;
 mod login;
 mod problems;
+mod recorder;
 mod security;
 mod sentry;
 mod serve;
@@ -89,10 +90,14 @@ async fn run(config: Config) -> Result<(), String> {
         let host = config.redis_host.as_deref().unwrap_or_default();
         wait_for_redis(pool, config.redis_wait, host).await;
     }
-    let App { router, drain } = app(&config, redis.as_ref())
+    let App {
+        router,
+        drain,
+        recorder,
+    } = app(&config, redis.as_ref())
         .map_err(|error| format!("cannot build the application: {error}"))?;
     let admin = match config.admin.clone() {
-        Some(listener) => Some(admin::spawn(listener).await?),
+        Some(listener) => Some(admin::spawn(listener, recorder.viewer()).await?),
         None => None,
     };
     let addr = SocketAddr::new(config.bind, config.port);
@@ -194,6 +199,8 @@ mod tests_data_cache;
 mod tests_logs;
 #[cfg(test)]
 mod tests_process;
+#[cfg(test)]
+mod tests_recorder;
 #[cfg(test)]
 mod tests_rejections;
 #[cfg(test)]

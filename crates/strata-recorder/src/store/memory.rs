@@ -1,0 +1,247 @@
+//! [`MemoryStore`]: a bounded ring of compressed exchanges in this process.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+use super::{
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_COUNT, DEFAULT_TTL, Inserted, Store, StoreFuture, Usage, decode,
+    id_floor,
+};
+use crate::query::{Page, Query};
+use crate::record::{Exchange, Summary};
+
+/// Exchanges in this process: a ring ordered by start time, bounded by a
+/// byte budget ([`DEFAULT_MAX_BYTES`]), a count cap ([`DEFAULT_MAX_COUNT`])
+/// and a TTL ([`DEFAULT_TTL`]), all enforced on every insert, oldest
+/// evicted first. Bodies are kept deflate-compressed; a byte is counted
+/// for every byte of blob and summary held.
+///
+/// An exchange expires a TTL after it started (wall clock) or a TTL after
+/// it was inserted (tokio's clock, so paused time in tests), whichever
+/// comes first.
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use strata_recorder::MemoryStore;
+///
+/// let store = MemoryStore::new()
+///     .max_bytes(16 * 1024 * 1024)
+///     .max_count(2_000)
+///     .ttl(Duration::from_secs(3600));
+/// # let _ = store;
+/// ```
+#[derive(Debug)]
+pub struct MemoryStore {
+    ring: Mutex<Ring>,
+    max_bytes: u64,
+    max_count: u64,
+    ttl: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Ring {
+    entries: BTreeMap<String, Entry>,
+    bytes: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    summary: Summary,
+    blob: Vec<u8>,
+    expires: Instant,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// A store with the default bounds.
+    pub fn new() -> Self {
+        Self {
+            ring: Mutex::default(),
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_count: DEFAULT_MAX_COUNT,
+            ttl: DEFAULT_TTL,
+        }
+    }
+
+    /// The byte budget (at least 1). Default [`DEFAULT_MAX_BYTES`].
+    #[must_use]
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes.max(1);
+        self
+    }
+
+    /// The count cap (at least 1). Default [`DEFAULT_MAX_COUNT`].
+    #[must_use]
+    pub fn max_count(mut self, count: u64) -> Self {
+        self.max_count = count.max(1);
+        self
+    }
+
+    /// How long an exchange is kept (at least 1 ms). Default [`DEFAULT_TTL`].
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Every stored exchange's summary and whole exchange as the JSON they
+    /// are stored as (blobs inflated), for tests that scan what is held.
+    pub fn raw_contents(&self) -> Vec<Vec<u8>> {
+        let ring = self.lock();
+        ring.entries
+            .values()
+            .flat_map(|e| {
+                [
+                    serde_json::to_vec(&e.summary).unwrap_or_default(),
+                    super::inflate(&e.blob).unwrap_or_else(|_| e.blob.clone()),
+                ]
+            })
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `entry` is still inside the TTL.
+    fn live(&self, entry: &Entry, now: Instant, floor: &str) -> bool {
+        entry.expires > now && *entry.summary.id >= *floor
+    }
+
+    fn floor(&self) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        id_floor(now.saturating_sub(u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX)))
+    }
+
+    fn insert_now(&self, summary: Summary, blob: Vec<u8>) -> Inserted {
+        let now = Instant::now();
+        let floor = self.floor();
+        let size = summary.stored_bytes;
+        let mut ring = self.lock();
+        let mut evicted = 0;
+        // Expired first, then the oldest until the new one fits.
+        let expired: Vec<String> = ring
+            .entries
+            .iter()
+            .filter(|(_, e)| !self.live(e, now, &floor))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            ring.remove(&id);
+            evicted += 1;
+        }
+        if size > self.max_bytes || *summary.id < *floor {
+            return Inserted::new(false, evicted, ring.bytes, ring.entries.len() as u64);
+        }
+        while ring.entries.len() as u64 >= self.max_count || ring.bytes + size > self.max_bytes {
+            let Some(oldest) = ring.entries.keys().next().cloned() else {
+                break;
+            };
+            ring.remove(&oldest);
+            evicted += 1;
+        }
+        ring.bytes += size;
+        let id = summary.id.clone();
+        let expires = now + self.ttl;
+        if let Some(old) = ring.entries.insert(
+            id,
+            Entry {
+                summary,
+                blob,
+                expires,
+            },
+        ) {
+            ring.bytes -= old.summary.stored_bytes;
+        }
+        Inserted::new(true, evicted, ring.bytes, ring.entries.len() as u64)
+    }
+
+    fn query_now(&self, query: &Query) -> Page {
+        let now = Instant::now();
+        let floor = self.floor();
+        let limit = query.page_size();
+        let ring = self.lock();
+        let low = id_floor(query.from_ms.unwrap_or(0));
+        let high = match (&query.before, query.to_ms) {
+            (Some(before), Some(to)) => before.clone().min(id_floor(to)),
+            (Some(before), None) => before.clone(),
+            (None, Some(to)) => id_floor(to),
+            (None, None) => "g".to_owned(),
+        };
+        if low >= high {
+            return Page::default();
+        }
+        let mut items = Vec::new();
+        for entry in ring.entries.range(low..high).rev().map(|(_, e)| e) {
+            if self.live(entry, now, &floor) && query.matches(&entry.summary) {
+                items.push(entry.summary.clone());
+                if items.len() == limit {
+                    break;
+                }
+            }
+        }
+        let next = (items.len() == limit)
+            .then(|| items.last().map(|s| s.id.clone()))
+            .flatten();
+        Page::new(items, next)
+    }
+}
+
+impl Ring {
+    fn remove(&mut self, id: &str) {
+        if let Some(entry) = self.entries.remove(id) {
+            self.bytes -= entry.summary.stored_bytes;
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn insert(&self, summary: Summary, blob: Vec<u8>) -> StoreFuture<'_, Inserted> {
+        let inserted = self.insert_now(summary, blob);
+        Box::pin(async move { Ok(inserted) })
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Exchange>> {
+        let now = Instant::now();
+        let floor = self.floor();
+        let blob = {
+            let ring = self.lock();
+            ring.entries
+                .get(id)
+                .filter(|e| self.live(e, now, &floor))
+                .map(|e| (e.blob.clone(), e.summary.stored_bytes))
+        };
+        Box::pin(async move {
+            blob.map(|(blob, stored)| {
+                decode(&blob).map(|mut exchange| {
+                    exchange.summary.stored_bytes = stored;
+                    exchange
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn query<'a>(&'a self, query: &'a Query) -> StoreFuture<'a, Page> {
+        let page = self.query_now(query);
+        Box::pin(async move { Ok(page) })
+    }
+
+    fn usage(&self) -> StoreFuture<'_, Usage> {
+        let usage = {
+            let ring = self.lock();
+            Usage::new(ring.bytes, ring.entries.len() as u64)
+        };
+        Box::pin(async move { Ok(usage) })
+    }
+}

@@ -1,0 +1,148 @@
+//! Where recorded exchanges live: one small [`Store`] trait, a bounded
+//! [`MemoryStore`] and, with feature `redis`, a shared `RedisStore`.
+//!
+//! A store keeps, per exchange, its [`Summary`] (what queries filter on)
+//! and a compressed blob of the whole [`Exchange`] ([`encode`] /
+//! [`decode`]). Every store enforces a byte budget, a count cap and a TTL
+//! on insert, evicting the oldest exchanges (by start time) first.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{Read as _, Write as _};
+use std::pin::Pin;
+use std::time::Duration;
+
+use flate2::Compression;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+
+use crate::query::{Page, Query};
+use crate::record::{Exchange, Summary};
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::{DEFAULT_PREFIX, RedisStore};
+
+/// Default byte budget of a store: 64 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Default count cap of a store: 10 000 exchanges.
+pub const DEFAULT_MAX_COUNT: u64 = 10_000;
+/// Default time an exchange is kept: 24 hours.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The future a [`Store`] method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store did not answer within the recorder's timeout.
+    #[error("the recorder store did not answer in time")]
+    Timeout,
+    /// Redis answered with an error or could not be reached.
+    #[cfg(feature = "redis")]
+    #[error("redis: {0}")]
+    Redis(#[source] strata_core::redis::fred::error::Error),
+    /// The store holds something this version cannot read.
+    #[error("malformed recorded exchange: {0}")]
+    Malformed(String),
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Inserted {
+    /// Whether the exchange was stored (`false`: larger than the whole budget).
+    pub stored: bool,
+    /// Exchanges evicted to make room or because their TTL ran out.
+    pub evicted: u64,
+    /// Bytes the store holds afterwards.
+    pub bytes: u64,
+    /// Exchanges the store holds afterwards.
+    pub count: u64,
+}
+
+impl Inserted {
+    /// An insert result.
+    pub fn new(stored: bool, evicted: u64, bytes: u64, count: u64) -> Self {
+        Self {
+            stored,
+            evicted,
+            bytes,
+            count,
+        }
+    }
+}
+
+/// How much a store holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Bytes stored (blobs and summaries).
+    pub bytes: u64,
+    /// Exchanges stored.
+    pub count: u64,
+}
+
+impl Usage {
+    /// A usage figure.
+    pub fn new(bytes: u64, count: u64) -> Self {
+        Self { bytes, count }
+    }
+}
+
+/// A store of recorded exchanges.
+///
+/// `summary.stored_bytes` is the size the exchange counts for against the
+/// byte budget (its blob and its summary). Implementations evict the
+/// oldest exchanges first, never hold more than their bounds after an
+/// insert, and never return an exchange whose TTL has run out.
+pub trait Store: Send + Sync + fmt::Debug + 'static {
+    /// Stores one exchange (its blob from [`encode`]).
+    fn insert(&self, summary: Summary, blob: Vec<u8>) -> StoreFuture<'_, Inserted>;
+    /// One exchange by id.
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Exchange>>;
+    /// A page of summaries matching `query`, newest first.
+    fn query<'a>(&'a self, query: &'a Query) -> StoreFuture<'a, Page>;
+    /// What the store holds.
+    fn usage(&self) -> StoreFuture<'_, Usage>;
+}
+
+/// The blob of an exchange: its JSON, deflate-compressed.
+pub fn encode(exchange: &Exchange) -> Vec<u8> {
+    let json = serde_json::to_vec(exchange).unwrap_or_default();
+    let mut encoder = DeflateEncoder::new(Vec::with_capacity(json.len() / 3), Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(&json);
+    encoder.finish().unwrap_or_default()
+}
+
+/// An exchange from its blob.
+pub fn decode(blob: &[u8]) -> Result<Exchange, StoreError> {
+    serde_json::from_slice(&inflate(blob)?).map_err(|e| StoreError::Malformed(e.to_string()))
+}
+
+/// The JSON of an exchange from its blob.
+pub(crate) fn inflate(blob: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let mut json = Vec::with_capacity(blob.len() * 3);
+    DeflateDecoder::new(blob)
+        .read_to_end(&mut json)
+        .map_err(|e| StoreError::Malformed(e.to_string()))?;
+    Ok(json)
+}
+
+/// The bytes an exchange counts for: its blob and its summary.
+pub(crate) fn footprint(summary: &Summary, blob: &[u8]) -> u64 {
+    let summary = serde_json::to_vec(summary).map_or(0, |s| s.len());
+    (blob.len() + summary) as u64
+}
+
+/// The smallest id of an exchange that started at or after `ms`.
+pub(crate) fn id_floor(ms: u64) -> String {
+    format!("{:016x}{:016x}", ms.saturating_mul(1000), 0)
+}

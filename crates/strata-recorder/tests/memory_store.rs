@@ -1,0 +1,31 @@
+//! The conformance suite against `MemoryStore`, and its TTL on tokio's clock.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use strata_recorder::MemoryStore;
+
+async fn store(max_bytes: u64, max_count: u64) -> MemoryStore {
+    MemoryStore::new()
+        .max_bytes(max_bytes)
+        .max_count(max_count)
+        .ttl(Duration::from_secs(3600))
+}
+
+conformance_suite!(store);
+
+#[tokio::test(start_paused = true)]
+async fn exchanges_expire_a_ttl_after_they_were_inserted() {
+    let store = MemoryStore::new().ttl(Duration::from_secs(60));
+    let exchange = common::exchange(common::now_ms(), 1, 200, "/a", None, b"x");
+    assert!(common::put(&store, &exchange).await.stored);
+    tokio::time::advance(Duration::from_secs(59)).await;
+    assert!(store.get(&exchange.summary.id).await.unwrap().is_some());
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert!(store.get(&exchange.summary.id).await.unwrap().is_none());
+    assert!(store.query(&Query::new()).await.unwrap().items.is_empty());
+    // The next insert removes it and counts the eviction.
+    let next = common::exchange(common::now_ms(), 2, 200, "/a", None, b"y");
+    let inserted = common::put(&store, &next).await;
+    assert_eq!((inserted.evicted, inserted.count), (1, 1));
+}
