@@ -33,6 +33,7 @@ modes! {
     "peer-sentry" => "sentry-tower's NewSentryLayer + SentryHttpLayer with transactions (no DSN)",
     "strata-metrics" => "strata-metrics alone",
     "peer-metrics" => "axum-prometheus alone",
+    "strata-recorder" => "strata-recorder, memory store, keeping 5xx, slow and 1 %",
     "strata-headers" => "strata-security-headers, strict preset (nonce CSP)",
     "peer-headers" => "helmet's 12 headers, one tower-http SetResponseHeaderLayer each",
     "strata-health" => "strata-health alone (its paths unused)",
@@ -73,6 +74,11 @@ pub async fn app(name: &str) -> Result<Router, BoxError> {
         "peer-sentry" => peer_stack::sentry(routes),
         "strata-metrics" => routes.layer(strata_stack::metrics()?.0),
         "peer-metrics" => routes.layer(peer_stack::metrics()),
+        "strata-recorder" => routes.layer(
+            tower::ServiceBuilder::new()
+                .layer(strata_stack::recorder(none)?)
+                .map_request(strata_stack::axum_body),
+        ),
         "strata-headers" => routes.layer(strata_stack::headers()),
         "peer-headers" => peer_stack::headers(routes),
         "strata-health" => routes.layer(strata_stack::health(none)?),

@@ -7,19 +7,28 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::capture::Pending;
 use crate::record::Outcome;
 
 /// What is kept of one body while it streams: a prefix up to the cap, the
-/// length and a running SHA-256. Nothing else is buffered.
-#[derive(Debug)]
+/// length and a running XXH3-128 digest. Nothing else is buffered.
 pub(crate) struct Tap {
     cap: usize,
     pub(crate) prefix: Vec<u8>,
     pub(crate) len: u64,
-    sha: Sha256,
+    digest: Xxh3,
+}
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tap")
+            .field("cap", &self.cap)
+            .field("prefix_len", &self.prefix.len())
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tap {
@@ -28,7 +37,7 @@ impl Tap {
             cap,
             prefix: Vec::new(),
             len: 0,
-            sha: Sha256::new(),
+            digest: Xxh3::new(),
         }
     }
 
@@ -36,13 +45,13 @@ impl Tap {
         let room = self.cap.saturating_sub(self.prefix.len());
         self.prefix.extend_from_slice(&data[..room.min(data.len())]);
         self.len += data.len() as u64;
-        self.sha.update(data);
+        self.digest.update(data);
     }
 
-    /// The prefix, whether it is shorter than the body, and the hex SHA-256.
+    /// The prefix, whether it is shorter than the body, and the hex
+    /// XXH3-128 digest.
     pub(crate) fn finish(&mut self) -> (Vec<u8>, bool, String) {
-        let sha = std::mem::take(&mut self.sha).finalize();
-        let hex = sha.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = format!("{:032x}", self.digest.digest128());
         let truncated = self.len > self.prefix.len() as u64;
         (std::mem::take(&mut self.prefix), truncated, hex)
     }
@@ -56,7 +65,7 @@ pub(crate) enum Sink {
     Request(Arc<Mutex<Tap>>),
     /// A response body: ending it finishes the exchange.
     Response {
-        tap: Tap,
+        tap: Box<Tap>,
         pending: Option<Box<Pending>>,
         /// Set when the inner body reported its end without being polled
         /// to it (hyper stops at `is_end_stream`).
@@ -131,7 +140,7 @@ impl<B> RecordBody<B> {
         Self {
             inner,
             sink: Sink::Response {
-                tap: Tap::new(cap),
+                tap: Box::new(Tap::new(cap)),
                 pending: Some(pending),
                 ended: AtomicBool::new(false),
             },

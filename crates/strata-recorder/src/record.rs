@@ -91,8 +91,11 @@ pub struct BodyRecord {
     pub prefix: Vec<u8>,
     /// Bytes of the whole body that went through.
     pub total_len: u64,
-    /// SHA-256 of the whole body as sent, lowercase hex.
-    pub sha256: String,
+    /// XXH3-128 of the whole body as sent, 32 lowercase hex digits: tells
+    /// equal bodies apart at memory speed (a SHA-256 of every body byte
+    /// cost more than the rest of the recorder); not a cryptographic
+    /// commitment.
+    pub xxh3_128: String,
     /// Whether `prefix` is shorter than the body.
     pub truncated: bool,
     /// Why no prefix is stored although the body has bytes (for example

@@ -178,14 +178,14 @@ async fn run(core: Arc<Core>, mut rx: mpsc::Receiver<Msg>) {
 
 fn body(
     core: &Core,
-    (prefix, truncated, sha256, total_len): (Vec<u8>, bool, String, u64),
+    (prefix, truncated, xxh3_128, total_len): (Vec<u8>, bool, String, u64),
     headers: &http::HeaderMap,
 ) -> BodyRecord {
     let (prefix, omitted) = core.redactor.body(&prefix, truncated, headers);
     BodyRecord {
         prefix,
         total_len,
-        sha256,
+        xxh3_128,
         truncated,
         omitted,
     }

@@ -46,8 +46,8 @@ pub fn exchange(
         "outcome": "complete",
         "request_headers": [["accept", "*/*"]],
         "response_headers": [["content-type", "application/octet-stream"]],
-        "request_body": { "prefix": "", "total_len": 0, "sha256": "", "truncated": false },
-        "response_body": { "prefix": prefix, "total_len": body.len(), "sha256": "x", "truncated": false },
+        "request_body": { "prefix": "", "total_len": 0, "xxh3_128": "", "truncated": false },
+        "response_body": { "prefix": prefix, "total_len": body.len(), "xxh3_128": "x", "truncated": false },
         "http_version": "HTTP/1.1",
     }))
     .unwrap()
