@@ -196,6 +196,18 @@ impl MemoryStore {
 
     /// Nanoseconds since the store was built.
     #[inline]
+    /// Forgets `key` under the policies named `policy` (every policy when
+    /// `None`); how many states were removed.
+    pub(crate) fn forget(&self, key: &crate::Key, policy: Option<&str>) -> u64 {
+        let limiters = self.read_limiters();
+        let removed = limiters
+            .iter()
+            .filter(|(p, _)| policy.is_none_or(|name| p.name() == name))
+            .filter(|(_, limiter)| limiter.remove(key))
+            .count();
+        removed as u64
+    }
+
     fn now(&self) -> u64 {
         self.inner.clock.now()
     }
