@@ -48,6 +48,8 @@ pub(crate) struct App {
     pub(crate) router: Router,
     /// Fails readiness when shutdown starts.
     pub(crate) drain: Drain,
+    /// What the admin listener's endpoints act on.
+    pub(crate) admin: crate::admin_api::Handles,
 }
 
 /// What the handlers share.
@@ -134,12 +136,19 @@ pub(crate) fn app_on(
         .layer(compression.clone())
         .layer(cache);
     let rate_limit_metrics = limits::metrics(registry)?;
+    let rate_limit_stores = limits::Stores::new(config.rate_limit_clock);
+    let admin = crate::admin_api::Handles {
+        cache: state.cache.clone(),
+        sessions: state.sessions.clone(),
+        limits: rate_limit_stores.clone(),
+        redis: redis.cloned(),
+    };
     let api = catalogue
         .route(
             "/login",
             post(login::login).route_layer(limits::login(
                 redis,
-                config.rate_limit_clock,
+                &rate_limit_stores,
                 &rate_limit_metrics,
             )?),
         )
@@ -186,7 +195,7 @@ pub(crate) fn app_on(
                 .layer(tower::util::MapRequestLayer::new(sentry::report_user))
                 .layer(limits::layer(
                     redis,
-                    config.rate_limit_clock,
+                    &rate_limit_stores,
                     &rate_limit_metrics,
                 )?)
                 .layer(compression)
@@ -198,7 +207,11 @@ pub(crate) fn app_on(
                         .build()?,
                 ),
         );
-    Ok(App { router, drain })
+    Ok(App {
+        router,
+        drain,
+        admin,
+    })
 }
 
 /// The health layer answers its paths before axum routes them, so they carry

@@ -11,6 +11,7 @@
 
 mod account;
 mod admin;
+mod admin_api;
 mod app;
 mod cache;
 mod config;
@@ -101,10 +102,14 @@ async fn run(config: Config) -> Result<(), String> {
         let host = config.redis_host.as_deref().unwrap_or_default();
         wait_for_redis(pool, config.redis_wait, host).await;
     }
-    let App { router, drain } = app(&config, redis.as_ref())
+    let App {
+        router,
+        drain,
+        admin: handles,
+    } = app(&config, redis.as_ref())
         .map_err(|error| format!("cannot build the application: {error}"))?;
     let admin = match config.admin.clone() {
-        Some(listener) => Some(admin::spawn(listener).await?),
+        Some(listener) => Some(admin::spawn(listener, handles).await?),
         None => None,
     };
     let addr = SocketAddr::new(config.bind, config.port);
@@ -196,6 +201,8 @@ fn serve_until_stopped() -> u8 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_admin;
 #[cfg(test)]
 mod tests_cache;
 #[cfg(test)]
