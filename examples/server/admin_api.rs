@@ -56,6 +56,7 @@ fn store_failed(error: impl std::fmt::Display) -> Response {
 
 fn done(action: &str, target: String, count: u64, dry_run: bool) -> Response {
     tracing::info!(action, %target, count, dry_run, "admin action");
+    let target = serde_json::Value::String(target);
     Json(json!({"action": action, "target": target, "count": count, "dry_run": dry_run}))
         .into_response()
 }
