@@ -280,20 +280,19 @@ async fn reset(
         Some(p) => format!("key {text} policy {p}"),
         None => format!("key {text}, every policy"),
     };
-    if r.dry_run {
-        return done("ratelimit reset", target, 0, true);
-    }
     let mut removed = 0;
     for login in [false, true] {
         let policy = r.policy.as_deref();
-        let n = match limits_for(&h, login) {
-            Limits::Memory(admin) => admin.reset(&k, policy).await,
-            Limits::Redis(admin) => admin.reset(&k, policy).await,
+        let n = match (limits_for(&h, login), r.dry_run) {
+            (Limits::Memory(admin), true) => admin.states(&k, policy).await,
+            (Limits::Memory(admin), false) => admin.reset(&k, policy).await,
+            (Limits::Redis(admin), true) => admin.states(&k, policy).await,
+            (Limits::Redis(admin), false) => admin.reset(&k, policy).await,
         };
         match n {
             Ok(n) => removed += n,
             Err(error) => return store_failed(error),
         }
     }
-    done("ratelimit reset", target, removed, false)
+    done("ratelimit reset", target, removed, r.dry_run)
 }

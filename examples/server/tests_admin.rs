@@ -187,6 +187,15 @@ async fn shows_and_resets_a_clients_login_limit() {
         Some(4),
         "every policy: {every}"
     );
+    let dry = Some(json!({"policy": "login", "dry_run": true}));
+    let (_, counted) = call(
+        &admin,
+        Method::POST,
+        "/admin/ratelimit/ip:192.0.2.44/reset",
+        dry,
+    )
+    .await;
+    assert_eq!(counted["count"].as_u64(), Some(1), "{counted}");
     let reset = Some(json!({"policy": "login"}));
     let (status, done) = call(
         &admin,

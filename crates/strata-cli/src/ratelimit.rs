@@ -79,14 +79,22 @@ pub(crate) async fn run(global: &Global, command: &RateLimitCommand) -> Result<u
                 Some(p) => format!("key {key} policy {p}"),
                 None => format!("key {key}, every policy"),
             };
-            let plan = format!("reset {target} at {}", redact(&global.redis_url));
-            let mut done = 0;
+            let key_of = parse_key(key);
+            let held = admin
+                .states(&key_of, policy.as_deref())
+                .await
+                .map_err(store_error)?;
+            let plan = format!(
+                "reset {target}: {held} states at {}",
+                redact(&global.redis_url)
+            );
+            let mut done = held;
             if destructive.dry_run {
                 eprintln!("dry run: would {plan}");
             } else {
                 confirm(&format!("will {plan}"), destructive.yes)?;
                 done = admin
-                    .reset(&parse_key(key), policy.as_deref())
+                    .reset(&key_of, policy.as_deref())
                     .await
                     .map_err(store_error)?;
             }

@@ -86,6 +86,12 @@ impl<S: Store> RateLimitAdmin<S> {
         })
     }
 
+    /// How many policy states [`reset`](Self::reset) would remove; changes
+    /// nothing (a dry run).
+    pub async fn states(&self, key: &Key, policy: Option<&str>) -> Result<u64, StoreError> {
+        self.store.states(key, policy).await
+    }
+
     /// Forgets `key`'s state under the policy named `policy` (every policy
     /// when `None`): its whole quota is available again. Returns how many
     /// policy states were removed (0: the key had used none).

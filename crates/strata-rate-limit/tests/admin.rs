@@ -94,7 +94,15 @@ async fn shows_and_resets<S: Store + Clone>(store: S) {
         "{out:?}"
     );
 
+    assert_eq!(admin.states(&key, None).await.expect("count"), 2);
+    assert_eq!(admin.states(&key, Some("hourly")).await.expect("count"), 1);
+    assert_eq!(admin.states(&key, Some("other")).await.expect("count"), 0);
     assert_eq!(admin.reset(&key, Some("hourly")).await.expect("reset"), 1);
+    assert_eq!(
+        admin.states(&key, None).await.expect("count"),
+        1,
+        "a count changes nothing but reset did"
+    );
     assert_eq!(admin.show(&key, &hourly).await.expect("show").remaining, 5);
     assert_eq!(
         admin.show(&key, &daily).await.expect("show").remaining,

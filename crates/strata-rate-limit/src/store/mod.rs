@@ -47,6 +47,17 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         let _ = (key, policy);
         async { Err(StoreError::Unsupported("reset")) }
     }
+
+    /// How many policy states [`reset`](Self::reset) would remove, changing
+    /// nothing (a dry run). The default answers [`StoreError::Unsupported`].
+    fn states(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        let _ = (key, policy);
+        async { Err(StoreError::Unsupported("states")) }
+    }
 }
 
 /// A store could not decide.

@@ -166,4 +166,12 @@ impl Store for MemoryStore {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
         std::future::ready(Ok(self.forget(key, policy)))
     }
+
+    fn states(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        std::future::ready(Ok(self.held(key, policy)))
+    }
 }

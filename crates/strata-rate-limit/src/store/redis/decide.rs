@@ -209,4 +209,14 @@ impl Store for RedisStore {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.reset_key(key, policy)
     }
+
+    /// `EXISTS` of the key's state under `policy`, or a `SCAN` for every
+    /// policy state of the key.
+    fn states(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        self.count_states(key, policy)
+    }
 }

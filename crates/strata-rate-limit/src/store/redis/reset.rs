@@ -51,6 +51,24 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    pub(super) async fn count_states(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        match policy {
+            Some(policy) => self
+                .pool
+                .next_connected()
+                .exists(self.redis_key(key, policy))
+                .await
+                .map_err(|source| StoreError::Redis { source }),
+            None => Ok(self.policy_keys(key).await?.len() as u64),
+        }
+    }
+}
+
 /// `text` as a literal in a `SCAN MATCH` pattern.
 fn glob_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
