@@ -90,3 +90,26 @@ async fn on_a_cluster() {
     )
     .await;
 }
+
+/// A service with a 48-hour idle timeout keeps a session seen 30 hours
+/// ago (its TTL says so): the standalone admin, which cannot know that
+/// timeout, lists and revokes it instead of judging it by the default 24.
+#[tokio::test]
+async fn a_session_idle_longer_than_the_default_timeout_is_still_listed() {
+    use strata_session::store::RecordId;
+    let store = MemoryStore::new();
+    let user = common::unique_user("long-idle");
+    let mut record = common::record(1, Some(&user), &[]);
+    let hour = 3_600_000;
+    record.seen_ms -= 30 * hour;
+    record.created_ms -= 30 * hour;
+    record.expires_ms += 24 * hour;
+    let id = RecordId::generate();
+    assert!(store.create(&id, &record, common::HOUR).await.unwrap());
+
+    let admin = SessionAdmin::new(store.clone());
+    let listed = admin.list(&user).await.unwrap();
+    assert_eq!(listed.iter().map(|s| s.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(admin.revoke_all(&user).await.unwrap(), 1);
+    assert!(store.load(&id).await.unwrap().is_none());
+}
