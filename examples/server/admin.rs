@@ -1,6 +1,7 @@
-//! The admin listener (`ADMIN_PORT`): CPU profiles, tokio runtime metrics
-//! and the recorder's viewer on 127.0.0.1, behind `ADMIN_TOKEN` when it is
-//! set.
+//! The admin listener (`ADMIN_PORT`): CPU profiles, tokio runtime
+//! metrics, the recorder's viewer and the operators' endpoints
+//! (`/admin/...`, see [`crate::admin_api`]) on 127.0.0.1, behind
+//! `ADMIN_TOKEN` when it is set.
 
 use axum::Router;
 use strata::profiling::{AdminListener, ProfilingService};
@@ -8,17 +9,20 @@ use strata::recorder::RecorderViewer;
 use tokio::task::JoinHandle;
 
 /// The admin routes: `/debug/pprof/profile`, `/debug/pprof/flamegraph`,
-/// `/debug/runtime`, and the recorder's viewer under `/recorder/`.
-pub(crate) fn router(recorder: RecorderViewer) -> Router {
+/// `/debug/runtime`, the recorder's viewer under `/recorder/`, and the
+/// operators' `/admin/...` endpoints.
+pub(crate) fn router(handles: crate::admin_api::Handles, recorder: RecorderViewer) -> Router {
     Router::new()
         .route_service("/debug/{*path}", ProfilingService::new())
         .nest_service("/recorder", recorder)
+        .merge(crate::admin_api::router(handles))
 }
 
 /// Binds and serves the admin listener in the background; the task ends
 /// when aborted (at shutdown).
 pub(crate) async fn spawn(
     listener: AdminListener,
+    handles: crate::admin_api::Handles,
     recorder: RecorderViewer,
 ) -> Result<JoinHandle<()>, String> {
     let bound = listener
@@ -30,7 +34,10 @@ pub(crate) async fn spawn(
         .map_err(|error| format!("admin listener: {error}"))?;
     tracing::info!(%addr, "admin listener (profiling, runtime metrics)");
     Ok(tokio::spawn(async move {
-        if let Err(error) = bound.serve(router(recorder), std::future::pending()).await {
+        if let Err(error) = bound
+            .serve(router(handles, recorder), std::future::pending())
+            .await
+        {
             tracing::error!(%error, "admin listener stopped");
         }
     }))

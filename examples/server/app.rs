@@ -52,6 +52,8 @@ pub(crate) struct App {
     pub(crate) drain: Drain,
     /// What the recorder kept of `/api` (the admin listener's viewer).
     pub(crate) recorder: RecorderHandle,
+    /// What the admin listener's endpoints act on.
+    pub(crate) admin: crate::admin_api::Handles,
 }
 
 /// What the handlers share.
@@ -139,12 +141,19 @@ pub(crate) fn app_on(
         .layer(compression.clone())
         .layer(cache);
     let rate_limit_metrics = limits::metrics(registry)?;
+    let rate_limit_stores = limits::Stores::new(config.rate_limit_clock);
+    let admin = crate::admin_api::Handles {
+        cache: state.cache.clone(),
+        sessions: state.sessions.clone(),
+        limits: rate_limit_stores.clone(),
+        redis: redis.cloned(),
+    };
     let api = catalogue
         .route(
             "/login",
             post(login::login).route_layer(limits::login(
                 redis,
-                config.rate_limit_clock,
+                &rate_limit_stores,
                 &rate_limit_metrics,
             )?),
         )
@@ -196,7 +205,7 @@ pub(crate) fn app_on(
                 .layer(tower::util::MapRequestLayer::new(sentry::report_user))
                 .layer(limits::layer(
                     redis,
-                    config.rate_limit_clock,
+                    &rate_limit_stores,
                     &rate_limit_metrics,
                 )?)
                 .layer(compression)
@@ -212,6 +221,7 @@ pub(crate) fn app_on(
         router,
         drain,
         recorder: recorder_handle,
+        admin,
     })
 }
 

@@ -40,13 +40,44 @@ pub(crate) fn metrics(registry: &Registry) -> Result<RateLimitMetrics, BoxError>
     Ok(RateLimitMetrics::register(registry)?)
 }
 
+/// The tiers' policies and the login policy, by name (for the admin
+/// endpoints).
+pub(crate) fn policies() -> [(Policy, bool); 4] {
+    [
+        (Policy::new("anonymous", Quota::per_minute(60)), false),
+        (Policy::new("user", Quota::per_minute(300)), false),
+        (Policy::new("admin", Quota::per_minute(1000)), false),
+        (Policy::new("login", Quota::per_minute(5)), true),
+    ]
+}
+
+/// The memory stores of the two layers (they hold the state without Redis),
+/// shared with the admin endpoints.
+#[derive(Debug, Clone)]
+pub(crate) struct Stores {
+    pub(crate) clock: MemoryClock,
+    pub(crate) tiers: MemoryStore,
+    pub(crate) login: MemoryStore,
+}
+
+impl Stores {
+    pub(crate) fn new(clock: MemoryClock) -> Self {
+        Self {
+            clock,
+            tiers: memory(clock),
+            login: memory(clock),
+        }
+    }
+}
+
 /// The tiers in one layer; Redis-backed (falling back to memory while Redis is
 /// unreachable) when a pool is given.
 pub(crate) fn layer(
     redis: Option<&Pool>,
-    clock: MemoryClock,
+    stores: &Stores,
     metrics: &RateLimitMetrics,
 ) -> Result<RateLimitLayer, BoxError> {
+    let clock = stores.clock;
     let by_user = || KeyBy::from_fn(|parts| Some(Key::new(format!("user:{}", signed_in(parts)?))));
     let tiers = Tiers::new(Rule::new(
         KeyBy::client_ip(),
@@ -69,7 +100,7 @@ pub(crate) fn layer(
         })
     });
     let mut builder = RateLimitLayer::builder(tiers)
-        .memory(memory(clock))
+        .memory(stores.tiers.clone())
         .skip_when(never_limited)
         .metrics(metrics.clone());
     if let Some(pool) = redis {
@@ -87,15 +118,16 @@ pub(crate) fn layer(
 /// given, under its own key prefix.
 pub(crate) fn login(
     redis: Option<&Pool>,
-    clock: MemoryClock,
+    stores: &Stores,
     metrics: &RateLimitMetrics,
 ) -> Result<RateLimitLayer, BoxError> {
+    let clock = stores.clock;
     let rule = Rule::new(
         KeyBy::client_ip(),
         Policy::new("login", Quota::per_minute(5)),
     );
     let mut builder = RateLimitLayer::builder(rule)
-        .memory(memory(clock))
+        .memory(stores.login.clone())
         .metrics(metrics.clone());
     if let Some(pool) = redis {
         builder = builder.redis(

@@ -11,6 +11,7 @@
 
 mod account;
 mod admin;
+mod admin_api;
 mod app;
 mod cache;
 mod config;
@@ -94,10 +95,11 @@ async fn run(config: Config) -> Result<(), String> {
         router,
         drain,
         recorder,
+        admin: handles,
     } = app(&config, redis.as_ref())
         .map_err(|error| format!("cannot build the application: {error}"))?;
     let admin = match config.admin.clone() {
-        Some(listener) => Some(admin::spawn(listener, recorder.viewer()).await?),
+        Some(listener) => Some(admin::spawn(listener, handles, recorder.viewer()).await?),
         None => None,
     };
     let addr = SocketAddr::new(config.bind, config.port);
@@ -189,6 +191,8 @@ fn serve_until_stopped() -> u8 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_admin;
 #[cfg(test)]
 mod tests_cache;
 #[cfg(test)]

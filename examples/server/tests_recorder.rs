@@ -139,11 +139,14 @@ async fn production_keeps_errors_not_fast_successes() {
 #[tokio::test]
 async fn the_admin_router_serves_the_viewer() {
     let App {
-        router, recorder, ..
+        router,
+        recorder,
+        admin,
+        ..
     } = app(&Config::from_lookup(|_| None).expect("config"), None).expect("app");
     body_bytes(send(&router, get("/api/items")).await.into_body()).await;
     recorder.flush().await;
-    let admin = crate::admin::router(recorder.viewer());
+    let admin = crate::admin::router(admin, recorder.viewer());
     let page = admin
         .clone()
         .oneshot(get("/recorder/"))

@@ -308,7 +308,7 @@ impl CacheBuilder {
             CacheLayer {
                 shared: Arc::clone(&shared),
             },
-            CacheHandle::new(shared),
+            CacheHandle::from_shared(shared),
         ))
     }
 }

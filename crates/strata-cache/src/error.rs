@@ -23,6 +23,9 @@ pub enum StoreError {
     /// Stored bytes are not an entry this crate wrote.
     #[error("a stored entry could not be read")]
     Corrupt,
+    /// The store does not implement this (admin) operation.
+    #[error("the cache store does not support `{0}`")]
+    Unsupported(&'static str),
 }
 
 #[cfg(feature = "redis")]

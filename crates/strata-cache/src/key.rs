@@ -67,6 +67,21 @@ impl CacheKey {
         Some(Self::new(uri.scheme_str()?, uri.authority()?.as_str(), pq))
     }
 
+    /// The key of a `GET` of `url` (an absolute URL such as
+    /// `https://example.com/items?page=2`), as [`from_uri`](Self::from_uri);
+    /// `None` when it does not parse or has no scheme or authority.
+    ///
+    /// ```
+    /// use strata_cache::CacheKey;
+    ///
+    /// let key = CacheKey::from_url("https://Example.com/a?b=1").expect("absolute");
+    /// assert_eq!(key.as_str(), "GET https://example.com/a?b=1");
+    /// assert!(CacheKey::from_url("/a?b=1").is_none());
+    /// ```
+    pub fn from_url(url: &str) -> Option<Self> {
+        Self::from_uri(&url.parse().ok()?)
+    }
+
     /// The key of a request, `None` when it names no authority.
     pub(crate) fn from_request(parts: &Parts) -> Option<Self> {
         let authority = match parts.uri.authority() {

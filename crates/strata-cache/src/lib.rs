@@ -52,7 +52,9 @@ pub use self::store::memory::{DEFAULT_MAX_BYTES, MAX_VARIANTS};
 #[cfg(feature = "redis")]
 pub use self::store::redis::RedisStore;
 pub use self::store::tiered::{DEFAULT_MAX_VALUE_BYTES, DEFAULT_MEMORY_TTL};
-pub use self::store::{Lease, Lookup, MemoryStore, Notice, Store, Tier, TieredStore};
+pub use self::store::{
+    Lease, Lookup, MemoryStore, Notice, Progress, Store, StoreStats, Tier, TieredStore,
+};
 
 /// The `Cache-Status` response header (RFC 9211).
 pub const CACHE_STATUS: http::HeaderName = http::HeaderName::from_static("cache-status");

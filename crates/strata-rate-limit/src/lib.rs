@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod admin;
 mod config;
 mod decision;
 mod future;
@@ -16,6 +17,7 @@ mod service;
 mod store;
 mod verdict;
 
+pub use self::admin::{RateLimitAdmin, Usage};
 pub use self::config::{MissingKey, RateLimitBuilder};
 pub use self::decision::{Decision, PolicyState};
 pub use self::future::ResponseFuture;

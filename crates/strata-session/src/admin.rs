@@ -9,7 +9,9 @@ use crate::observe::Event;
 use crate::store::{SessionInfo, StoreError};
 
 /// Lists and revokes sessions by user; from
-/// [`SessionBuilder::pair`](crate::SessionBuilder::pair). Cloning shares it.
+/// [`SessionBuilder::pair`](crate::SessionBuilder::pair), or
+/// [`new`](Self::new) for a store alone (an operators' tool). Cloning
+/// shares it.
 ///
 /// A revocation deletes the record, so it takes effect at once on every
 /// instance that shares the store: the next request carrying that cookie
@@ -21,8 +23,33 @@ pub struct SessionAdmin {
 }
 
 impl SessionAdmin {
-    pub(crate) fn new(settings: Arc<Settings>) -> Self {
+    pub(crate) fn from_settings(settings: Arc<Settings>) -> Self {
         Self { settings }
+    }
+
+    /// An admin handle for `store` without a layer, for a process that
+    /// manages the sessions a service keeps (the `strata` tool): the
+    /// layer's default store timeout ([`DEFAULT_STORE_TIMEOUT`](crate::DEFAULT_STORE_TIMEOUT))
+    /// and the system clock.
+    ///
+    /// Not knowing the service's idle timeout, it lists every record the
+    /// store still holds (records expire on their own after the idle
+    /// timeout) whose absolute lifetime has not ended.
+    ///
+    /// ```no_run
+    /// use strata_core::redis::RedisPoolBuilder;
+    /// use strata_session::{RedisStore, SessionAdmin};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = RedisPoolBuilder::from_url("redis://127.0.0.1:6379")?.connect().await?;
+    /// let admin = SessionAdmin::new(RedisStore::new(pool));
+    /// let revoked = admin.revoke_all("user-42").await?;
+    /// println!("{revoked} sessions revoked");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(store: impl crate::store::Store) -> Self {
+        Self::from_settings(Arc::new(Settings::for_admin(store)))
     }
 
     /// The live sessions of `user`, oldest first. Index entries of ended

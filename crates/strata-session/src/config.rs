@@ -61,6 +61,16 @@ impl Settings {
     pub(crate) fn ttl(&self, now_ms: u64, expires_ms: u64) -> Duration {
         Duration::from_millis(self.idle_ms.min(expires_ms.saturating_sub(now_ms)).max(1))
     }
+
+    /// The settings of an admin handle without a layer: the defaults, and
+    /// no idle cut-off of its own (the store's TTLs apply it).
+    pub(crate) fn for_admin(store: impl Store) -> Self {
+        let mut settings = SessionBuilder::new(store)
+            .settings()
+            .expect("the default settings are valid");
+        settings.idle_ms = u64::MAX;
+        settings
+    }
 }
 
 /// Builds a [`SessionLayer`]: `SessionLayer::builder(store)`, setters, then
@@ -247,7 +257,7 @@ impl SessionBuilder {
         let settings = Arc::new(self.settings()?);
         Ok((
             SessionLayer::from_settings(settings.clone()),
-            SessionAdmin::new(settings),
+            SessionAdmin::from_settings(settings),
         ))
     }
 

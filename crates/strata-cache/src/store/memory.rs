@@ -295,4 +295,42 @@ impl Store for MemoryStore {
         }
         Ok(digests.len() as u64)
     }
+
+    async fn count_tag(&self, tag: &str) -> Result<u64, StoreError> {
+        Ok(self.digests_tagged(tag).len() as u64)
+    }
+
+    async fn count_variants(&self, key: &CacheKey) -> Result<u64, StoreError> {
+        let Some(meta) = self.inner.meta.get(key.digest()) else {
+            return Ok(0);
+        };
+        let live = meta
+            .variants
+            .iter()
+            .filter(|v| {
+                self.inner
+                    .entries
+                    .contains_key(&*format!("{}:{v}", key.digest()))
+            })
+            .count();
+        Ok(live as u64)
+    }
+
+    async fn stats(&self, progress: &super::Progress<'_>) -> Result<super::StoreStats, StoreError> {
+        self.inner.entries.run_pending_tasks();
+        self.inner.meta.run_pending_tasks();
+        let mut tags = HashSet::new();
+        let mut entries = 0;
+        for (_, stored) in self.inner.entries.iter() {
+            entries += 1;
+            tags.extend(stored.entry.tags.iter().cloned());
+        }
+        progress(entries);
+        Ok(super::StoreStats {
+            resources: Some(self.inner.meta.entry_count()),
+            entries: Some(entries),
+            tags: Some(tags.len() as u64),
+            bytes: Some(self.inner.entries.weighted_size()),
+        })
+    }
 }

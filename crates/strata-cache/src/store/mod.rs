@@ -127,6 +127,25 @@ pub enum Lease {
     Unshared,
 }
 
+/// Reports how far a long store operation has got: items done so far
+/// (resources for a tag purge, keys scanned for [`Store::stats`]).
+pub type Progress<'a> = dyn Fn(u64) + Send + Sync + 'a;
+
+/// What a store holds, as [`Store::stats`] counts it; `None` where the
+/// store cannot count it cheaply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct StoreStats {
+    /// Resources (URLs) with at least one stored response.
+    pub resources: Option<u64>,
+    /// Stored responses (variants of every resource).
+    pub entries: Option<u64>,
+    /// Tag indexes.
+    pub tags: Option<u64>,
+    /// Bytes of the stored responses.
+    pub bytes: Option<u64>,
+}
+
 /// A response-cache backend.
 ///
 /// Both implementations ([`MemoryStore`], [`RedisStore`](crate::RedisStore))
@@ -167,6 +186,55 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Marks every resource tagged `tag` stale; returns how many were
     /// tagged.
     fn soft_purge_tag(&self, tag: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// How many resources a purge of `tag` would touch, changing nothing.
+    /// The default answers [`StoreError::Unsupported`].
+    fn count_tag(&self, tag: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        let _ = tag;
+        async { Err(StoreError::Unsupported("count_tag")) }
+    }
+
+    /// How many variants of `key` are stored (0: nothing to purge),
+    /// changing nothing. The default answers [`StoreError::Unsupported`].
+    fn count_variants(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        let _ = key;
+        async { Err(StoreError::Unsupported("count_variants")) }
+    }
+
+    /// [`purge_tag`](Self::purge_tag) (or, `soft`,
+    /// [`soft_purge_tag`](Self::soft_purge_tag)) calling `progress` with the
+    /// resources done so far as it goes. The default makes the one call and
+    /// reports once.
+    fn purge_tag_progress(
+        &self,
+        tag: &str,
+        soft: bool,
+        progress: &Progress<'_>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        async move {
+            let n = if soft {
+                self.soft_purge_tag(tag).await?
+            } else {
+                self.purge_tag(tag).await?
+            };
+            progress(n);
+            Ok(n)
+        }
+    }
+
+    /// Counts what the store holds (see [`StoreStats`]), calling `progress`
+    /// with the items visited so far. The default answers
+    /// [`StoreError::Unsupported`].
+    fn stats(
+        &self,
+        progress: &Progress<'_>,
+    ) -> impl Future<Output = Result<StoreStats, StoreError>> + Send {
+        let _ = progress;
+        async { Err(StoreError::Unsupported("stats")) }
+    }
 
     /// Asks for the right to fill `variant` of `key` for up to `ttl`, so
     /// concurrent misses on several instances make one origin request. A
@@ -241,6 +309,18 @@ pub(crate) trait DynStore: std::fmt::Debug + Send + Sync + 'static {
     fn purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
     fn soft_purge<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<(), StoreError>>;
     fn soft_purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
+    fn count_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
+    fn count_variants<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<u64, StoreError>>;
+    fn purge_tag_progress<'a>(
+        &'a self,
+        tag: &'a str,
+        soft: bool,
+        progress: &'a Progress<'a>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+    fn stats<'a>(
+        &'a self,
+        progress: &'a Progress<'a>,
+    ) -> BoxFuture<'a, Result<StoreStats, StoreError>>;
     fn lease<'a>(
         &'a self,
         key: &'a CacheKey,
@@ -284,6 +364,26 @@ impl<S: Store> DynStore for S {
     }
     fn soft_purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(Store::soft_purge_tag(self, tag))
+    }
+    fn count_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(Store::count_tag(self, tag))
+    }
+    fn count_variants<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(Store::count_variants(self, key))
+    }
+    fn purge_tag_progress<'a>(
+        &'a self,
+        tag: &'a str,
+        soft: bool,
+        progress: &'a Progress<'a>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(Store::purge_tag_progress(self, tag, soft, progress))
+    }
+    fn stats<'a>(
+        &'a self,
+        progress: &'a Progress<'a>,
+    ) -> BoxFuture<'a, Result<StoreStats, StoreError>> {
+        Box::pin(Store::stats(self, progress))
     }
     fn lease<'a>(
         &'a self,

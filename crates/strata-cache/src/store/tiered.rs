@@ -363,6 +363,34 @@ impl<S: Store> Store for TieredStore<S> {
         Ok(marked)
     }
 
+    async fn count_tag(&self, tag: &str) -> Result<u64, StoreError> {
+        self.inner.shared.count_tag(tag).await
+    }
+
+    async fn count_variants(&self, key: &CacheKey) -> Result<u64, StoreError> {
+        self.inner.shared.count_variants(key).await
+    }
+
+    async fn purge_tag_progress(
+        &self,
+        tag: &str,
+        soft: bool,
+        progress: &crate::Progress<'_>,
+    ) -> Result<u64, StoreError> {
+        Store::purge_tag(&self.inner.memory, tag).await?;
+        let done = self
+            .inner
+            .shared
+            .purge_tag_progress(tag, soft, progress)
+            .await?;
+        self.announce(format!("t {tag}")).await;
+        Ok(done)
+    }
+
+    async fn stats(&self, progress: &crate::Progress<'_>) -> Result<crate::StoreStats, StoreError> {
+        self.inner.shared.stats(progress).await
+    }
+
     async fn lease(
         &self,
         key: &CacheKey,

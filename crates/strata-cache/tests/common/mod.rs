@@ -1,6 +1,7 @@
 //! Shared test helpers and the store conformance suite.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod admin;
 pub mod origin;
 #[cfg(feature = "redis")]
 pub mod redis;

@@ -33,6 +33,31 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         policies: &[Policy],
         cost: u32,
     ) -> impl Future<Output = Result<Decision, StoreError>> + Send;
+
+    /// Forgets `key`'s state under the policy named `policy`, or under
+    /// every policy when `None`: the key has its whole burst again. Returns
+    /// how many policy states there were. An admin operation
+    /// ([`RateLimitAdmin::reset`](crate::RateLimitAdmin::reset)); the
+    /// default answers [`StoreError::Unsupported`].
+    fn reset(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        let _ = (key, policy);
+        async { Err(StoreError::Unsupported("reset")) }
+    }
+
+    /// How many policy states [`reset`](Self::reset) would remove, changing
+    /// nothing (a dry run). The default answers [`StoreError::Unsupported`].
+    fn states(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        let _ = (key, policy);
+        async { Err(StoreError::Unsupported("states")) }
+    }
 }
 
 /// A store could not decide.
@@ -62,6 +87,9 @@ pub enum StoreError {
     /// The store answered something this crate did not expect.
     #[error("unexpected reply from the rate-limit store: {0}")]
     Reply(String),
+    /// The store does not implement this (admin) operation.
+    #[error("the rate-limit store does not support `{0}`")]
+    Unsupported(&'static str),
 }
 
 impl StoreError {
@@ -76,6 +104,7 @@ impl StoreError {
             Self::Disconnected => Self::Disconnected,
             Self::TooManyPolicies => Self::TooManyPolicies,
             Self::Reply(reply) => Self::Reply(reply.clone()),
+            Self::Unsupported(what) => Self::Unsupported(what),
         }
     }
 }

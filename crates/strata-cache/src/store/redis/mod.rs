@@ -2,6 +2,7 @@
 //! tag indexes as sets, Lua scripts for every multi-key step, fill leases
 //! with pub/sub wake-ups.
 
+mod admin;
 mod notify;
 mod ops;
 
@@ -65,11 +66,15 @@ pub(crate) static RELEASE: Script = Script::new(include_str!("release.lua"));
 ///
 /// A resource's keys share its hash tag, so one script stores, reads or
 /// purges a resource atomically, also on a cluster. A tag's index lives on
-/// the tag's slot: on a single server a tag purge is one atomic script
-/// (index and every resource); on a cluster the script reads the index on
-/// its slot, then each resource is purged atomically on its own slot, and
-/// the purged members are removed from the index last (a purge cut short
-/// leaves the index for a retry). Index entries of resources that expired
+/// the tag's slot. A tag purge walks the index in batches (`SSCAN`, about
+/// 500 members a call) so that no single call blocks Redis for the whole
+/// tag: on a single server each batch is one atomic script (its resources
+/// and their index entries); on a cluster a script reads a batch of the
+/// index on its slot, each resource is purged atomically on its own slot,
+/// and the batch's members are removed from the index after them (a purge
+/// cut short leaves the rest of the index for a retry). A tag purge is thus
+/// not one atomic step: a request during it may still find a resource of
+/// the tag that a later batch removes. Index entries of resources that expired
 /// or were purged by key stay until the index set expires (its TTL is
 /// extended to the longest-lived member's on every store) or the tag is
 /// purged; [`clean_tags`](Self::clean_tags) removes them with `SCAN` and

@@ -36,7 +36,7 @@ fn flatten(replies: Vec<Value>) -> Vec<Value> {
     items
 }
 
-fn digests(reply: Value) -> Result<Vec<String>, StoreError> {
+pub(super) fn digests(reply: Value) -> Result<Vec<String>, StoreError> {
     match reply {
         Value::Array(items) => Ok(items.iter().filter_map(text).collect()),
         Value::Null => Ok(Vec::new()),
@@ -45,7 +45,7 @@ fn digests(reply: Value) -> Result<Vec<String>, StoreError> {
 }
 
 impl RedisStore {
-    async fn purge_resource(&self, digest: &str, mode: &str) -> Result<(), StoreError> {
+    pub(super) async fn purge_resource(&self, digest: &str, mode: &str) -> Result<(), StoreError> {
         let keys = vec![self.meta_key(digest), self.variants_key(digest)];
         let args = vec![
             Value::from(&*self.prefix),
@@ -56,37 +56,6 @@ impl RedisStore {
             Value::from(digest),
         ];
         self.script::<Value>(&PURGE, keys, args).await.map(drop)
-    }
-
-    /// A tag purge (`mode` `hard` or `soft`); see the type docs for what is
-    /// atomic.
-    async fn purge_tagged(&self, tag: &str, mode: &str) -> Result<u64, StoreError> {
-        let tag_key = self.tag_key(tag);
-        let scope = if self.shared.clustered {
-            "members"
-        } else {
-            "all"
-        };
-        let args = vec![
-            Value::from(&*self.prefix),
-            Value::from(mode),
-            Value::from(now_ms().to_string()),
-            Value::from("tag"),
-            Value::from(scope),
-            Value::from(""),
-        ];
-        let members = digests(self.script(&PURGE, vec![tag_key.clone()], args).await?)?;
-        if self.shared.clustered {
-            for digest in &members {
-                self.purge_resource(digest, mode).await?;
-            }
-            if mode == "hard" && !members.is_empty() {
-                let members = members.clone();
-                self.call(|c| async move { c.srem::<i64, _, _>(tag_key, members).await })
-                    .await?;
-            }
-        }
-        Ok(members.len() as u64)
     }
 }
 
@@ -164,7 +133,7 @@ impl Store for RedisStore {
     }
 
     async fn purge_tag(&self, tag: &str) -> Result<u64, StoreError> {
-        self.purge_tagged(tag, "hard").await
+        self.purge_tagged(tag, "hard", &|_| ()).await
     }
 
     async fn soft_purge(&self, key: &CacheKey) -> Result<(), StoreError> {
@@ -172,7 +141,29 @@ impl Store for RedisStore {
     }
 
     async fn soft_purge_tag(&self, tag: &str) -> Result<u64, StoreError> {
-        self.purge_tagged(tag, "soft").await
+        self.purge_tagged(tag, "soft", &|_| ()).await
+    }
+
+    async fn purge_tag_progress(
+        &self,
+        tag: &str,
+        soft: bool,
+        progress: &crate::Progress<'_>,
+    ) -> Result<u64, StoreError> {
+        let mode = if soft { "soft" } else { "hard" };
+        self.purge_tagged(tag, mode, progress).await
+    }
+
+    async fn count_tag(&self, tag: &str) -> Result<u64, StoreError> {
+        self.tag_members(tag).await
+    }
+
+    async fn count_variants(&self, key: &CacheKey) -> Result<u64, StoreError> {
+        self.variants(key.digest()).await
+    }
+
+    async fn stats(&self, progress: &crate::Progress<'_>) -> Result<crate::StoreStats, StoreError> {
+        self.count_keys(progress).await
     }
 
     async fn lease(

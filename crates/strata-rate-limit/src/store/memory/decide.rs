@@ -158,4 +158,20 @@ impl Store for MemoryStore {
             Ok(self.decide(key, policies, cost).into_decision(policies))
         })
     }
+
+    fn reset(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        std::future::ready(Ok(self.forget(key, policy)))
+    }
+
+    fn states(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        std::future::ready(Ok(self.held(key, policy)))
+    }
 }

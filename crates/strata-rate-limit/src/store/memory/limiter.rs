@@ -66,6 +66,15 @@ impl Limiter {
         (tat != 0).then_some(tat)
     }
 
+    /// Forgets the key (its whole burst again); whether it was stored.
+    pub(super) fn remove(&self, key: &Key) -> bool {
+        let removed = self.map.remove(key).is_some();
+        if removed {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
     /// Number of keys stored.
     pub(super) fn len(&self) -> usize {
         self.map.len()

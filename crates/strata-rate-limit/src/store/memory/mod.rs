@@ -196,6 +196,31 @@ impl MemoryStore {
 
     /// Nanoseconds since the store was built.
     #[inline]
+    /// Forgets `key` under the policies named `policy` (every policy when
+    /// `None`); how many states were removed.
+    pub(crate) fn forget(&self, key: &crate::Key, policy: Option<&str>) -> u64 {
+        let limiters = self.read_limiters();
+        let removed = limiters
+            .iter()
+            .filter(|(p, _)| policy.is_none_or(|name| p.name() == name))
+            .filter(|(_, limiter)| limiter.remove(key))
+            .count();
+        removed as u64
+    }
+
+    /// How many policies named `policy` (every policy when `None`) hold
+    /// state for `key` that has not replenished yet.
+    pub(crate) fn held(&self, key: &crate::Key, policy: Option<&str>) -> u64 {
+        let now = self.now();
+        let limiters = self.read_limiters();
+        let held = limiters
+            .iter()
+            .filter(|(p, _)| policy.is_none_or(|name| p.name() == name))
+            .filter(|(_, limiter)| limiter.read(key).is_some_and(|tat| tat > now))
+            .count();
+        held as u64
+    }
+
     fn now(&self) -> u64 {
         self.inner.clock.now()
     }

@@ -197,4 +197,26 @@ impl Store for RedisStore {
                 .into_decision(policies))
         }
     }
+
+    /// `UNLINK` of the key's state under `policy`, or of every policy
+    /// state of the key (found by `SCAN`, every master of a cluster).
+    /// Instances that refused the key keep refusing it from their deny
+    /// cache until the retry time they announced.
+    fn reset(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        self.reset_key(key, policy)
+    }
+
+    /// `EXISTS` of the key's state under `policy`, or a `SCAN` for every
+    /// policy state of the key.
+    fn states(
+        &self,
+        key: &Key,
+        policy: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        self.count_states(key, policy)
+    }
 }

@@ -2,6 +2,7 @@
 //! the batch senders.
 
 mod decide;
+mod reset;
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
