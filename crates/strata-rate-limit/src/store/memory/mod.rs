@@ -194,8 +194,6 @@ impl MemoryStore {
         }
     }
 
-    /// Nanoseconds since the store was built.
-    #[inline]
     /// Forgets `key` under the policies named `policy` (every policy when
     /// `None`); how many states were removed.
     pub(crate) fn forget(&self, key: &crate::Key, policy: Option<&str>) -> u64 {
@@ -221,6 +219,8 @@ impl MemoryStore {
         held as u64
     }
 
+    /// Nanoseconds since the store was built.
+    #[inline]
     fn now(&self) -> u64 {
         self.inner.clock.now()
     }
