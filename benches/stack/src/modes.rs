@@ -46,6 +46,7 @@ modes! {
     "strata-cache" => "strata-cache, memory store",
     "peer-cache" => "http-cache-tower-server, moka manager",
     "strata-compression" => "strata-compression, default levels",
+    "strata-cache-compression" => "strata-cache over strata-compression: stored compressed variants",
     "peer-compression" => "tower-http compression, default levels",
 }
 
@@ -93,6 +94,11 @@ pub async fn app(name: &str) -> Result<Router, BoxError> {
         "strata-cache" => routes.layer(strata_stack::cache(none)?),
         "peer-cache" => peer_stack::cache(routes),
         "strata-compression" => routes.layer(strata_stack::compression(none)?),
+        "strata-cache-compression" => routes.layer(
+            tower::ServiceBuilder::new()
+                .layer(strata_stack::cache(none)?)
+                .layer(strata_stack::compression(none)?),
+        ),
         "peer-compression" => routes.layer(peer_stack::compression()),
         other => return Err(format!("no mode {other:?} (see --list)").into()),
     })

@@ -72,6 +72,7 @@ async fn compressing_modes_send_large_in_br() {
         "strata",
         "peer",
         "strata-compression",
+        "strata-cache-compression",
         "peer-compression",
         "bare-headers",
     ] {
@@ -118,14 +119,23 @@ async fn bare_headers_sends_the_header_names_strata_sends() {
 
 #[tokio::test]
 async fn strata_serves_large_from_its_cache_on_the_second_request() {
-    let strata = modes::app("strata").await.expect("builds");
-    let (_, first, _) = send(&strata, Route::Large).await;
-    assert!(!is_strata_hit(&first), "the first request cannot be a hit");
-    let (_, second, _) = send(&strata, Route::Large).await;
-    assert!(is_strata_hit(&second), "{:?}", second.get("cache-status"));
-    let (_, small, _) = send(&strata, Route::Small).await;
-    assert!(
-        !is_strata_hit(&small),
-        "GET /small has no freshness: never stored"
-    );
+    for name in ["strata", "strata-cache-compression"] {
+        let strata = modes::app(name).await.expect("builds");
+        let (_, first, _) = send(&strata, Route::Large).await;
+        assert!(
+            !is_strata_hit(&first),
+            "{name}: the first request cannot be a hit"
+        );
+        let (_, second, _) = send(&strata, Route::Large).await;
+        assert!(
+            is_strata_hit(&second),
+            "{name}: {:?}",
+            second.get("cache-status")
+        );
+        let (_, small, _) = send(&strata, Route::Small).await;
+        assert!(
+            !is_strata_hit(&small),
+            "{name}: GET /small has no freshness: never stored"
+        );
+    }
 }
