@@ -34,7 +34,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use strata::core::redis::fred::clients::Pool;
-use strata::core::redis::fred::interfaces::ClientLike;
 use strata::health::Drain;
 use tokio::net::TcpListener;
 
@@ -135,19 +134,7 @@ async fn wait_for_redis(pool: &Pool, wait: Duration, host: &str) {
     if wait.is_zero() {
         return;
     }
-    let connected = async {
-        // `wait_for_connect` waits for the next attempt and fails with it;
-        // the clients' own backoff paces the retries.
-        while !pool.clients().iter().all(ClientLike::is_connected) {
-            let attempt = pool.wait_for_connect();
-            match tokio::time::timeout(Duration::from_millis(100), attempt).await {
-                Ok(Ok(())) => break,
-                Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(20)).await,
-                Err(_) => {}
-            }
-        }
-    };
-    if tokio::time::timeout(wait, connected).await.is_ok() {
+    if strata::core::redis::wait_connected(pool, wait).await {
         tracing::info!(redis_host = host, "connected to Redis");
     } else {
         tracing::warn!(

@@ -11,7 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 use strata_cache::{DataCache, DataKey, MemoryStore, RedisStore, TieredStore, Ttl};
 use strata_core::redis::RedisPoolBuilder;
-use strata_core::redis::fred::interfaces::{ClientLike, KeysInterface};
+use strata_core::redis::fred::interfaces::KeysInterface;
 use strata_core::redis::fred::types::Expiration;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,7 +85,10 @@ fn redis_hits(c: &mut Criterion) {
             .connect()
             .await
             .expect("pool");
-        pool.wait_for_connect().await.expect("connected");
+        assert!(
+            strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+            "connected"
+        );
         pool
     });
     let mut group = c.benchmark_group("data/redis-hit");

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use strata_core::redis::RedisPoolBuilder;
 use strata_core::redis::fred::clients::Pool;
-use strata_core::redis::fred::interfaces::{ClientLike as _, StreamsInterface as _};
+use strata_core::redis::fred::interfaces::StreamsInterface as _;
 
 use crate::args::Global;
 use crate::fail::{Fail, redact};
@@ -31,9 +31,10 @@ pub(crate) async fn connect(global: &Global) -> Result<Pool, Fail> {
             humantime::format_duration(timeout)
         ))
     };
-    match tokio::time::timeout(timeout, pool.wait_for_connect()).await {
-        Ok(Ok(())) => Ok(pool),
-        Ok(Err(_)) | Err(_) => Err(unreachable()),
+    if strata_core::redis::wait_connected(&pool, timeout).await {
+        Ok(pool)
+    } else {
+        Err(unreachable())
     }
 }
 

@@ -22,8 +22,10 @@ use std::time::Duration;
 pub use fred;
 
 mod link;
+mod wait;
 
 pub use self::link::{Link, Route};
+pub use self::wait::wait_connected;
 use fred::clients::{Client, Pool};
 use fred::interfaces::ClientLike;
 use fred::types::Builder;
@@ -208,8 +210,8 @@ impl RedisPoolBuilder {
     /// attempt starts at once; `connect` returns without waiting for it,
     /// whether or not Redis is reachable. Commands sent before the first
     /// connection is up wait in the buffer until the command timeout; wait
-    /// for it with `fred`'s `wait_for_connect()` (under a timeout) where a
-    /// service should not start before Redis is there.
+    /// for it with [`wait_connected`] where a service should not start
+    /// before Redis is there.
     ///
     /// A failed first attempt is retried in the background, after the
     /// [reconnect backoff](Self::reconnect_backoff)'s minimum, doubling to

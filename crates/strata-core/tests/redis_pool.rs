@@ -191,3 +191,36 @@ async fn poll_ping(pool: &Pool, within: Duration) -> Result<String, Error> {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_connected_sees_every_connection_come_up_and_gives_up_on_a_dead_address() {
+    // Many pools, each waited on right after `connect()`: the moment a
+    // connection comes up races the wait, which must never miss it.
+    for _ in 0..50 {
+        let pool = RedisPoolBuilder::from_url(shared().url())
+            .expect("valid url")
+            .connect()
+            .await
+            .expect("pool");
+        assert!(
+            strata_core::redis::wait_connected(&pool, Duration::from_secs(10)).await,
+            "a reachable server's connections are all seen up"
+        );
+        assert!(pool.clients().iter().all(|c| c.is_connected()));
+        let _ = pool.quit().await;
+    }
+    let dead = RedisServer::start();
+    let url = dead.url().to_owned();
+    drop(dead);
+    let pool = RedisPoolBuilder::from_url(&url)
+        .expect("valid url")
+        .connect()
+        .await
+        .expect("pool");
+    let started = Instant::now();
+    assert!(!strata_core::redis::wait_connected(&pool, Duration::from_millis(300)).await);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the timeout"
+    );
+}

@@ -152,7 +152,10 @@ fn paired_redis() {
             .connect()
             .await
             .expect("redis");
-        pool.wait_for_connect().await.expect("connected");
+        assert!(
+            strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+            "connected"
+        );
         pool
     });
     let store = RedisStore::new(pool.clone())

@@ -36,10 +36,10 @@ async fn pool(url: &str, command_timeout: Duration) -> Pool {
         .connect()
         .await
         .expect("pool");
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
-        .await
-        .expect("connected within 20 s")
-        .expect("connected");
+    assert!(
+        strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+        "connected within 20 s"
+    );
     pool
 }
 

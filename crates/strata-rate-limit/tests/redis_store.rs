@@ -46,7 +46,10 @@ mod batched {
             .connect()
             .await
             .expect("pool");
-        pool.wait_for_connect().await.expect("connected");
+        assert!(
+            strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+            "connected"
+        );
         let store = RedisStore::new(pool.clone())
             .prefix(prefix)
             .timeout(Duration::from_secs(2));

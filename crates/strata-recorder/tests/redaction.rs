@@ -246,10 +246,7 @@ async fn no_secret_in_any_value_of_the_redis_store() {
         .connect()
         .await
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await);
     let prefix = unique_prefix("recorder");
     record(RedisStore::new(pool.clone()).prefix(prefix.clone())).await;
 

@@ -6,7 +6,6 @@
 mod common;
 
 use strata_core::redis::RedisPoolBuilder;
-use strata_core::redis::fred::interfaces::ClientLike as _;
 use strata_recorder::RedisStore;
 use strata_testkit::redis::{shared_cluster, unique_prefix};
 
@@ -17,10 +16,10 @@ async fn store(max_bytes: u64, max_count: u64) -> RedisStore {
         .connect()
         .await
         .expect("pool");
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
-        .await
-        .expect("connected in time")
-        .expect("connected");
+    assert!(
+        strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+        "connected in time"
+    );
     RedisStore::new(pool)
         .prefix(unique_prefix("recorder"))
         .max_bytes(max_bytes)

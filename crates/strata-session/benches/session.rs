@@ -254,12 +254,18 @@ fn redis(c: &mut Criterion) {
             .connect()
             .await
             .expect("redis");
-        pool.wait_for_connect().await.expect("connected");
+        assert!(
+            strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+            "connected"
+        );
         // As tower-sessions-redis-store's docs build it.
         let config = Config::from_url(server.url()).expect("url");
         let peer_pool = Pool::new(config, None, None, None, POOL_SIZE).expect("pool");
         let _connection = peer_pool.connect();
-        peer_pool.wait_for_connect().await.expect("connected");
+        assert!(
+            strata_core::redis::wait_connected(&peer_pool, Duration::from_secs(20)).await,
+            "connected"
+        );
         (pool, peer_pool)
     });
     let prefix = strata_testkit::redis::unique_prefix("bench-session");

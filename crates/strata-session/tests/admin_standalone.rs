@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use common::app::{app, cookie_of, send, text};
 use strata_core::redis::RedisPoolBuilder;
-use strata_core::redis::fred::interfaces::ClientLike as _;
 use strata_session::store::Store;
 use strata_session::{MemoryStore, RedisStore, SessionAdmin, SessionLayer};
 use strata_testkit::redis::{shared, shared_cluster, unique_prefix};
@@ -22,10 +21,7 @@ async fn redis(url: &str) -> RedisStore {
         .connect()
         .await
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await);
     RedisStore::new(pool)
 }
 

@@ -8,7 +8,6 @@ mod common;
 use std::time::Duration;
 
 use strata_core::redis::RedisPoolBuilder;
-use strata_core::redis::fred::interfaces::ClientLike as _;
 use strata_session::RedisStore;
 use strata_testkit::redis::{shared_cluster, unique_prefix};
 
@@ -19,10 +18,10 @@ async fn store() -> RedisStore {
         .connect()
         .await
         .expect("pool");
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
-        .await
-        .expect("connected in time")
-        .expect("connected");
+    assert!(
+        strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+        "connected in time"
+    );
     RedisStore::new(pool).prefix(unique_prefix("session"))
 }
 

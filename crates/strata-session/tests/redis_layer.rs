@@ -29,10 +29,7 @@ async fn pool(url: &str) -> Pool {
         .connect()
         .await
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await);
     pool
 }
 

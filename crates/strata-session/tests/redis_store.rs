@@ -7,7 +7,6 @@ mod common;
 use std::time::Duration;
 
 use strata_core::redis::RedisPoolBuilder;
-use strata_core::redis::fred::interfaces::ClientLike as _;
 use strata_session::RedisStore;
 use strata_testkit::redis::{shared, unique_prefix};
 
@@ -22,10 +21,10 @@ async fn store_and_pool() -> (RedisStore, strata_core::redis::fred::clients::Poo
         .connect()
         .await
         .expect("pool");
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
-        .await
-        .expect("connected in time")
-        .expect("connected");
+    assert!(
+        strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+        "connected in time"
+    );
     let store = RedisStore::new(pool.clone()).prefix(unique_prefix("session"));
     (store, pool)
 }

@@ -131,7 +131,10 @@ pub(super) fn run(c: &mut Criterion) {
             .connect()
             .await
             .expect("pool");
-        pool.wait_for_connect().await.expect("connected");
+        assert!(
+            strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+            "connected"
+        );
         let layer = CacheLayer::builder(RedisStore::new(pool.clone()))
             .store_timeout(Duration::from_secs(2))
             .build()

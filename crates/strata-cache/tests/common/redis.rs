@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use strata_core::redis::RedisPoolBuilder;
 use strata_core::redis::fred::clients::Pool;
-use strata_core::redis::fred::interfaces::ClientLike;
 
 /// A pool on `url` (a server or a cluster), connected.
 pub async fn pool(url: &str) -> Pool {
@@ -15,9 +14,9 @@ pub async fn pool(url: &str) -> Pool {
         .connect()
         .await
         .expect("pool");
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
-        .await
-        .expect("connected within 20 s")
-        .expect("connected");
+    assert!(
+        strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await,
+        "connected within 20 s"
+    );
     pool
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use strata_core::redis::RedisPoolBuilder;
 use strata_core::redis::fred::clients::Pool;
-use strata_core::redis::fred::interfaces::ClientLike as _;
 
 /// The outcome of one run of the binary.
 #[derive(Debug)]
@@ -65,10 +64,7 @@ pub async fn pool(url: &str) -> Pool {
         .connect()
         .await
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(20), pool.wait_for_connect())
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await);
     pool
 }
 
