@@ -35,10 +35,11 @@ impl CacheHandle {
     /// too: its purges are announced on the store's channel.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "redis")]
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use strata_cache::{CacheHandle, CacheKey, RedisStore, TieredStore};
     /// use strata_core::redis::RedisPoolBuilder;
     ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = RedisPoolBuilder::from_url("redis://127.0.0.1:6379")?.connect().await?;
     /// let handle = CacheHandle::new(TieredStore::new(RedisStore::new(pool)))?;
     /// let key = CacheKey::from_url("https://example.com/items?page=2").expect("an absolute URL");

@@ -16,10 +16,11 @@ use crate::{Key, Policy, Store, StoreError};
 /// Resetting needs only the policy's name.
 ///
 /// ```no_run
+/// # #[cfg(feature = "redis")]
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use strata_core::redis::RedisPoolBuilder;
 /// use strata_rate_limit::{Key, Policy, Quota, RateLimitAdmin, RedisStore};
 ///
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = RedisPoolBuilder::from_url("redis://127.0.0.1:6379")?.connect().await?;
 /// let admin = RateLimitAdmin::new(RedisStore::new(pool));
 /// let key = Key::ip("192.0.2.1".parse()?);

@@ -37,10 +37,11 @@ impl SessionAdmin {
     /// timeout) whose absolute lifetime has not ended.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "redis")]
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use strata_core::redis::RedisPoolBuilder;
     /// use strata_session::{RedisStore, SessionAdmin};
     ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = RedisPoolBuilder::from_url("redis://127.0.0.1:6379")?.connect().await?;
     /// let admin = SessionAdmin::new(RedisStore::new(pool));
     /// let revoked = admin.revoke_all("user-42").await?;
