@@ -89,8 +89,8 @@ where
                 if pending.route.is_none() {
                     pending.route = response
                         .extensions()
-                        .get::<axum::extract::MatchedPath>()
-                        .map(|p| p.as_str().to_owned());
+                        .get::<crate::capture::Route>()
+                        .cloned();
                 }
                 #[cfg(feature = "axum")]
                 if pending.route.is_none() && response.status() != http::StatusCode::NOT_FOUND {

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use crate::record::{Outcome, Summary};
+use crate::record::Outcome;
 
 /// Default of [`Retain::slower_than`] in [`Retain::default`]: 1 second.
 pub const DEFAULT_SLOW: Duration = Duration::from_secs(1);
@@ -118,8 +118,9 @@ impl Retain {
         Ok(())
     }
 
-    /// Whether `summary` is kept; `key` is the sampling key's hash.
-    pub(crate) fn keeps(&self, summary: &Summary, sample_key: u64, flags: &Flags) -> bool {
+    /// Whether the exchange `summary` describes is kept; `key` is the
+    /// sampling key's hash.
+    pub(crate) fn keeps(&self, summary: &Facts<'_>, sample_key: u64, flags: &Flags) -> bool {
         if self.all || summary.outcome == Outcome::Error {
             return true;
         }
@@ -140,6 +141,16 @@ impl Retain {
         }
         sampled(sample_key, self.sample)
     }
+}
+
+/// What retention decides on, known when an exchange ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Facts<'a> {
+    pub(crate) outcome: Outcome,
+    pub(crate) status: Option<u16>,
+    pub(crate) duration_us: u64,
+    pub(crate) session: Option<&'a str>,
+    pub(crate) user: Option<&'a str>,
 }
 
 /// Whether a key hashing to `hash` falls in the sampled `share`.
@@ -202,15 +213,15 @@ impl Flags {
         names
     }
 
-    fn matches(&self, summary: &Summary) -> bool {
-        let hit = |set: &RwLock<HashSet<String>>, name: &Option<String>| {
-            name.as_ref().is_some_and(|name| {
+    fn matches(&self, summary: &Facts<'_>) -> bool {
+        let hit = |set: &RwLock<HashSet<String>>, name: Option<&str>| {
+            name.is_some_and(|name| {
                 set.read()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .contains(name)
             })
         };
-        hit(&self.sessions, &summary.session) || hit(&self.users, &summary.user)
+        hit(&self.sessions, summary.session) || hit(&self.users, summary.user)
     }
 }
 

@@ -44,6 +44,7 @@ impl<S> Recorder<S> {
 impl<S, ReqB, ResB> Service<Request<ReqB>> for Recorder<S>
 where
     S: Service<Request<RecordBody<ReqB>>, Response = Response<ResB>>,
+    ReqB: http_body::Body,
 {
     type Response = Response<RecordBody<ResB>>;
     type Error = S::Error;
@@ -58,9 +59,14 @@ where
             let request = request.map(RecordBody::off);
             return ResponseFuture::off(self.inner.call(request));
         }
-        let tap = Arc::new(Mutex::new(Tap::new(self.shared.body_cap)));
+        // A request without a body (most GETs) needs no tap.
+        let tap = (!request.body().is_end_stream())
+            .then(|| Arc::new(Mutex::new(Tap::new(self.shared.body_cap))));
         let pending = Pending::start(self.shared.clone(), &request, tap.clone());
-        let request = request.map(|body| RecordBody::request(body, tap));
+        let request = request.map(|body| match tap {
+            Some(tap) => RecordBody::request(body, tap),
+            None => RecordBody::off(body),
+        });
         ResponseFuture::new(self.inner.call(request), pending, self.shared.body_cap)
     }
 }

@@ -166,12 +166,13 @@ impl Shared {
 
 /// The background task: redacts, encodes and stores each kept exchange.
 async fn run(core: Arc<Core>, mut rx: mpsc::Receiver<Msg>) {
+    let mut encoder = store::Encoder::new();
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Flush(done) => {
                 let _ = done.send(());
             }
-            Msg::Capture(capture) => store_one(&core, *capture).await,
+            Msg::Capture(capture) => store_one(&core, &mut encoder, *capture).await,
         }
     }
 }
@@ -204,9 +205,9 @@ pub(crate) fn redact(core: &Core, capture: Capture) -> Exchange {
     }
 }
 
-async fn store_one(core: &Core, capture: Capture) {
+async fn store_one(core: &Core, encoder: &mut store::Encoder, capture: Capture) {
     let exchange = redact(core, capture);
-    let blob = store::encode(&exchange);
+    let blob = encoder.encode(&exchange);
     let mut summary = exchange.summary;
     summary.stored_bytes = store::footprint(&summary, &blob);
     let stats = &core.stats;

@@ -29,3 +29,19 @@ async fn exchanges_expire_a_ttl_after_they_were_inserted() {
     let inserted = common::put(&store, &next).await;
     assert_eq!((inserted.evicted, inserted.count), (1, 1));
 }
+
+#[test]
+fn one_encoder_gives_every_exchange_the_blob_encode_gives() {
+    let mut encoder = strata_recorder::store::Encoder::new();
+    for n in 0..5 {
+        let body = common::noise(100 + 5000 * n as usize, n);
+        let exchange = common::exchange(1_700_000_000_000, n, 200, "/r", Some("u"), &body);
+        let blob = encoder.encode(&exchange);
+        assert_eq!(blob, strata_recorder::store::encode(&exchange), "exchange {n}");
+        let back = strata_recorder::store::decode(&blob).unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&exchange).unwrap()
+        );
+    }
+}
