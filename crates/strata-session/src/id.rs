@@ -56,6 +56,15 @@ impl RecordId {
     }
 }
 
+impl RecordId {
+    /// Appends the id's text (22 characters) to `out`.
+    pub(crate) fn push_to(&self, out: &mut String) {
+        let mut text = [0; 22];
+        let written = URL_SAFE_NO_PAD.encode_slice(self.0, &mut text).unwrap_or(0);
+        out.push_str(std::str::from_utf8(&text[..written]).unwrap_or_default());
+    }
+}
+
 impl fmt::Display for RecordId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = [0; 22];

@@ -68,11 +68,34 @@ impl Observer {
         timeout: Duration,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
+        self.run(op, Some(timeout), call).await
+    }
+
+    /// Runs a store call the store bounds itself (within the layer's
+    /// timeout, see [`Store::load_bound`](crate::Store::load_bound)): timed
+    /// and counted, with no second timer.
+    pub(crate) async fn call_self_bounded<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.run(op, None, call).await
+    }
+
+    async fn run<T>(
+        &self,
+        op: &'static str,
+        timeout: Option<Duration>,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
         #[cfg(feature = "prometheus")]
         let started = std::time::Instant::now();
-        let result = match tokio::time::timeout(timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Timeout),
+        let result = match timeout {
+            Some(timeout) => match tokio::time::timeout(timeout, call).await {
+                Ok(result) => result,
+                Err(_) => Err(StoreError::Timeout),
+            },
+            None => call.await,
         };
         #[cfg(feature = "prometheus")]
         if let Some(metrics) = &self.metrics {

@@ -243,3 +243,46 @@ async fn an_outage_fails_closed_for_routes_that_need_a_session_and_recovers() {
         "|3"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_the_pool_bounds_needs_no_timer_of_the_layer_and_still_ends() {
+    let server = RedisServer::start();
+    let prefix = unique_prefix("session-self-bounded");
+    let pool = RedisPoolBuilder::from_url(server.url())
+        .unwrap()
+        .command_timeout(Duration::from_millis(200))
+        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(100))
+        .connect()
+        .await
+        .unwrap();
+    assert!(strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await);
+    let store = RedisStore::new(pool).prefix(&prefix);
+    assert_eq!(
+        strata_session::Store::load_bound(&store),
+        Some(Duration::from_millis(200)),
+        "a load is one command, bounded by the pool's command timeout"
+    );
+    // The layer's own timeout is far longer: the pool's bound is what ends
+    // a load when Redis is gone.
+    let layer = SessionLayer::builder(store)
+        .store_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let app = app(layer);
+    let cookie = cookie_of(&send(&app, "POST", "/set/v/1", None).await).unwrap();
+    assert_eq!(
+        text(send(&app, "GET", "/read", Some(&cookie)).await).await,
+        "|1"
+    );
+
+    server.stop();
+    let started = std::time::Instant::now();
+    let needs = send(&app, "GET", "/read", Some(&cookie)).await;
+    assert_eq!(needs.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Hang ceiling, not a speed test: a sixth of the layer's timeout.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}

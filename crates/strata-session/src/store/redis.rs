@@ -93,7 +93,12 @@ impl RedisStore {
 
     /// The key of a record.
     pub fn record_key(&self, id: &RecordId) -> String {
-        format!("{}s:{{{id}}}", self.prefix)
+        let mut key = String::with_capacity(self.prefix.len() + 26);
+        key.push_str(&self.prefix);
+        key.push_str("s:{");
+        id.push_to(&mut key);
+        key.push('}');
+        key
     }
 
     /// The key of a user's index.
@@ -189,6 +194,13 @@ impl Store for RedisStore {
                 .map_err(StoreError::Redis)?;
             parse_record(reply)
         })
+    }
+
+    /// A load is one `HGETALL`, bounded by the pool's command timeout
+    /// (`RedisPoolBuilder::command_timeout`) when it has one.
+    fn load_bound(&self) -> Option<Duration> {
+        let timeout = self.pool.next().perf_config().default_command_timeout;
+        (!timeout.is_zero()).then_some(timeout)
     }
 
     fn create<'a>(
