@@ -37,7 +37,11 @@ fn one_encoder_gives_every_exchange_the_blob_encode_gives() {
         let body = common::noise(100 + 5000 * n as usize, n);
         let exchange = common::exchange(1_700_000_000_000, n, 200, "/r", Some("u"), &body);
         let blob = encoder.encode(&exchange);
-        assert_eq!(blob, strata_recorder::store::encode(&exchange), "exchange {n}");
+        assert_eq!(
+            blob,
+            strata_recorder::store::encode(&exchange),
+            "exchange {n}"
+        );
         let back = strata_recorder::store::decode(&blob).unwrap();
         assert_eq!(
             serde_json::to_value(&back).unwrap(),
