@@ -5,7 +5,7 @@ use strata_cache::{CacheHandle, CacheKey, RedisStore, TieredStore};
 
 use crate::args::{CacheCommand, Global};
 use crate::fail::{Fail, redact};
-use crate::redis::{Audit, audit, connect};
+use crate::redis::{Audit, connect, report};
 use crate::term::{Progress, confirm, output};
 
 pub(crate) async fn run(global: &Global, command: &CacheCommand) -> Result<u8, Fail> {
@@ -116,36 +116,8 @@ pub(crate) async fn run(global: &Global, command: &CacheCommand) -> Result<u8, F
                 };
             }
             let action = format!("cache {how}");
-            audit(
-                &pool,
-                global,
-                Audit {
-                    action: &action,
-                    target: target.clone(),
-                    count: done,
-                    dry_run: destructive.dry_run,
-                },
-            )
-            .await?;
-            output(
-                global.json,
-                &json!({"action": action, "target": target, "count": done,
-                    "dry_run": destructive.dry_run}),
-                &[
-                    vec![
-                        "action".into(),
-                        "target".into(),
-                        "count".into(),
-                        "dry run".into(),
-                    ],
-                    vec![
-                        action.clone(),
-                        target.clone(),
-                        done.to_string(),
-                        destructive.dry_run.to_string(),
-                    ],
-                ],
-            );
+            let entry = Audit::new(&action, target, done, destructive.dry_run);
+            report(&pool, global, entry, "count").await?;
             Ok(0)
         }
     }

@@ -8,7 +8,7 @@ use strata_rate_limit::{Key, Policy, Quota, RateLimitAdmin, RedisStore};
 
 use crate::args::{Global, RateLimitCommand};
 use crate::fail::{Fail, redact};
-use crate::redis::{Audit, audit, connect};
+use crate::redis::{Audit, connect, report};
 use crate::term::{confirm, output, span};
 
 pub(crate) async fn run(global: &Global, command: &RateLimitCommand) -> Result<u8, Fail> {
@@ -98,36 +98,8 @@ pub(crate) async fn run(global: &Global, command: &RateLimitCommand) -> Result<u
                     .await
                     .map_err(store_error)?;
             }
-            audit(
-                &pool,
-                global,
-                Audit {
-                    action: "ratelimit reset",
-                    target: target.clone(),
-                    count: done,
-                    dry_run: destructive.dry_run,
-                },
-            )
-            .await?;
-            output(
-                global.json,
-                &json!({"action": "ratelimit reset", "target": target, "count": done,
-                    "dry_run": destructive.dry_run}),
-                &[
-                    vec![
-                        "action".into(),
-                        "target".into(),
-                        "states removed".into(),
-                        "dry run".into(),
-                    ],
-                    vec![
-                        "ratelimit reset".into(),
-                        target.clone(),
-                        done.to_string(),
-                        destructive.dry_run.to_string(),
-                    ],
-                ],
-            );
+            let entry = Audit::new("ratelimit reset", target, done, destructive.dry_run);
+            report(&pool, global, entry, "states removed").await?;
             Ok(0)
         }
     }

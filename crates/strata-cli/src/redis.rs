@@ -1,13 +1,16 @@
-//! The Redis connection, and the audit stream.
+//! The Redis connection, and the audit stream (with the report of what a
+//! destructive command did).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde_json::json;
 use strata_core::redis::RedisPoolBuilder;
 use strata_core::redis::fred::clients::Pool;
 use strata_core::redis::fred::interfaces::StreamsInterface as _;
 
 use crate::args::Global;
 use crate::fail::{Fail, redact};
+use crate::term::output;
 
 /// Most entries the audit stream keeps (`MAXLEN ~`).
 pub(crate) const AUDIT_MAX: i64 = 10_000;
@@ -40,15 +43,28 @@ pub(crate) async fn connect(global: &Global) -> Result<Pool, Fail> {
 
 /// What a destructive command did, for the audit stream.
 pub(crate) struct Audit<'a> {
-    pub(crate) action: &'a str,
-    pub(crate) target: String,
-    pub(crate) count: u64,
-    pub(crate) dry_run: bool,
+    action: &'a str,
+    target: String,
+    count: u64,
+    dry_run: bool,
+}
+
+impl<'a> Audit<'a> {
+    /// `action` on `target` affected `count` things (or would have, in a
+    /// dry run).
+    pub(crate) fn new(action: &'a str, target: String, count: u64, dry_run: bool) -> Self {
+        Self {
+            action,
+            target,
+            count,
+            dry_run,
+        }
+    }
 }
 
 /// Appends `entry` to the capped audit stream: time, host, user, command
 /// line, action, target, count, dry run.
-pub(crate) async fn audit(pool: &Pool, global: &Global, entry: Audit<'_>) -> Result<(), Fail> {
+async fn audit(pool: &Pool, global: &Global, entry: Audit<'_>) -> Result<(), Fail> {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -76,6 +92,33 @@ pub(crate) async fn audit(pool: &Pool, global: &Global, entry: Audit<'_>) -> Res
             global.audit_stream
         ))
     })
+}
+
+/// Writes `entry` to the audit stream, then prints it (`--json`: an object
+/// of action, target, count and dry run; else a table whose count column is
+/// headed `count_header`).
+pub(crate) async fn report(
+    pool: &Pool,
+    global: &Global,
+    entry: Audit<'_>,
+    count_header: &str,
+) -> Result<(), Fail> {
+    let value = json!({"action": entry.action, "target": entry.target, "count": entry.count,
+        "dry_run": entry.dry_run});
+    let rows = [
+        ["action", "target", count_header, "dry run"]
+            .map(String::from)
+            .to_vec(),
+        vec![
+            entry.action.to_owned(),
+            entry.target.clone(),
+            entry.count.to_string(),
+            entry.dry_run.to_string(),
+        ],
+    ];
+    audit(pool, global, entry).await?;
+    output(global.json, &value, &rows);
+    Ok(())
 }
 
 fn host() -> String {

@@ -6,7 +6,7 @@ use strata_session::{RecordId, RedisStore, SessionAdmin};
 
 use crate::args::{Global, SessionCommand};
 use crate::fail::{Fail, redact};
-use crate::redis::{Audit, audit, connect};
+use crate::redis::{Audit, connect, report};
 use crate::term::{confirm, output, time};
 
 pub(crate) async fn run(global: &Global, command: &SessionCommand) -> Result<u8, Fail> {
@@ -87,36 +87,8 @@ pub(crate) async fn run(global: &Global, command: &SessionCommand) -> Result<u8,
                     None => admin.revoke_all(user).await.map_err(store_error)? as u64,
                 };
             }
-            audit(
-                &pool,
-                global,
-                Audit {
-                    action: "session revoke",
-                    target: target.clone(),
-                    count: done,
-                    dry_run: destructive.dry_run,
-                },
-            )
-            .await?;
-            output(
-                global.json,
-                &json!({"action": "session revoke", "target": target, "count": done,
-                    "dry_run": destructive.dry_run}),
-                &[
-                    vec![
-                        "action".into(),
-                        "target".into(),
-                        "count".into(),
-                        "dry run".into(),
-                    ],
-                    vec![
-                        "session revoke".into(),
-                        target.clone(),
-                        done.to_string(),
-                        destructive.dry_run.to_string(),
-                    ],
-                ],
-            );
+            let entry = Audit::new("session revoke", target, done, destructive.dry_run);
+            report(&pool, global, entry, "count").await?;
             Ok(0)
         }
     }

@@ -24,6 +24,16 @@ fn redis(url: &str) -> RedisStore {
         .timeout(Duration::from_secs(2))
 }
 
+/// Whether one request of `key` under `policies` is allowed, as the layer
+/// would ask the store: fills the state the admin then reads.
+async fn allowed<S: Store>(store: &S, key: &Key, policies: &[Policy]) -> bool {
+    store
+        .check(key, policies, 1)
+        .await
+        .expect("check")
+        .is_allowed()
+}
+
 async fn shows_and_resets<S: Store + Clone>(store: S) {
     let hourly = Policy::new("hourly", Quota::per_hour(5));
     let daily = Policy::new("daily", Quota::per_day(100));
@@ -45,21 +55,9 @@ async fn shows_and_resets<S: Store + Clone>(store: S) {
     );
 
     for _ in 0..3 {
-        assert!(
-            store
-                .check(&key, &both, 1)
-                .await
-                .expect("check")
-                .is_allowed()
-        );
+        assert!(allowed(&store, &key, &both).await);
     }
-    assert!(
-        store
-            .check(&other, &both, 1)
-            .await
-            .expect("check")
-            .is_allowed()
-    );
+    assert!(allowed(&store, &other, &both).await);
     let used = admin.show(&key, &hourly).await.expect("show");
     assert_eq!(used.remaining, 2, "{used:?}");
     assert!(
@@ -72,21 +70,9 @@ async fn shows_and_resets<S: Store + Clone>(store: S) {
     assert!(again.full_in <= used.full_in);
 
     for _ in 0..2 {
-        assert!(
-            store
-                .check(&key, &both, 1)
-                .await
-                .expect("check")
-                .is_allowed()
-        );
+        assert!(allowed(&store, &key, &both).await);
     }
-    assert!(
-        !store
-            .check(&key, &both, 1)
-            .await
-            .expect("check")
-            .is_allowed()
-    );
+    assert!(!allowed(&store, &key, &both).await);
     let out = admin.show(&key, &hourly).await.expect("show");
     assert_eq!(out.remaining, 0);
     assert!(

@@ -185,6 +185,7 @@ impl RecorderBuilder {
 
     /// The layer and its [`RecorderHandle`] (queries, export, flags).
     pub fn pair(self) -> Result<(RecorderLayer, RecorderHandle), ConfigError> {
+        self.store.check()?;
         self.retain.check()?;
         if let Some(name) = self.bad_header {
             return Err(ConfigError::invalid(

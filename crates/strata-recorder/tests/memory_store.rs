@@ -49,3 +49,25 @@ fn one_encoder_gives_every_exchange_the_blob_encode_gives() {
         );
     }
 }
+
+#[tokio::test]
+async fn zero_bounds_are_refused_when_the_layer_is_built_naming_the_setting() {
+    let refused = [
+        (MemoryStore::new().max_bytes(0), "MemoryStore::max_bytes"),
+        (MemoryStore::new().max_count(0), "MemoryStore::max_count"),
+        (MemoryStore::new().ttl(Duration::ZERO), "MemoryStore::ttl"),
+        (
+            MemoryStore::new().ttl(Duration::from_micros(999)),
+            "MemoryStore::ttl",
+        ),
+    ];
+    for (store, setting) in refused {
+        common::assert_refused(store, setting);
+    }
+    let smallest = MemoryStore::new()
+        .max_bytes(1)
+        .max_count(1)
+        .ttl(Duration::from_millis(1));
+    let layer = strata_recorder::RecorderLayer::builder().store(smallest);
+    assert!(layer.build().is_ok());
+}

@@ -50,3 +50,20 @@ async fn every_key_has_a_ttl() {
         assert!(ttl > 3_500_000 && ttl <= 3_600_000, "{kind}: {ttl}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_bounds_are_refused_when_the_layer_is_built_naming_the_setting() {
+    let ttl = |ttl| async move { store(1 << 20, 100).await.ttl(ttl) };
+    let refused = [
+        (store(0, 100).await, "RedisStore::max_bytes"),
+        (store(1 << 20, 0).await, "RedisStore::max_count"),
+        (ttl(Duration::ZERO).await, "RedisStore::ttl"),
+        (ttl(Duration::from_micros(999)).await, "RedisStore::ttl"),
+    ];
+    for (store, setting) in refused {
+        common::assert_refused(store, setting);
+    }
+    let smallest = store(1, 1).await.ttl(Duration::from_millis(1));
+    let layer = strata_recorder::RecorderLayer::builder().store(smallest);
+    assert!(layer.build().is_ok());
+}

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use strata_core::ConfigError;
 use tokio::time::Instant;
 
 use super::{
@@ -71,24 +72,27 @@ impl MemoryStore {
         }
     }
 
-    /// The byte budget (at least 1). Default [`DEFAULT_MAX_BYTES`].
+    /// The byte budget; 0 is refused when the layer is built.
+    /// Default [`DEFAULT_MAX_BYTES`].
     #[must_use]
     pub fn max_bytes(mut self, bytes: u64) -> Self {
-        self.max_bytes = bytes.max(1);
+        self.max_bytes = bytes;
         self
     }
 
-    /// The count cap (at least 1). Default [`DEFAULT_MAX_COUNT`].
+    /// The count cap; 0 is refused when the layer is built.
+    /// Default [`DEFAULT_MAX_COUNT`].
     #[must_use]
     pub fn max_count(mut self, count: u64) -> Self {
-        self.max_count = count.max(1);
+        self.max_count = count;
         self
     }
 
-    /// How long an exchange is kept (at least 1 ms). Default [`DEFAULT_TTL`].
+    /// How long an exchange is kept; less than 1 ms (zero included) is
+    /// refused when the layer is built. Default [`DEFAULT_TTL`].
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl.max(Duration::from_millis(1));
+        self.ttl = ttl;
         self
     }
 
@@ -206,6 +210,19 @@ impl Ring {
 }
 
 impl Store for MemoryStore {
+    fn check(&self) -> Result<(), ConfigError> {
+        super::check_bounds(
+            [
+                "MemoryStore::max_bytes",
+                "MemoryStore::max_count",
+                "MemoryStore::ttl",
+            ],
+            self.max_bytes,
+            self.max_count,
+            self.ttl,
+        )
+    }
+
     fn insert(&self, summary: Summary, blob: Vec<u8>) -> StoreFuture<'_, Inserted> {
         let inserted = self.insert_now(summary, blob);
         Box::pin(async move { Ok(inserted) })

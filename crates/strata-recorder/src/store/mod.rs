@@ -15,6 +15,7 @@ use std::time::Duration;
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
+use strata_core::ConfigError;
 
 use crate::query::{Page, Query};
 use crate::record::{Exchange, Summary};
@@ -99,10 +100,19 @@ impl Usage {
 /// A store of recorded exchanges.
 ///
 /// `summary.stored_bytes` is the size the exchange counts for against the
-/// byte budget (its blob and its summary). Implementations evict the
-/// oldest exchanges first, never hold more than their bounds after an
-/// insert, and never return an exchange whose TTL has run out.
+/// byte budget (its blob and its summary). Implementations whose settings
+/// pass [`check`](Self::check) evict the oldest exchanges first, never hold
+/// more than their bounds after an insert, and never return an exchange
+/// whose TTL has run out.
 pub trait Store: Send + Sync + fmt::Debug + 'static {
+    /// Whether the store's settings can work; the layer's
+    /// [`build`](crate::RecorderBuilder::build) and
+    /// [`pair`](crate::RecorderBuilder::pair) refuse the store with this
+    /// error. Default: `Ok(())`.
+    fn check(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+
     /// Stores one exchange (its blob from [`encode`]).
     fn insert(&self, summary: Summary, blob: Vec<u8>) -> StoreFuture<'_, Inserted>;
     /// One exchange by id.
@@ -176,6 +186,28 @@ pub(crate) fn inflate(blob: &[u8]) -> Result<Vec<u8>, StoreError> {
         .read_to_end(&mut json)
         .map_err(|e| StoreError::Malformed(e.to_string()))?;
     Ok(json)
+}
+
+/// Refuses a byte budget or count cap of 0 and a TTL under 1 ms (both
+/// stores count time in whole milliseconds), naming the setting from
+/// `settings`: the budget's, the cap's and the TTL's.
+pub(crate) fn check_bounds(
+    settings: [&'static str; 3],
+    max_bytes: u64,
+    max_count: u64,
+    ttl: Duration,
+) -> Result<(), ConfigError> {
+    let [bytes, count, time] = settings;
+    if max_bytes == 0 {
+        return Err(ConfigError::invalid(bytes, "at least 1 byte"));
+    }
+    if max_count == 0 {
+        return Err(ConfigError::invalid(count, "at least 1 exchange"));
+    }
+    if ttl < Duration::from_millis(1) {
+        return Err(ConfigError::invalid(time, "at least 1 ms"));
+    }
+    Ok(())
 }
 
 /// The bytes an exchange counts for: its blob and its summary.

@@ -62,6 +62,21 @@ pub async fn put(store: &dyn Store, exchange: &Exchange) -> strata_recorder::sto
     store.insert(summary, blob).await.unwrap()
 }
 
+/// Asserts the layer's build refuses `store` with `ConfigError::Invalid`
+/// naming `setting`.
+pub fn assert_refused(store: impl Store, setting: &str) {
+    match strata_recorder::RecorderLayer::builder()
+        .store(store)
+        .pair()
+    {
+        Err(strata_core::ConfigError::Invalid { setting: named, .. }) => {
+            assert_eq!(named, setting);
+        }
+        Err(other) => panic!("{setting}: {other:?}"),
+        Ok(_) => panic!("{setting}: accepted"),
+    }
+}
+
 /// Bytes no compressor can shrink.
 pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
