@@ -2,17 +2,25 @@
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
 use crate::StoreError;
 use crate::config::Shared;
 
 impl Shared {
-    /// `call`, bounded by the store timeout.
+    /// `call`, bounded by the store timeout. A call that answers at once
+    /// (the memory store) sets no timer: the timer starts when the call
+    /// first has to wait.
     pub(crate) async fn timed<T>(
         &self,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
+        let mut call = std::pin::pin!(call);
+        let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+        if let Poll::Ready(result) = first {
+            return result;
+        }
         match tokio::time::timeout(self.store_timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::Timeout(self.store_timeout)),

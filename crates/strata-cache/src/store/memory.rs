@@ -201,10 +201,22 @@ impl fmt::Debug for MemoryStore {
 
 impl Store for MemoryStore {
     async fn get(&self, key: &CacheKey, variant: &str) -> Result<Lookup, StoreError> {
-        let meta = self.inner.meta.get(key.digest());
+        // Every put writes the resource's record with its variants: without
+        // one (never stored, or its record evicted), no variant is served,
+        // and an entry whose record is gone (which a purge of the key could
+        // no longer find) is never answered from. Most lookups of
+        // uncacheable resources end here, after one read.
+        let Some(meta) = self.inner.meta.get(key.digest()) else {
+            return Ok(Lookup {
+                entry: None,
+                vary: None,
+                soft_purged_at: None,
+                tier: super::Tier::Memory,
+            });
+        };
         // A resource stored under `Vary` keeps nothing under the empty
         // variant: the caller asks again with the request's variant.
-        let varies = variant.is_empty() && meta.as_ref().is_some_and(|m| !m.vary.is_empty());
+        let varies = variant.is_empty() && !meta.vary.is_empty();
         let entry = if varies {
             None
         } else {
@@ -215,8 +227,8 @@ impl Store for MemoryStore {
         };
         Ok(Lookup {
             entry,
-            vary: meta.as_ref().map(|m| m.vary.to_vec()),
-            soft_purged_at: meta.and_then(|m| m.soft),
+            vary: Some(meta.vary.to_vec()),
+            soft_purged_at: meta.soft,
             tier: super::Tier::Memory,
         })
     }
@@ -332,5 +344,38 @@ impl Store for MemoryStore {
             tags: Some(tags.len() as u64),
             bytes: Some(self.inner.entries.weighted_size()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_entry_whose_resource_record_is_gone_is_never_served() {
+        let store = MemoryStore::new();
+        let key = CacheKey::new("https", "example.com", "/a");
+        let entry = Entry::new(
+            StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from_static(b"body"),
+            Duration::from_secs(60),
+            Vec::new(),
+            Vec::new(),
+        );
+        store
+            .put(&key, "", entry, Duration::from_secs(60))
+            .await
+            .expect("put");
+        assert!(store.get(&key, "").await.expect("get").entry.is_some());
+        // The record evicted on its own (it is bounded apart from the
+        // entries): a purge of the key could no longer find the variant.
+        store.inner.meta.invalidate(key.digest());
+        let lookup = store.get(&key, "").await.expect("get");
+        assert!(lookup.entry.is_none(), "not served without its record");
+        assert!(lookup.vary.is_none());
     }
 }
