@@ -1,6 +1,7 @@
 //! Counting and timing: events, store calls bounded by the timeout.
 
 use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use crate::store::StoreError;
@@ -90,12 +91,16 @@ impl Observer {
     ) -> Result<T, StoreError> {
         #[cfg(feature = "prometheus")]
         let started = std::time::Instant::now();
-        let result = match timeout {
-            Some(timeout) => match tokio::time::timeout(timeout, call).await {
+        let mut call = std::pin::pin!(call);
+        // A call that answers at once (the memory store) sets no timer.
+        let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+        let result = match (first, timeout) {
+            (Poll::Ready(result), _) => result,
+            (Poll::Pending, Some(timeout)) => match tokio::time::timeout(timeout, call).await {
                 Ok(result) => result,
                 Err(_) => Err(StoreError::Timeout),
             },
-            None => call.await,
+            (Poll::Pending, None) => call.await,
         };
         #[cfg(feature = "prometheus")]
         if let Some(metrics) = &self.metrics {

@@ -356,3 +356,26 @@ async fn persistent_cookies_carry_the_remaining_lifetime() {
     let set = set_cookie(send(&app, "POST", "/set/v/1", None).await.headers()).unwrap();
     assert!(set.ends_with("; Max-Age=7200"), "{set}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_load_that_never_answers_ends_at_the_store_timeout() {
+    let store = common::counting::Stalling::new(MemoryStore::new());
+    let stalled = store.stalled.clone();
+    let layer = SessionLayer::builder(store)
+        .clock(Clock::Tokio)
+        .store_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let app = app(layer);
+    let cookie = cookie_of(&send(&app, "POST", "/set/v/1", None).await).unwrap();
+    assert_eq!(
+        text(send(&app, "GET", "/read", Some(&cookie)).await).await,
+        "|1"
+    );
+
+    stalled.store(true, std::sync::atomic::Ordering::SeqCst);
+    let started = tokio::time::Instant::now();
+    let response = send(&app, "GET", "/read", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(started.elapsed(), Duration::from_millis(200));
+}

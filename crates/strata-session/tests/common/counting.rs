@@ -74,3 +74,53 @@ impl<S: Store> Store for Counting<S> {
         self.inner.ping()
     }
 }
+
+/// A store whose loads never answer once `stalled` is set.
+#[derive(Debug, Clone)]
+pub struct Stalling<S> {
+    pub inner: S,
+    pub stalled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<S> Stalling<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            stalled: Arc::default(),
+        }
+    }
+}
+
+impl<S: Store> Store for Stalling<S> {
+    fn load<'a>(&'a self, id: &'a RecordId) -> StoreFuture<'a, Option<Record>> {
+        if self.stalled.load(Ordering::SeqCst) {
+            return Box::pin(std::future::pending());
+        }
+        self.inner.load(id)
+    }
+    fn create<'a>(
+        &'a self,
+        id: &'a RecordId,
+        record: &'a Record,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        self.inner.create(id, record, ttl)
+    }
+    fn update<'a>(
+        &'a self,
+        id: &'a RecordId,
+        update: &'a Update,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        self.inner.update(id, update, ttl)
+    }
+    fn delete<'a>(&'a self, id: &'a RecordId) -> StoreFuture<'a, bool> {
+        self.inner.delete(id)
+    }
+    fn sessions<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionInfo>> {
+        self.inner.sessions(user)
+    }
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        self.inner.ping()
+    }
+}
