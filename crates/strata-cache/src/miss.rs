@@ -75,11 +75,31 @@ where
         shared.count("miss");
         return fetch(job, inner, parts, body).await;
     }
+    // Coalescing waits are boxed: the future of the common way (straight
+    // to the origin) stays small, and so cheap to create and move.
+    if let Some(response) =
+        Box::pin(coalesce_with_others(&shared, &mut job, flight_key, &parts)).await
+    {
+        return Ok(response);
+    }
+    shared.count("miss");
+    fetch(job, inner, parts, body).await
+}
+
+/// Joins the variant's flight: as a waiter, the leader's fill when it is
+/// there and fresh; as the leader, the store's lease (or another
+/// instance's fill). `None`: this request goes to the origin.
+async fn coalesce_with_others<B>(
+    shared: &Shared,
+    job: &mut Fetch,
+    flight_key: String,
+    parts: &Parts,
+) -> Option<Response<CacheBody<B>>> {
     match shared.flights.join(flight_key) {
         Join::Waiter(rx) => {
             wait(rx, shared.collapse_timeout).await;
-            if let Some(response) = collapsed_hit(&shared, &job.key, &parts).await {
-                return Ok(response);
+            if let Some(response) = collapsed_hit(shared, &job.key, parts).await {
+                return Some(response);
             }
         }
         Join::Leader(leader) => {
@@ -103,8 +123,8 @@ where
                             .store
                             .wait(&job.key, &job.variant, shared.collapse_timeout)
                             .await;
-                        if let Some(response) = collapsed_hit(&shared, &job.key, &parts).await {
-                            return Ok(response);
+                        if let Some(response) = collapsed_hit(shared, &job.key, parts).await {
+                            return Some(response);
                         }
                     }
                     Err(error) => {
@@ -115,8 +135,7 @@ where
             }
         }
     }
-    shared.count("miss");
-    fetch(job, inner, parts, body).await
+    None
 }
 
 /// After waiting on another request's fill: its stored response, when
