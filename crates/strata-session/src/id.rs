@@ -58,6 +58,7 @@ impl RecordId {
 
 impl RecordId {
     /// Appends the id's text (22 characters) to `out`.
+    #[cfg(feature = "redis")]
     pub(crate) fn push_to(&self, out: &mut String) {
         let mut text = [0; 22];
         let written = URL_SAFE_NO_PAD.encode_slice(self.0, &mut text).unwrap_or(0);
