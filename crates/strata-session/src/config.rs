@@ -50,6 +50,9 @@ pub(crate) struct Settings {
     pub(crate) touch_ms: u64,
     pub(crate) grace_ms: u64,
     pub(crate) store_timeout: Duration,
+    /// The store bounds a load within `store_timeout` itself
+    /// ([`Store::load_bound`], read when the layer is built).
+    pub(crate) load_self_bounded: bool,
     pub(crate) on_store_error: OnStoreError,
     pub(crate) guard: CrossSiteGuard,
     pub(crate) now: Now,
@@ -347,6 +350,10 @@ impl SessionBuilder {
                 format!("{bad:?} does not start with `/`"),
             ));
         }
+        let load_self_bounded = self
+            .store
+            .load_bound()
+            .is_some_and(|bound| bound <= self.store_timeout);
         Ok(Settings {
             store: self.store,
             cookie: CookieFormat::new(
@@ -362,6 +369,7 @@ impl SessionBuilder {
             touch_ms: ms(self.touch_interval),
             grace_ms: ms(self.rotation_grace),
             store_timeout: self.store_timeout,
+            load_self_bounded,
             on_store_error: self.on_store_error,
             guard: CrossSiteGuard {
                 enabled: self.cross_site_guard,

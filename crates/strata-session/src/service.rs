@@ -141,11 +141,10 @@ async fn load(settings: &Settings, id: SessionId) -> Result<Option<crate::store:
     let load = settings.store.load(&id.record);
     // A store whose client already bounds the load within the timeout
     // (Redis with a command timeout) needs no second timer.
-    let found = match settings.store.load_bound() {
-        Some(bound) if bound <= settings.store_timeout => {
-            observer.call_self_bounded("load", load).await
-        }
-        _ => observer.call("load", settings.store_timeout, load).await,
+    let found = if settings.load_self_bounded {
+        observer.call_self_bounded("load", load).await
+    } else {
+        observer.call("load", settings.store_timeout, load).await
     }
     .map_err(|_| ())?;
     let Some(record) = found else {

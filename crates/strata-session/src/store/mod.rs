@@ -215,9 +215,10 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
 
     /// The longest one [`load`](Self::load) can take when the store bounds
     /// it itself (a client's command timeout), `None` (the default) when it
-    /// does not. When it is within the layer's store timeout, the layer
-    /// sets no timer of its own around a load; a bound that is not kept
-    /// lets a load wait longer than the layer's timeout.
+    /// does not. When it is within the layer's store timeout (read when the
+    /// layer is built), the layer sets no timer of its own around a load; a
+    /// bound that is not kept lets a load wait longer than the layer's
+    /// timeout.
     fn load_bound(&self) -> Option<Duration> {
         None
     }
