@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: a bounded ring of compressed exchanges in this process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,7 +44,12 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Ring {
+    /// By id: by start time.
     entries: BTreeMap<String, Entry>,
+    /// Ids in insertion order, which is expiry order (one TTL for all);
+    /// an id removed otherwise stays until it reaches the front or the
+    /// queue is compacted.
+    inserted: VecDeque<(Instant, String)>,
     bytes: u64,
 }
 
@@ -133,17 +138,10 @@ impl MemoryStore {
         let size = summary.stored_bytes;
         let mut ring = self.lock();
         let mut evicted = 0;
-        // Expired first, then the oldest until the new one fits.
-        let expired: Vec<String> = ring
-            .entries
-            .iter()
-            .filter(|(_, e)| !self.live(e, now, &floor))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in expired {
-            ring.remove(&id);
-            evicted += 1;
-        }
+        // Expired first (by start time, then by insertion time: both are
+        // at the front of their order, so this costs what expired), then
+        // the oldest until the new one fits.
+        evicted += ring.expire(now, &floor);
         if size > self.max_bytes || *summary.id < *floor {
             return Inserted::new(false, evicted, ring.bytes, ring.entries.len() as u64);
         }
@@ -157,6 +155,7 @@ impl MemoryStore {
         ring.bytes += size;
         let id = summary.id.clone();
         let expires = now + self.ttl;
+        ring.inserted.push_back((expires, id.clone()));
         if let Some(old) = ring.entries.insert(
             id,
             Entry {
@@ -167,6 +166,7 @@ impl MemoryStore {
         ) {
             ring.bytes -= old.summary.stored_bytes;
         }
+        ring.compact();
         Inserted::new(true, evicted, ring.bytes, ring.entries.len() as u64)
     }
 
@@ -205,6 +205,45 @@ impl Ring {
     fn remove(&mut self, id: &str) {
         if let Some(entry) = self.entries.remove(id) {
             self.bytes -= entry.summary.stored_bytes;
+        }
+    }
+
+    /// Removes the exchanges that started before `floor` or whose time ran
+    /// out by `now`; returns how many.
+    fn expire(&mut self, now: Instant, floor: &str) -> u64 {
+        let mut expired = 0;
+        while let Some(entry) = self.entries.first_entry() {
+            if entry.key().as_str() >= floor {
+                break;
+            }
+            let entry = entry.remove();
+            self.bytes -= entry.summary.stored_bytes;
+            expired += 1;
+        }
+        while let Some((expires, _)) = self.inserted.front() {
+            if *expires > now {
+                break;
+            }
+            let Some((expires, id)) = self.inserted.pop_front() else {
+                break;
+            };
+            // Only the insertion this queue item stands for.
+            if self.entries.get(&id).is_some_and(|e| e.expires == expires) {
+                self.remove(&id);
+                expired += 1;
+            }
+        }
+        expired
+    }
+
+    /// Drops the queue items of exchanges removed otherwise (evicted for
+    /// room), once they outnumber the exchanges held: the queue stays
+    /// within twice the count cap, at a cost spread over the inserts.
+    fn compact(&mut self) {
+        if self.inserted.len() > 2 * self.entries.len() + 16 {
+            let entries = &self.entries;
+            self.inserted
+                .retain(|(expires, id)| entries.get(id).is_some_and(|e| e.expires == *expires));
         }
     }
 }
@@ -260,5 +299,67 @@ impl Store for MemoryStore {
             Usage::new(ring.bytes, ring.entries.len() as u64)
         };
         Box::pin(async move { Ok(usage) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(n: u64) -> Summary {
+        let now_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(0));
+        serde_json::from_value(serde_json::json!({
+            "id": format!("{now_us:016x}{n:016x}"),
+            "started_ms": now_us / 1000,
+            "method": "GET",
+            "route": null,
+            "uri": "/",
+            "host": null,
+            "status": 200,
+            "ttfb_us": null,
+            "duration_us": 1,
+            "client_ip": null,
+            "session": null,
+            "user": null,
+            "trace_id": null,
+            "outcome": "complete",
+            "stored_bytes": 10,
+        }))
+        .expect("a summary")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_insertion_queue_stays_within_twice_the_count_cap() {
+        let store = MemoryStore::new().max_count(10);
+        for n in 0..1_000 {
+            assert!(store.insert_now(summary(n), vec![0; 4]).stored);
+        }
+        let ring = store.lock();
+        assert_eq!(ring.entries.len(), 10);
+        assert!(
+            ring.inserted.len() <= 2 * 10 + 16 + 1,
+            "{}",
+            ring.inserted.len()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_exchange_stored_again_is_not_expired_by_its_first_insertion() {
+        let store = MemoryStore::new().ttl(Duration::from_secs(60));
+        let first = summary(1);
+        assert!(store.insert_now(first.clone(), vec![1]).stored);
+        tokio::time::advance(Duration::from_secs(40)).await;
+        assert!(store.insert_now(first.clone(), vec![2]).stored);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        // 70 s after the first insertion, 30 s after the second.
+        store.insert_now(summary(2), vec![3]);
+        let ring = store.lock();
+        assert_eq!(
+            ring.entries.get(&first.id).map(|e| e.blob.clone()),
+            Some(vec![2])
+        );
+        assert_eq!(ring.bytes, 20);
     }
 }
