@@ -87,6 +87,12 @@ impl Pending {
         }
     }
 
+    /// Counts this exchange as recorded without its route template.
+    #[cfg(feature = "axum")]
+    pub(crate) fn unrouted(&self) {
+        self.shared.unrouted();
+    }
+
     pub(crate) fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }

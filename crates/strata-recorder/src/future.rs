@@ -94,6 +94,7 @@ where
                 }
                 #[cfg(feature = "axum")]
                 if pending.route.is_none() && response.status() != http::StatusCode::NOT_FOUND {
+                    pending.unrouted();
                     warn_no_route();
                 }
                 let cap = *this.cap;

@@ -31,6 +31,10 @@ pub struct RecorderStats {
     pub evictions: u64,
     /// Bytes the store held after the last write.
     pub stored_bytes: u64,
+    /// Exchanges recorded without their route template (the router had
+    /// not matched when the recorder saw the request: it wraps the router
+    /// from outside). Not-found answers are not counted.
+    pub unrouted: u64,
 }
 
 /// Queries and exports what a [`RecorderLayer`](crate::RecorderLayer)
@@ -135,6 +139,7 @@ impl RecorderHandle {
             store_errors: n(&s.store_errors),
             evictions: n(&s.evictions),
             stored_bytes: n(&s.stored_bytes),
+            unrouted: n(&s.unrouted),
         }
     }
 

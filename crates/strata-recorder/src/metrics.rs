@@ -17,6 +17,9 @@ use crate::store::Inserted;
 ///   write (for a shared Redis store, what every instance wrote).
 /// - `strata_recorder_evictions_total`: exchanges the store evicted for its
 ///   bounds or TTL.
+/// - `strata_recorder_exchanges_unrouted_total`: exchanges recorded
+///   without their route template (the recorder wraps the router from
+///   outside); not-found answers are not counted.
 ///
 /// Register once, hand clones to every layer that should count into the
 /// same series; registering twice into one registry fails with
@@ -40,6 +43,8 @@ pub struct RecorderMetrics {
     dropped: IntCounterVec,
     stored_bytes: IntGauge,
     evictions: IntCounter,
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    unrouted: IntCounter,
 }
 
 impl RecorderMetrics {
@@ -71,6 +76,10 @@ impl RecorderMetrics {
                     "strata_recorder_evictions_total",
                     "Exchanges the store evicted for its bounds or TTL.",
                 )?)?,
+                unrouted: r.register(IntCounter::new(
+                    "strata_recorder_exchanges_unrouted_total",
+                    "Exchanges recorded without their route template.",
+                )?)?,
             })
         })?;
         // Every reason shows from the start, at zero.
@@ -82,6 +91,11 @@ impl RecorderMetrics {
 
     pub(crate) fn recorded(&self) {
         self.recorded.inc();
+    }
+
+    #[cfg(feature = "axum")]
+    pub(crate) fn unrouted(&self) {
+        self.unrouted.inc();
     }
 
     pub(crate) fn kept(&self) {

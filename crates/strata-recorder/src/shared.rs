@@ -23,6 +23,7 @@ pub(crate) struct Stats {
     pub(crate) store_errors: AtomicU64,
     pub(crate) evictions: AtomicU64,
     pub(crate) stored_bytes: AtomicU64,
+    pub(crate) unrouted: AtomicU64,
 }
 
 /// What the background task needs.
@@ -151,6 +152,16 @@ impl Shared {
         #[cfg(feature = "prometheus")]
         if let Some(m) = &self.core.metrics {
             m.recorded();
+        }
+    }
+
+    /// Counts an exchange recorded without its route template.
+    #[cfg(feature = "axum")]
+    pub(crate) fn unrouted(&self) {
+        self.core.stats.unrouted.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "prometheus")]
+        if let Some(m) = &self.core.metrics {
+            m.unrouted();
         }
     }
 

@@ -85,4 +85,34 @@ async fn counts_recorded_kept_dropped_bytes_and_evictions() {
         ),
         0.0
     );
+    assert_eq!(
+        value(&registry, "strata_recorder_exchanges_unrouted_total", None),
+        0.0,
+        "inside the router, every exchange has its route"
+    );
+}
+
+#[tokio::test]
+async fn counts_exchanges_recorded_without_their_route_but_not_not_found() {
+    let registry = Registry::new();
+    let metrics = RecorderMetrics::register(&registry).unwrap();
+    let (layer, handle) = RecorderLayer::builder().metrics(metrics).pair().unwrap();
+    let router = Router::new().route("/ok", get(|| async { "ok" }));
+    // Around the router from outside: it has not matched yet.
+    let app = tower::ServiceBuilder::new().layer(layer).service(router);
+    for uri in ["/ok", "/ok", "/missing"] {
+        let response = app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        body_bytes(response.into_body()).await;
+    }
+    handle.flush().await;
+    assert_eq!(
+        value(&registry, "strata_recorder_exchanges_unrouted_total", None),
+        2.0
+    );
+    assert_eq!(handle.stats().unrouted, 2);
+    assert_eq!(handle.stats().recorded, 3);
 }
