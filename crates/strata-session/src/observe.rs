@@ -91,16 +91,9 @@ impl Observer {
     ) -> Result<T, StoreError> {
         #[cfg(feature = "prometheus")]
         let started = std::time::Instant::now();
-        let mut call = std::pin::pin!(call);
-        // A call that answers at once (the memory store) sets no timer.
-        let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
-        let result = match (first, timeout) {
-            (Poll::Ready(result), _) => result,
-            (Poll::Pending, Some(timeout)) => match tokio::time::timeout(timeout, call).await {
-                Ok(result) => result,
-                Err(_) => Err(StoreError::Timeout),
-            },
-            (Poll::Pending, None) => call.await,
+        let result = match timeout {
+            Some(timeout) => bounded(timeout, call).await,
+            None => call.await,
         };
         #[cfg(feature = "prometheus")]
         if let Some(metrics) = &self.metrics {
@@ -110,5 +103,22 @@ impl Observer {
             tracing::warn!(op, %error, "session store call failed");
         }
         result
+    }
+}
+
+/// `call` within `timeout`. A call that answers at once (the memory store)
+/// sets no timer: the timer starts when it first has to wait.
+async fn bounded<T>(
+    timeout: Duration,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let mut call = std::pin::pin!(call);
+    let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+    if let Poll::Ready(result) = first {
+        return result;
+    }
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Timeout),
     }
 }
