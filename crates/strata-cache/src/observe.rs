@@ -2,8 +2,9 @@
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
-use std::task::Poll;
 use std::time::Duration;
+
+use futures_util::FutureExt as _;
 
 use crate::StoreError;
 use crate::config::Shared;
@@ -17,8 +18,7 @@ impl Shared {
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let mut call = std::pin::pin!(call);
-        let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
-        if let Poll::Ready(result) = first {
+        if let Some(result) = call.as_mut().now_or_never() {
             return result;
         }
         match tokio::time::timeout(self.store_timeout, call).await {

@@ -32,6 +32,24 @@ fn value(registry: &Registry, name: &str, label: Option<&str>) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// A `GET` of each URI through `app`, each body read to its end.
+async fn get_each<S, B>(app: &S, uris: &[&str])
+where
+    S: tower::Service<Request<Body>, Response = http::Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    for uri in uris {
+        let response = app
+            .clone()
+            .oneshot(Request::get(*uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        body_bytes(response.into_body()).await;
+    }
+}
+
 #[tokio::test]
 async fn counts_recorded_kept_dropped_bytes_and_evictions() {
     let registry = Registry::new();
@@ -53,14 +71,7 @@ async fn counts_recorded_kept_dropped_bytes_and_evictions() {
             get(|| async { (StatusCode::BAD_GATEWAY, "x".repeat(1000)) }),
         )
         .layer(layer);
-    for uri in ["/ok", "/fail", "/fail", "/fail", "/ok"] {
-        let response = app
-            .clone()
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        body_bytes(response.into_body()).await;
-    }
+    get_each(&app, &["/ok", "/fail", "/fail", "/fail", "/ok"]).await;
     handle.flush().await;
     assert_eq!(
         value(&registry, "strata_recorder_exchanges_recorded_total", None),
@@ -100,14 +111,7 @@ async fn counts_exchanges_recorded_without_their_route_but_not_not_found() {
     let router = Router::new().route("/ok", get(|| async { "ok" }));
     // Around the router from outside: it has not matched yet.
     let app = tower::ServiceBuilder::new().layer(layer).service(router);
-    for uri in ["/ok", "/ok", "/missing"] {
-        let response = app
-            .clone()
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        body_bytes(response.into_body()).await;
-    }
+    get_each(&app, &["/ok", "/ok", "/missing"]).await;
     handle.flush().await;
     assert_eq!(
         value(&registry, "strata_recorder_exchanges_unrouted_total", None),

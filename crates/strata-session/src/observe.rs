@@ -1,7 +1,7 @@
 //! Counting and timing: events, store calls bounded by the timeout.
 
+use futures_util::FutureExt as _;
 use std::future::Future;
-use std::task::Poll;
 use std::time::Duration;
 
 use crate::store::StoreError;
@@ -113,8 +113,7 @@ async fn bounded<T>(
     call: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
     let mut call = std::pin::pin!(call);
-    let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
-    if let Poll::Ready(result) = first {
+    if let Some(result) = call.as_mut().now_or_never() {
         return result;
     }
     match tokio::time::timeout(timeout, call).await {

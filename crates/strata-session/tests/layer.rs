@@ -359,7 +359,7 @@ async fn persistent_cookies_carry_the_remaining_lifetime() {
 
 #[tokio::test(start_paused = true)]
 async fn a_load_that_never_answers_ends_at_the_store_timeout() {
-    let store = common::counting::Stalling::new(MemoryStore::new());
+    let store = store();
     let stalled = store.stalled.clone();
     let layer = SessionLayer::builder(store)
         .clock(Clock::Tokio)

@@ -1,4 +1,4 @@
-//! A store wrapper that counts calls, and one that always fails.
+//! A store wrapper that counts calls (and can stall its loads).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,11 +24,13 @@ impl Calls {
     }
 }
 
-/// Counts the calls made to the inner store.
+/// Counts the calls made to the inner store; once `stalled` is set, its
+/// loads never answer.
 #[derive(Debug, Clone)]
 pub struct Counting<S> {
     pub inner: S,
     pub calls: Arc<Calls>,
+    pub stalled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<S> Counting<S> {
@@ -36,6 +38,7 @@ impl<S> Counting<S> {
         Self {
             inner,
             calls: Arc::default(),
+            stalled: Arc::default(),
         }
     }
 }
@@ -43,6 +46,9 @@ impl<S> Counting<S> {
 impl<S: Store> Store for Counting<S> {
     fn load<'a>(&'a self, id: &'a RecordId) -> StoreFuture<'a, Option<Record>> {
         self.calls.load.fetch_add(1, Ordering::SeqCst);
+        if self.stalled.load(Ordering::SeqCst) {
+            return Box::pin(std::future::pending());
+        }
         self.inner.load(id)
     }
     fn create<'a>(
@@ -65,56 +71,6 @@ impl<S: Store> Store for Counting<S> {
     }
     fn delete<'a>(&'a self, id: &'a RecordId) -> StoreFuture<'a, bool> {
         self.calls.delete.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete(id)
-    }
-    fn sessions<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionInfo>> {
-        self.inner.sessions(user)
-    }
-    fn ping(&self) -> StoreFuture<'_, ()> {
-        self.inner.ping()
-    }
-}
-
-/// A store whose loads never answer once `stalled` is set.
-#[derive(Debug, Clone)]
-pub struct Stalling<S> {
-    pub inner: S,
-    pub stalled: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl<S> Stalling<S> {
-    pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            stalled: Arc::default(),
-        }
-    }
-}
-
-impl<S: Store> Store for Stalling<S> {
-    fn load<'a>(&'a self, id: &'a RecordId) -> StoreFuture<'a, Option<Record>> {
-        if self.stalled.load(Ordering::SeqCst) {
-            return Box::pin(std::future::pending());
-        }
-        self.inner.load(id)
-    }
-    fn create<'a>(
-        &'a self,
-        id: &'a RecordId,
-        record: &'a Record,
-        ttl: Duration,
-    ) -> StoreFuture<'a, bool> {
-        self.inner.create(id, record, ttl)
-    }
-    fn update<'a>(
-        &'a self,
-        id: &'a RecordId,
-        update: &'a Update,
-        ttl: Duration,
-    ) -> StoreFuture<'a, bool> {
-        self.inner.update(id, update, ttl)
-    }
-    fn delete<'a>(&'a self, id: &'a RecordId) -> StoreFuture<'a, bool> {
         self.inner.delete(id)
     }
     fn sessions<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<SessionInfo>> {
