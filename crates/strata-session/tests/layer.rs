@@ -366,12 +366,7 @@ async fn a_load_that_never_answers_ends_at_the_store_timeout() {
         .store_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    let app = app(layer);
-    let cookie = cookie_of(&send(&app, "POST", "/set/v/1", None).await).unwrap();
-    assert_eq!(
-        text(send(&app, "GET", "/read", Some(&cookie)).await).await,
-        "|1"
-    );
+    let (app, cookie) = common::app::app_with_session(layer).await;
 
     stalled.store(true, std::sync::atomic::Ordering::SeqCst);
     let started = tokio::time::Instant::now();

@@ -22,9 +22,13 @@ use strata_testkit::redis::{RedisServer, shared, unique_prefix};
 use tokio::sync::Notify;
 
 async fn pool(url: &str) -> Pool {
+    pool_with_timeout(url, Duration::from_secs(2)).await
+}
+
+async fn pool_with_timeout(url: &str, command_timeout: Duration) -> Pool {
     let pool = RedisPoolBuilder::from_url(url)
         .unwrap()
-        .command_timeout(Duration::from_secs(2))
+        .command_timeout(command_timeout)
         .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(100))
         .connect()
         .await
@@ -248,14 +252,7 @@ async fn an_outage_fails_closed_for_routes_that_need_a_session_and_recovers() {
 async fn a_load_the_pool_bounds_needs_no_timer_of_the_layer_and_still_ends() {
     let server = RedisServer::start();
     let prefix = unique_prefix("session-self-bounded");
-    let pool = RedisPoolBuilder::from_url(server.url())
-        .unwrap()
-        .command_timeout(Duration::from_millis(200))
-        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(100))
-        .connect()
-        .await
-        .unwrap();
-    assert!(strata_core::redis::wait_connected(&pool, Duration::from_secs(20)).await);
+    let pool = pool_with_timeout(server.url(), Duration::from_millis(200)).await;
     let store = RedisStore::new(pool).prefix(&prefix);
     assert_eq!(
         strata_session::Store::load_bound(&store),
@@ -268,12 +265,7 @@ async fn a_load_the_pool_bounds_needs_no_timer_of_the_layer_and_still_ends() {
         .store_timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let app = app(layer);
-    let cookie = cookie_of(&send(&app, "POST", "/set/v/1", None).await).unwrap();
-    assert_eq!(
-        text(send(&app, "GET", "/read", Some(&cookie)).await).await,
-        "|1"
-    );
+    let (app, cookie) = common::app::app_with_session(layer).await;
 
     server.stop();
     let started = std::time::Instant::now();

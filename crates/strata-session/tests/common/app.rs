@@ -122,3 +122,15 @@ pub fn set_cookie(headers: &HeaderMap) -> Option<String> {
 pub async fn text(response: Response<Body>) -> String {
     strata_testkit::body_string(response.into_body()).await
 }
+
+/// [`app`] over `layer`, and the cookie of a session holding `v = 1`,
+/// checked readable.
+pub async fn app_with_session(layer: SessionLayer) -> (Router, String) {
+    let app = app(layer);
+    let cookie = cookie_of(&send(&app, "POST", "/set/v/1", None).await).expect("a cookie");
+    assert_eq!(
+        text(send(&app, "GET", "/read", Some(&cookie)).await).await,
+        "|1"
+    );
+    (app, cookie)
+}
