@@ -150,8 +150,9 @@ pub(crate) enum SessionCommand {
         /// Every session of the user.
         #[arg(long, conflicts_with = "id", required_unless_present = "id")]
         all: bool,
-        /// One session, by the record id `session list` prints.
-        #[arg(long)]
+        /// One session, by the record id `session list` prints (base64url:
+        /// it may start with `-`).
+        #[arg(long, allow_hyphen_values = true)]
         id: Option<String>,
         #[command(flatten)]
         destructive: Destructive,
@@ -188,4 +189,33 @@ pub(crate) enum RateLimitCommand {
 fn duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("bad duration {text:?}: {e} (e.g. 5s, 500ms)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn a_record_id_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from([
+            "strata",
+            "session",
+            "revoke",
+            "alice",
+            "--id",
+            "-1aZ_b2cD3eF4gH5iJ6kL7",
+            "--yes",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Session(SessionCommand::Revoke { user, id, all, .. }) => {
+                assert_eq!(user, "alice");
+                assert_eq!(id.as_deref(), Some("-1aZ_b2cD3eF4gH5iJ6kL7"));
+                assert!(!all);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
