@@ -1,6 +1,8 @@
 //! Going to the origin: revalidating a stale entry, freshening it from a
 //! `304`, `stale-if-error`, and teeing a storable response into the store.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,12 +100,28 @@ fn storage_ttl(entry: &Entry, keep_stale: Duration) -> Duration {
     )
 }
 
-pub(crate) async fn fetch<S, ReqB, ResB>(
+/// What a fetch keeps of the request while the origin answers.
+struct Sent {
+    method: Method,
+    /// The client's headers (before the validators of a revalidation).
+    headers: http::HeaderMap,
+    facts: RequestFacts,
+    request_sie: Option<u64>,
+}
+
+/// Sends the request to the origin and answers from its response.
+///
+/// Not an `async fn`: the request is prepared and handed to `inner` here,
+/// so the future holds only what the answer needs (not the service, the
+/// request parts or a second copy of its arguments), and the rare way
+/// that awaits the store after the origin (a `304` freshening a stale
+/// entry) is boxed. The future of every request that misses stays small.
+pub(crate) fn fetch<S, ReqB, ResB>(
     job: Fetch,
     mut inner: S,
     mut parts: Parts,
     body: ReqB,
-) -> Result<Response<CacheBody<ResB>>, S::Error>
+) -> impl Future<Output = Result<Response<CacheBody<ResB>>, S::Error>> + Send + use<S, ReqB, ResB>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
     S::Future: Send,
@@ -111,10 +129,8 @@ where
     ReqB: Send + 'static,
     ResB: Body<Data = Bytes> + Send + 'static,
 {
-    let shared = Arc::clone(&job.shared);
     let method = parts.method.clone();
-    let request_headers = parts.headers.clone();
-    let client_headers = job.stale.as_ref().map(|_| &request_headers);
+    let headers = parts.headers.clone();
     if let Some(stale) = &job.stale {
         parts.headers.remove(IF_NONE_MATCH);
         parts.headers.remove(IF_MODIFIED_SINCE);
@@ -122,7 +138,7 @@ where
             parts.headers.insert(name, value);
         }
     }
-    let (authorization, cookie) = crate::flow::credentials(&shared, &parts);
+    let (authorization, cookie) = crate::flow::credentials(&job.shared, &parts);
     let facts = RequestFacts {
         get: method == Method::GET,
         authorization,
@@ -131,8 +147,43 @@ where
     };
     let request_sie = RequestDirectives::parse(&parts.headers).stale_if_error();
     let started = tokio::time::Instant::now();
-    let result = inner.call(Request::from_parts(parts, body)).await;
-    shared.origin_duration(started.elapsed());
+    let call = inner.call(Request::from_parts(parts, body));
+    async move {
+        let result = call.await;
+        job.shared.origin_duration(started.elapsed());
+        let sent = Sent {
+            method,
+            headers,
+            facts,
+            request_sie,
+        };
+        match answer(job, sent, result) {
+            Answer::Now(result) => result,
+            Answer::Freshen(freshen) => Ok(freshen.await),
+        }
+    }
+}
+
+enum Answer<B, E> {
+    Now(Result<Response<CacheBody<B>>, E>),
+    /// A `304` for a stale entry: freshen it in the store, then answer.
+    Freshen(Pin<Box<dyn Future<Output = Response<CacheBody<B>>> + Send>>),
+}
+
+/// The answer from the origin's `result`, with nothing to await but a
+/// `304`'s store write.
+fn answer<B, E>(mut job: Fetch, sent: Sent, result: Result<Response<B>, E>) -> Answer<B, E>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+{
+    let shared = Arc::clone(&job.shared);
+    let Sent {
+        method,
+        headers: request_headers,
+        facts,
+        request_sie,
+    } = sent;
+    let client_headers = job.stale.as_ref().map(|_| &request_headers);
     let response_time = now_ms();
 
     // stale-if-error: the origin failed or answered 5xx.
@@ -158,74 +209,35 @@ where
                 ttl: Some(crate::respond::ttl_seconds(stale.lifetime, age)),
                 ..status
             };
-            return Ok(from_entry(
+            return Answer::Now(Ok(from_entry(
                 &shared,
                 stale.clone(),
                 client,
                 &method,
                 age,
                 &status,
-            ));
+            )));
         }
     }
-    let response = result?;
+    let response = match result {
+        Ok(response) => response,
+        Err(error) => return Answer::Now(Err(error)),
+    };
     let status_code = response.status();
 
-    if let (StatusCode::NOT_MODIFIED, Some(stale), Some(client)) =
-        (status_code, &job.stale, &client_headers)
+    if status_code == StatusCode::NOT_MODIFIED
+        && let Some(stale) = job.stale.take()
     {
-        let mut entry = stale.clone();
-        freshen(
-            &mut entry.headers,
-            &stored_headers(response.headers(), &[shared.tag_header.as_str()]),
-        );
-        if !response.headers().contains_key(DATE)
-            && let Ok(date) = HeaderValue::from_str(&http_date(response_time))
-        {
-            entry.headers.insert(DATE, date);
-        }
-        let status = Status {
-            fwd_status: Some(304),
-            ..Status::fwd(job.fwd)
-        };
-        match storable(
+        return Answer::Freshen(Box::pin(freshen_stale(
+            job,
+            stale,
+            response,
+            request_headers,
+            method,
             facts,
-            entry.status,
-            &entry.headers,
             response_time,
-            &shared.limits,
-        ) {
-            Ok(s) => {
-                entry.lifetime = s.lifetime;
-                entry.initial_age = s.initial_age;
-                entry.response_time = response_time;
-                entry.tags = tags(response.headers(), &shared.tag_header);
-                if entry.tags.is_empty() {
-                    entry.tags = stale.tags.clone();
-                }
-                let ttl = storage_ttl(&entry, shared.keep_stale);
-                if let Err(error) = shared
-                    .timed(shared.store.put(&job.key, &job.variant, entry.clone(), ttl))
-                    .await
-                {
-                    shared.store_failed(&error);
-                }
-            }
-            Err(_) => {
-                let _ = shared.timed(shared.store.purge(&job.key)).await;
-            }
-        }
-        shared.count("revalidated");
-        Arc::new(job).done();
-        let age = entry.age_at(now_ms());
-        let status = Status {
-            ttl: Some(crate::respond::ttl_seconds(entry.lifetime, age)),
-            stored: true,
-            ..status
-        };
-        return Ok(from_entry(&shared, entry, client, &method, age, &status));
+        )));
     }
-
     let mut status = Status {
         fwd_status: Some(status_code.as_u16()),
         ..Status::fwd(job.fwd)
@@ -259,7 +271,7 @@ where
             let ttl = storage_ttl(&head, shared.keep_stale);
             let store_variant = crate::key::variant(&head.vary, &request_headers);
             if ttl.is_zero() {
-                return Ok(not_stored(job, response, &status.detail("stale")));
+                return Answer::Now(Ok(not_stored(job, response, &status.detail("stale"))));
             }
             shared.flights.clear_hit_for_miss(&job.flight_key());
             status.stored = true;
@@ -298,7 +310,7 @@ where
             });
             let response =
                 response.map(|b| CacheBody::tee(b, shared.limits.max_object_bytes, fill));
-            Ok(finish(&shared, response, &status))
+            Answer::Now(Ok(finish(&shared, response, &status)))
         }
         Err(reason) => {
             if !matches!(
@@ -309,9 +321,77 @@ where
                     .flights
                     .mark_hit_for_miss(&job.flight_key(), job.hit_for_miss);
             }
-            Ok(not_stored(job, response, &status.detail(reason.detail())))
+            Answer::Now(Ok(not_stored(
+                job,
+                response,
+                &status.detail(reason.detail()),
+            )))
         }
     }
+}
+
+/// A `304` for the `stale` entry `job` revalidated: the entry freshened
+/// from it, stored again, and served.
+async fn freshen_stale<B>(
+    job: Fetch,
+    stale: Entry,
+    response: Response<B>,
+    client: http::HeaderMap,
+    method: Method,
+    facts: RequestFacts,
+    response_time: u64,
+) -> Response<CacheBody<B>> {
+    let shared = Arc::clone(&job.shared);
+    let mut entry = stale.clone();
+    freshen(
+        &mut entry.headers,
+        &stored_headers(response.headers(), &[shared.tag_header.as_str()]),
+    );
+    if !response.headers().contains_key(DATE)
+        && let Ok(date) = HeaderValue::from_str(&http_date(response_time))
+    {
+        entry.headers.insert(DATE, date);
+    }
+    let status = Status {
+        fwd_status: Some(304),
+        ..Status::fwd(job.fwd)
+    };
+    match storable(
+        facts,
+        entry.status,
+        &entry.headers,
+        response_time,
+        &shared.limits,
+    ) {
+        Ok(s) => {
+            entry.lifetime = s.lifetime;
+            entry.initial_age = s.initial_age;
+            entry.response_time = response_time;
+            entry.tags = tags(response.headers(), &shared.tag_header);
+            if entry.tags.is_empty() {
+                entry.tags = stale.tags.clone();
+            }
+            let ttl = storage_ttl(&entry, shared.keep_stale);
+            if let Err(error) = shared
+                .timed(shared.store.put(&job.key, &job.variant, entry.clone(), ttl))
+                .await
+            {
+                shared.store_failed(&error);
+            }
+        }
+        Err(_) => {
+            let _ = shared.timed(shared.store.purge(&job.key)).await;
+        }
+    }
+    shared.count("revalidated");
+    Arc::new(job).done();
+    let age = entry.age_at(now_ms());
+    let status = Status {
+        ttl: Some(crate::respond::ttl_seconds(entry.lifetime, age)),
+        stored: true,
+        ..status
+    };
+    from_entry(&shared, entry, &client, &method, age, &status)
 }
 
 fn not_stored<B>(job: Fetch, response: Response<B>, status: &Status) -> Response<CacheBody<B>> {

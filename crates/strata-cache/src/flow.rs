@@ -1,6 +1,8 @@
 //! One request through the cache: bypass, lookup, freshness, and the way
 //! to the origin (with coalescing) when nothing stored fits.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -81,11 +83,22 @@ pub(crate) fn credentials(shared: &Shared, parts: &Parts) -> (bool, bool) {
     (authorization, cookie)
 }
 
-pub(crate) async fn run<S, ReqB, ResB>(
+/// The future [`Cache`](crate::Cache) returns for one request.
+pub(crate) type Flow<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<CacheBody<B>>, E>> + Send>>;
+
+/// One request through the cache.
+///
+/// The decisions that need no store are made here, before anything is
+/// boxed: a request that bypasses the cache gets a future holding only
+/// the origin's, and one that is looked up a future without the bypass
+/// ways. Each way is an `async` block, not an `async fn`, so what it
+/// takes is held once. A small future is cheap to allocate and move.
+pub(crate) fn run<S, ReqB, ResB>(
     shared: Arc<Shared>,
     mut inner: S,
     request: Request<ReqB>,
-) -> Result<Response<CacheBody<ResB>>, S::Error>
+) -> Flow<ResB, S::Error>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
     S::Future: Send,
@@ -98,17 +111,20 @@ where
         let key = CacheKey::from_request(&parts);
         let unsafe_method = !safe_method(&parts.method);
         shared.count_bypass("method");
-        let response = inner.call(Request::from_parts(parts, body)).await?;
-        let ok = response.status().is_success() || response.status().is_redirection();
-        if let (true, true, Some(key)) = (unsafe_method, ok, key) {
-            let keys = invalidated(&key, response.headers());
-            invalidate(&shared, keys).await;
-        }
-        let status = Status {
-            fwd_status: Some(response.status().as_u16()),
-            ..Status::fwd(Fwd::Method)
-        };
-        return Ok(finish(&shared, response.map(CacheBody::inner), &status));
+        let call = inner.call(Request::from_parts(parts, body));
+        return Box::pin(async move {
+            let response = call.await?;
+            let ok = response.status().is_success() || response.status().is_redirection();
+            if let (true, true, Some(key)) = (unsafe_method, ok, key) {
+                let keys = invalidated(&key, response.headers());
+                invalidate(&shared, keys).await;
+            }
+            let status = Status {
+                fwd_status: Some(response.status().as_u16()),
+                ..Status::fwd(Fwd::Method)
+            };
+            Ok(finish(&shared, response.map(CacheBody::inner), &status))
+        });
     }
     let key = CacheKey::from_request(&parts);
     let bypass = match &key {
@@ -128,40 +144,119 @@ where
         } else {
             Fwd::Bypass
         };
-        let response = inner.call(Request::from_parts(parts, body)).await?;
-        let status = Status {
-            fwd_status: Some(response.status().as_u16()),
-            ..Status::fwd(fwd).detail(reason)
-        };
-        return Ok(finish(&shared, response.map(CacheBody::inner), &status));
-    };
-    let (authorization, cookie) = credentials(&shared, &parts);
-    let found = match lookup(&shared, &key, &parts).await {
-        Ok(found) => found,
-        Err(error) => {
-            shared.store_failed(&error);
-            shared.count_bypass("store-error");
-            let response = inner.call(Request::from_parts(parts, body)).await?;
+        let call = inner.call(Request::from_parts(parts, body));
+        return Box::pin(async move {
+            let response = call.await?;
             let status = Status {
                 fwd_status: Some(response.status().as_u16()),
-                ..Status::fwd(Fwd::Bypass).detail("store-unavailable")
+                ..Status::fwd(fwd).detail(reason)
             };
-            return Ok(finish(&shared, response.map(CacheBody::inner), &status));
-        }
+            Ok(finish(&shared, response.map(CacheBody::inner), &status))
+        });
     };
-    shared.store_ok();
+    Box::pin(cached(shared, inner, parts, body, key, rd))
+}
+
+/// A request the cache may answer: the lookup, then a stored answer or
+/// the way to the origin.
+fn cached<S, ReqB, ResB>(
+    shared: Arc<Shared>,
+    mut inner: S,
+    parts: Parts,
+    body: ReqB,
+    key: CacheKey,
+    rd: RequestDirectives,
+) -> impl Future<Output = Result<Response<CacheBody<ResB>>, S::Error>> + Send + use<S, ReqB, ResB>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
+    S::Future: Send,
+    S::Error: Send + 'static,
+    ReqB: Send + 'static,
+    ResB: Body<Data = Bytes> + Send + 'static,
+{
+    let (authorization, cookie) = credentials(&shared, &parts);
+    async move {
+        let found = lookup(&shared, &key, &parts).await;
+        let miss = match found {
+            Err(error) => {
+                shared.store_failed(&error);
+                shared.count_bypass("store-error");
+                let response = inner.call(Request::from_parts(parts, body)).await?;
+                let status = Status {
+                    fwd_status: Some(response.status().as_u16()),
+                    ..Status::fwd(Fwd::Bypass).detail("store-unavailable")
+                };
+                return Ok(finish(&shared, response.map(CacheBody::inner), &status));
+            }
+            Ok(found) => {
+                shared.store_ok();
+                match answer(&shared, &parts, key, &rd, found, authorization, cookie) {
+                    Answer::Respond(response) => return Ok(response),
+                    Answer::Refresh(response, refresh) => {
+                        let Refresh {
+                            key,
+                            variant,
+                            entry,
+                        } = *refresh;
+                        refresh_in_background(
+                            Arc::clone(&shared),
+                            inner,
+                            parts,
+                            body,
+                            key,
+                            variant,
+                            entry,
+                        );
+                        return Ok(response);
+                    }
+                    Answer::Miss(miss) => miss,
+                }
+            }
+        };
+        self::miss(shared, inner, parts, body, miss).await
+    }
+}
+
+/// What a lookup leads to.
+enum Answer<B> {
+    /// A stored response (or `only-if-cached`'s `504`).
+    Respond(Response<CacheBody<B>>),
+    /// A stale response served while the entry is refreshed in the
+    /// background.
+    Refresh(Response<CacheBody<B>>, Box<Refresh>),
+    /// The origin, once per variant when coalescing.
+    Miss(Miss),
+}
+
+/// The entry a background refresh revalidates.
+struct Refresh {
+    key: CacheKey,
+    variant: String,
+    entry: Entry,
+}
+
+/// What the lookup `found` answers, with no more store calls.
+fn answer<B>(
+    shared: &Shared,
+    parts: &Parts,
+    key: CacheKey,
+    rd: &RequestDirectives,
+    found: Found,
+    authorization: bool,
+    cookie: bool,
+) -> Answer<B> {
     let Found { variant, lookup } = found;
     let known = lookup.vary.is_some() || lookup.entry.is_some();
     let soft = lookup.soft_purged_at;
     let stored = lookup.entry.is_some();
     let entry = lookup
         .entry
-        .filter(|e| usable(e, &parts, authorization, cookie));
+        .filter(|e| usable(e, parts, authorization, cookie));
     let Some(entry) = entry else {
         if rd.only_if_cached {
             shared.count("miss");
-            return Ok(only_if_cached(
-                &shared,
+            return Answer::Respond(only_if_cached(
+                shared,
                 &Status::fwd(Fwd::UriMiss).detail("only-if-cached"),
             ));
         }
@@ -179,7 +274,7 @@ where
             coalesce,
             stale: None,
         };
-        return self::miss(shared, inner, parts, body, miss).await;
+        return Answer::Miss(miss);
     };
 
     let now = now_ms();
@@ -204,8 +299,8 @@ where
 
     if fresh && max_age_ok && min_fresh_ok && !must_validate {
         shared.count("hit");
-        return Ok(from_entry(
-            &shared,
+        return Answer::Respond(from_entry(
+            shared,
             entry,
             &parts.headers,
             &parts.method,
@@ -216,8 +311,8 @@ where
     if !fresh && !must_validate && !d.forbids_stale() && max_age_ok && within(rd.max_stale()) {
         shared.count("stale");
         let status = Status::hit(ttl).detail("max-stale");
-        return Ok(from_entry(
-            &shared,
+        return Answer::Respond(from_entry(
+            shared,
             entry,
             &parts.headers,
             &parts.method,
@@ -228,20 +323,26 @@ where
     if !fresh && !must_validate && max_age_ok && within(d.stale_while_revalidate()) {
         shared.count("stale");
         let response = from_entry(
-            &shared,
+            shared,
             entry.clone(),
             &parts.headers,
             &parts.method,
             age,
             &Status::hit(ttl).detail("stale-while-revalidate"),
         );
-        refresh_in_background(Arc::clone(&shared), inner, parts, body, key, variant, entry);
-        return Ok(response);
+        return Answer::Refresh(
+            response,
+            Box::new(Refresh {
+                key,
+                variant,
+                entry,
+            }),
+        );
     }
     if rd.only_if_cached {
         shared.count("miss");
-        return Ok(only_if_cached(
-            &shared,
+        return Answer::Respond(only_if_cached(
+            shared,
             &Status::fwd(Fwd::Stale).detail("only-if-cached"),
         ));
     }
@@ -257,7 +358,7 @@ where
         coalesce,
         stale: Some(entry),
     };
-    self::miss(shared, inner, parts, body, miss).await
+    Answer::Miss(miss)
 }
 
 /// A request without an authority cannot be keyed: logged once per

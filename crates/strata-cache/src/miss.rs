@@ -2,9 +2,11 @@
 //! variant (in process, and across instances through the store's lease),
 //! the others answered from what it stored; background refreshes.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http::request::Parts;
 use http::{Request, Response};
 use http_body::Body;
@@ -34,13 +36,18 @@ pub(crate) struct Miss {
 
 /// Nothing stored fits (or it must be revalidated): go to the origin,
 /// once per variant when coalescing.
-pub(crate) async fn miss<S, ReqB, ResB>(
+///
+/// Not an `async fn`: a request that goes straight to the origin gets
+/// the fetch's own future, and one that may wait for another request's
+/// fill a boxed one. The future of the common way stays small, and so
+/// cheap to create and move.
+pub(crate) fn miss<S, ReqB, ResB>(
     shared: Arc<Shared>,
     inner: S,
     parts: Parts,
     body: ReqB,
     miss: Miss,
-) -> Result<Response<CacheBody<ResB>>, S::Error>
+) -> impl Future<Output = Result<Response<CacheBody<ResB>>, S::Error>> + Send + use<S, ReqB, ResB>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
     S::Future: Send,
@@ -55,14 +62,14 @@ where
         coalesce,
         stale,
     } = miss;
-    let flight_key = crate::key::joined(key.digest(), &variant);
-    let hit_for_miss = if coalesce {
-        shared.flights.hit_for_miss_until(&flight_key)
-    } else {
-        None
-    };
+    let flight_key = coalesce.then(|| crate::key::joined(key.digest(), &variant));
+    let hit_for_miss = flight_key
+        .as_ref()
+        .and_then(|flight_key| shared.flights.hit_for_miss_until(flight_key));
+    // A variant marked hit-for-miss goes to the origin without waiting.
+    let flight_key = flight_key.filter(|_| hit_for_miss.is_none());
     let mut job = Fetch {
-        shared: Arc::clone(&shared),
+        shared,
         key,
         variant,
         stale,
@@ -71,19 +78,18 @@ where
         lease: None,
         hit_for_miss,
     };
-    if !coalesce || hit_for_miss.is_some() {
+    let Some(flight_key) = flight_key else {
+        job.shared.count("miss");
+        return Either::Left(fetch(job, inner, parts, body));
+    };
+    Either::Right(Box::pin(async move {
+        let shared = Arc::clone(&job.shared);
+        if let Some(response) = coalesce_with_others(&shared, &mut job, flight_key, &parts).await {
+            return Ok(response);
+        }
         shared.count("miss");
-        return fetch(job, inner, parts, body).await;
-    }
-    // Coalescing waits are boxed: the future of the common way (straight
-    // to the origin) stays small, and so cheap to create and move.
-    if let Some(response) =
-        Box::pin(coalesce_with_others(&shared, &mut job, flight_key, &parts)).await
-    {
-        return Ok(response);
-    }
-    shared.count("miss");
-    fetch(job, inner, parts, body).await
+        fetch(job, inner, parts, body).await
+    }))
 }
 
 /// Joins the variant's flight: as a waiter, the leader's fill when it is

@@ -60,10 +60,6 @@ where
         // The ready service serves this request; the clone waits for the next.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::new(Box::pin(crate::flow::run(
-            Arc::clone(&self.shared),
-            inner,
-            request,
-        )))
+        ResponseFuture::new(crate::flow::run(Arc::clone(&self.shared), inner, request))
     }
 }
