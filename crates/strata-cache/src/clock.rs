@@ -9,9 +9,14 @@ static ANCHOR: OnceLock<(SystemTime, tokio::time::Instant)> = OnceLock::new();
 
 /// Now, as milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
-    let (system, instant) = ANCHOR.get_or_init(|| (SystemTime::now(), tokio::time::Instant::now()));
-    let elapsed = tokio::time::Instant::now().saturating_duration_since(*instant);
-    to_ms(*system + elapsed)
+    ms_at(tokio::time::Instant::now())
+}
+
+/// The tokio instant `at`, as milliseconds since the Unix epoch: a time
+/// already read for a duration serves as the wall clock too.
+pub(crate) fn ms_at(at: tokio::time::Instant) -> u64 {
+    let (system, instant) = ANCHOR.get_or_init(|| (SystemTime::now(), at));
+    to_ms(*system + at.saturating_duration_since(*instant))
 }
 
 /// `time` as milliseconds since the Unix epoch (0 before it).

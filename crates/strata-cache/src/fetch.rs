@@ -14,7 +14,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use crate::body::{CacheBody, Fill, FillEnd};
-use crate::clock::now_ms;
+use crate::clock::{ms_at, now_ms};
 use crate::conditional::{freshen, validators};
 use crate::config::Shared;
 use crate::directives::{RequestDirectives, ResponseDirectives};
@@ -41,27 +41,46 @@ pub(crate) struct Fetch {
     /// The variant's hit-for-miss mark when the request started (see
     /// [`Flights::mark_hit_for_miss`](crate::flight::Flights::mark_hit_for_miss)).
     pub(crate) hit_for_miss: Option<u64>,
+    /// The variant's key among the flights (see [`crate::key::joined`]).
+    pub(crate) flight_key: String,
+    pub(crate) asked: Asked,
+}
+
+/// What a request asks of the cache beyond its URL, read once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked {
+    pub(crate) authorization: bool,
+    pub(crate) cookie: bool,
+    /// The request's `stale-if-error`, in seconds.
+    pub(crate) stale_if_error: Option<u64>,
+}
+
+impl Asked {
+    pub(crate) fn of(shared: &Shared, parts: &Parts) -> Self {
+        let (authorization, cookie) = crate::flow::credentials(shared, parts);
+        Self {
+            authorization,
+            cookie,
+            stale_if_error: RequestDirectives::parse(&parts.headers).stale_if_error(),
+        }
+    }
 }
 
 impl Fetch {
     /// Ends the fill: releases the lease (waking other instances) and the
-    /// in-process flight (waking waiters), after `then` ran.
-    fn done(self: Arc<Self>) {
+    /// in-process flight (waking waiters).
+    fn done(&self) {
         // Waiters in this process read the store now.
         drop(self.collapsed_leader.lock().map(|mut l| l.take()));
         if let Some(token) = self.lease {
+            let shared = Arc::clone(&self.shared);
+            let (key, variant) = (self.key.clone(), self.variant.clone());
             tokio::spawn(async move {
-                let _ = self
-                    .shared
-                    .timed(self.shared.store.release(&self.key, &self.variant, token))
+                let _ = shared
+                    .timed(shared.store.release(&key, &variant, token))
                     .await;
-                drop(self);
             });
         }
-    }
-
-    fn flight_key(&self) -> String {
-        crate::key::joined(self.key.digest(), &self.variant)
     }
 }
 
@@ -138,26 +157,34 @@ where
             parts.headers.insert(name, value);
         }
     }
-    let (authorization, cookie) = crate::flow::credentials(&job.shared, &parts);
+    let Asked {
+        authorization,
+        cookie,
+        stale_if_error: request_sie,
+    } = job.asked;
+    // One clock read each side of the origin, for its duration and for the
+    // request and response times.
+    let started = tokio::time::Instant::now();
     let facts = RequestFacts {
         get: method == Method::GET,
         authorization,
         cookie,
-        request_time: now_ms(),
+        request_time: ms_at(started),
     };
-    let request_sie = RequestDirectives::parse(&parts.headers).stale_if_error();
-    let started = tokio::time::Instant::now();
     let call = inner.call(Request::from_parts(parts, body));
     async move {
         let result = call.await;
-        job.shared.origin_duration(started.elapsed());
+        let ended = tokio::time::Instant::now();
+        job.shared
+            .origin_duration(ended.saturating_duration_since(started));
+        let response_time = ms_at(ended);
         let sent = Sent {
             method,
             headers,
             facts,
             request_sie,
         };
-        match answer(job, sent, result) {
+        match answer(job, sent, result, response_time) {
             Answer::Now(result) => result,
             Answer::Freshen(freshen) => Ok(freshen.await),
         }
@@ -172,7 +199,12 @@ enum Answer<B, E> {
 
 /// The answer from the origin's `result`, with nothing to await but a
 /// `304`'s store write.
-fn answer<B, E>(mut job: Fetch, sent: Sent, result: Result<Response<B>, E>) -> Answer<B, E>
+fn answer<B, E>(
+    mut job: Fetch,
+    sent: Sent,
+    result: Result<Response<B>, E>,
+    response_time: u64,
+) -> Answer<B, E>
 where
     B: Body<Data = Bytes> + Send + 'static,
 {
@@ -184,7 +216,6 @@ where
         request_sie,
     } = sent;
     let client_headers = job.stale.as_ref().map(|_| &request_headers);
-    let response_time = now_ms();
 
     // stale-if-error: the origin failed or answered 5xx.
     let failed = result.as_ref().map_or(Some(None), |r| {
@@ -273,7 +304,7 @@ where
             if ttl.is_zero() {
                 return Answer::Now(Ok(not_stored(job, response, &status.detail("stale"))));
             }
-            shared.flights.clear_hit_for_miss(&job.flight_key());
+            shared.flights.clear_hit_for_miss(&job.flight_key);
             status.stored = true;
             let job = Arc::new(job);
             let fill = Fill::new(move |end| match end {
@@ -301,9 +332,11 @@ where
                     }
                 }
                 FillEnd::TooLarge => {
-                    job.shared
-                        .flights
-                        .mark_hit_for_miss(&job.flight_key(), job.hit_for_miss);
+                    job.shared.flights.mark_hit_for_miss(
+                        &job.flight_key,
+                        job.hit_for_miss,
+                        now_ms(),
+                    );
                     job.done();
                 }
                 FillEnd::Aborted => job.done(),
@@ -319,7 +352,7 @@ where
             ) {
                 shared
                     .flights
-                    .mark_hit_for_miss(&job.flight_key(), job.hit_for_miss);
+                    .mark_hit_for_miss(&job.flight_key, job.hit_for_miss, response_time);
             }
             Answer::Now(Ok(not_stored(
                 job,
@@ -384,7 +417,7 @@ async fn freshen_stale<B>(
         }
     }
     shared.count("revalidated");
-    Arc::new(job).done();
+    job.done();
     let age = entry.age_at(now_ms());
     let status = Status {
         ttl: Some(crate::respond::ttl_seconds(entry.lifetime, age)),
@@ -395,7 +428,7 @@ async fn freshen_stale<B>(
 }
 
 fn not_stored<B>(job: Fetch, response: Response<B>, status: &Status) -> Response<CacheBody<B>> {
-    let shared = Arc::clone(&job.shared);
-    Arc::new(job).done();
+    job.done();
+    let Fetch { shared, .. } = job;
     finish(&shared, response.map(CacheBody::inner), status)
 }

@@ -11,8 +11,6 @@ use dashmap::mapref::entry::Entry as MapEntry;
 use moka::sync::Cache;
 use tokio::sync::watch;
 
-use crate::clock::now_ms;
-
 #[derive(Debug)]
 pub(crate) struct Flights {
     map: Arc<DashMap<String, watch::Receiver<()>>>,
@@ -72,27 +70,28 @@ impl Flights {
         }
     }
 
-    /// Until when (ms, the cache clock) `key` skips coalescing; `None`
-    /// when it does not.
-    pub(crate) fn hit_for_miss_until(&self, key: &str) -> Option<u64> {
-        self.hit_for_miss.get(key).filter(|until| *until > now_ms())
+    /// Until when (ms, the cache clock) `key` skips coalescing, at `now`
+    /// (ms, the cache clock); `None` when it does not.
+    pub(crate) fn hit_for_miss_until(&self, key: &str, now: u64) -> Option<u64> {
+        self.hit_for_miss.get(key).filter(|until| *until > now)
     }
 
     #[cfg(test)]
     pub(crate) fn is_hit_for_miss(&self, key: &str) -> bool {
-        self.hit_for_miss_until(key).is_some()
+        self.hit_for_miss_until(key, crate::clock::now_ms())
+            .is_some()
     }
 
     /// Marks `key` as hit-for-miss for the configured time. `current` is the
     /// mark the request saw when it started: one with more than half its
     /// time left is kept as it is, so a stream of uncacheable responses
     /// writes the mark once per half-period instead of on every response.
-    pub(crate) fn mark_hit_for_miss(&self, key: &str, current: Option<u64>) {
+    /// `now`: the cache clock (ms).
+    pub(crate) fn mark_hit_for_miss(&self, key: &str, current: Option<u64>, now: u64) {
         if self.hit_for_miss_ttl.is_zero() {
             return;
         }
         let ttl = u64::try_from(self.hit_for_miss_ttl.as_millis()).unwrap_or(u64::MAX);
-        let now = now_ms();
         if current.is_some_and(|until| until.saturating_sub(now) > ttl / 2) {
             return;
         }
@@ -113,6 +112,7 @@ pub(crate) async fn wait(mut rx: watch::Receiver<()>, max: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::now_ms;
 
     #[tokio::test(start_paused = true)]
     async fn one_leader_and_waiters_woken_when_it_is_done() {
@@ -137,7 +137,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn hit_for_miss_expires_on_the_cache_clock() {
         let flights = Flights::new(Duration::from_secs(10));
-        flights.mark_hit_for_miss("k", None);
+        flights.mark_hit_for_miss("k", None, now_ms());
         assert!(flights.is_hit_for_miss("k"));
         tokio::time::advance(Duration::from_secs(11)).await;
         assert!(!flights.is_hit_for_miss("k"));
@@ -146,14 +146,20 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_mark_is_renewed_only_past_half_its_time() {
         let flights = Flights::new(Duration::from_secs(10));
-        flights.mark_hit_for_miss("k", None);
-        let first = flights.hit_for_miss_until("k").expect("marked");
+        flights.mark_hit_for_miss("k", None, now_ms());
+        let first = flights.hit_for_miss_until("k", now_ms()).expect("marked");
         tokio::time::advance(Duration::from_secs(4)).await;
-        flights.mark_hit_for_miss("k", Some(first));
-        assert_eq!(flights.hit_for_miss_until("k"), Some(first), "kept");
+        flights.mark_hit_for_miss("k", Some(first), now_ms());
+        assert_eq!(
+            flights.hit_for_miss_until("k", now_ms()),
+            Some(first),
+            "kept"
+        );
         tokio::time::advance(Duration::from_secs(2)).await;
-        flights.mark_hit_for_miss("k", Some(first));
-        let renewed = flights.hit_for_miss_until("k").expect("still marked");
+        flights.mark_hit_for_miss("k", Some(first), now_ms());
+        let renewed = flights
+            .hit_for_miss_until("k", now_ms())
+            .expect("still marked");
         assert_eq!(renewed, first + 6_000, "renewed for a full period from now");
         // An uncacheable stream keeps the variant marked without a gap.
         tokio::time::advance(Duration::from_secs(9)).await;

@@ -16,6 +16,7 @@ use crate::body::CacheBody;
 use crate::clock::now_ms;
 use crate::config::Shared;
 use crate::directives::{RequestDirectives, ResponseDirectives};
+use crate::fetch::Asked;
 use crate::invalidate::{invalidate, invalidated};
 use crate::key::{cacheable_method, safe_method, variant};
 use crate::miss::{Miss, miss, refresh_in_background};
@@ -175,6 +176,11 @@ where
     ResB: Body<Data = Bytes> + Send + 'static,
 {
     let (authorization, cookie) = credentials(&shared, &parts);
+    let asked = Asked {
+        authorization,
+        cookie,
+        stale_if_error: rd.stale_if_error(),
+    };
     async move {
         let found = lookup(&shared, &key, &parts).await;
         let miss = match found {
@@ -190,7 +196,7 @@ where
             }
             Ok(found) => {
                 shared.store_ok();
-                match answer(&shared, &parts, key, &rd, found, authorization, cookie) {
+                match answer(&shared, &parts, key, &rd, found, asked) {
                     Answer::Respond(response) => return Ok(response),
                     Answer::Refresh(response, refresh) => {
                         let Refresh {
@@ -242,10 +248,14 @@ fn answer<B>(
     key: CacheKey,
     rd: &RequestDirectives,
     found: Found,
-    authorization: bool,
-    cookie: bool,
+    asked: Asked,
 ) -> Answer<B> {
     let Found { variant, lookup } = found;
+    let Asked {
+        authorization,
+        cookie,
+        ..
+    } = asked;
     let known = lookup.vary.is_some() || lookup.entry.is_some();
     let soft = lookup.soft_purged_at;
     let stored = lookup.entry.is_some();
@@ -273,6 +283,7 @@ fn answer<B>(
             fwd,
             coalesce,
             stale: None,
+            asked,
         };
         return Answer::Miss(miss);
     };
@@ -357,6 +368,7 @@ fn answer<B>(
         fwd,
         coalesce,
         stale: Some(entry),
+        asked,
     };
     Answer::Miss(miss)
 }

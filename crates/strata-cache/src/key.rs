@@ -162,12 +162,13 @@ pub(crate) fn joined(digest: &str, variant: &str) -> String {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 15)]);
     }
-    out
+    // ASCII digits: always UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Whether the method reads through the cache (`GET`, `HEAD`).

@@ -16,7 +16,7 @@ use crate::body::CacheBody;
 use crate::clock::now_ms;
 use crate::config::Shared;
 use crate::directives::ResponseDirectives;
-use crate::fetch::{Fetch, fetch};
+use crate::fetch::{Asked, Fetch, fetch};
 use crate::flight::{Join, wait};
 use crate::flow::{Found, credentials, lookup, usable};
 use crate::respond::{from_entry, ttl_seconds};
@@ -32,6 +32,8 @@ pub(crate) struct Miss {
     pub(crate) coalesce: bool,
     /// The stale entry to revalidate, if any.
     pub(crate) stale: Option<Entry>,
+    /// What the request asked (read once, in the lookup).
+    pub(crate) asked: Asked,
 }
 
 /// Nothing stored fits (or it must be revalidated): go to the origin,
@@ -61,13 +63,16 @@ where
         fwd,
         coalesce,
         stale,
+        asked,
     } = miss;
-    let flight_key = coalesce.then(|| crate::key::joined(key.digest(), &variant));
-    let hit_for_miss = flight_key
-        .as_ref()
-        .and_then(|flight_key| shared.flights.hit_for_miss_until(flight_key));
+    let flight_key = crate::key::joined(key.digest(), &variant);
+    let hit_for_miss = if coalesce {
+        shared.flights.hit_for_miss_until(&flight_key, now_ms())
+    } else {
+        None
+    };
     // A variant marked hit-for-miss goes to the origin without waiting.
-    let flight_key = flight_key.filter(|_| hit_for_miss.is_none());
+    let flight_key_to_join = (coalesce && hit_for_miss.is_none()).then(|| flight_key.clone());
     let mut job = Fetch {
         shared,
         key,
@@ -77,8 +82,10 @@ where
         collapsed_leader: std::sync::Mutex::new(None),
         lease: None,
         hit_for_miss,
+        flight_key,
+        asked,
     };
-    let Some(flight_key) = flight_key else {
+    let Some(flight_key) = flight_key_to_join else {
         job.shared.count("miss");
         return Either::Left(fetch(job, inner, parts, body));
     };
@@ -196,10 +203,9 @@ pub(crate) fn refresh_in_background<S, ReqB, ResB>(
     ReqB: Send + 'static,
     ResB: Body<Data = Bytes> + Send + 'static,
 {
-    let Join::Leader(leader) = shared
-        .flights
-        .join(crate::key::joined(key.digest(), &variant))
-    else {
+    let flight_key = crate::key::joined(key.digest(), &variant);
+    let asked = Asked::of(&shared, &parts);
+    let Join::Leader(leader) = shared.flights.join(flight_key.clone()) else {
         return;
     };
     tokio::spawn(async move {
@@ -224,6 +230,8 @@ pub(crate) fn refresh_in_background<S, ReqB, ResB>(
             collapsed_leader: std::sync::Mutex::new(Some(leader)),
             lease,
             hit_for_miss: None,
+            flight_key,
+            asked,
         };
         if let Ok(response) = fetch(job, inner, parts, body).await {
             // Drain the body so the tee stores it.

@@ -1,5 +1,6 @@
 //! `Cache-Status` members (RFC 9211).
 
+use bytes::{BufMut as _, BytesMut};
 use http::HeaderValue;
 
 /// Why a request went forward to the origin (`fwd`).
@@ -70,34 +71,36 @@ impl Status {
 
     /// The member, after the cache's name as rendered by [`render_name`].
     pub(crate) fn render(&self, name: &str) -> HeaderValue {
-        let mut out = String::with_capacity(name.len() + 48);
-        out.push_str(name);
+        // Written straight into the header's buffer: one allocation.
+        let mut out = BytesMut::with_capacity(name.len() + 64);
+        out.put_slice(name.as_bytes());
         if self.hit {
-            out.push_str("; hit");
+            out.put_slice(b"; hit");
         }
         if let Some(fwd) = self.fwd {
-            out.push_str("; fwd=");
-            out.push_str(fwd.token());
+            out.put_slice(b"; fwd=");
+            out.put_slice(fwd.token().as_bytes());
         }
         if let Some(status) = self.fwd_status {
-            out.push_str("; fwd-status=");
-            out.push_str(itoa::Buffer::new().format(status));
+            out.put_slice(b"; fwd-status=");
+            out.put_slice(itoa::Buffer::new().format(status).as_bytes());
         }
         if let Some(ttl) = self.ttl {
-            out.push_str("; ttl=");
-            out.push_str(itoa::Buffer::new().format(ttl));
+            out.put_slice(b"; ttl=");
+            out.put_slice(itoa::Buffer::new().format(ttl).as_bytes());
         }
         if self.stored {
-            out.push_str("; stored");
+            out.put_slice(b"; stored");
         }
         if self.collapsed {
-            out.push_str("; collapsed");
+            out.put_slice(b"; collapsed");
         }
         if let Some(detail) = self.detail {
-            out.push_str("; detail=");
-            out.push_str(detail);
+            out.put_slice(b"; detail=");
+            out.put_slice(detail.as_bytes());
         }
-        HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static("strata"))
+        HeaderValue::from_maybe_shared(out.freeze())
+            .unwrap_or_else(|_| HeaderValue::from_static("strata"))
     }
 }
 
