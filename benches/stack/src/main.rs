@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! stack-server --mode <mode> [--port P]   # 0 (default): any free port
-//! stack-server --allocs <mode> [--requests N] [--warmup W]
+//! stack-server --allocs <mode> [--requests N] [--warmup W] [--route small|large]
 //! stack-server --list
 //! ```
 //!
@@ -22,7 +22,7 @@ use strata_stack_bench::request::Route;
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-const USAGE: &str = "usage: stack-server --mode <mode> [--port P] | --allocs <mode> [--requests N] [--warmup W] | --list";
+const USAGE: &str = "usage: stack-server --mode <mode> [--port P] | --allocs <mode> [--requests N] [--warmup W] [--route small|large] | --list";
 
 /// What the command line asks for.
 enum Command {
@@ -34,6 +34,8 @@ enum Command {
         mode: String,
         requests: u32,
         warmup: u32,
+        /// Only this route (both when `None`).
+        route: Option<String>,
     },
     List,
 }
@@ -41,6 +43,7 @@ enum Command {
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, BoxError> {
     let (mut serve, mut allocs, mut list) = (None, None, false);
     let (mut port, mut requests, mut warmup) = (0_u16, 10_000_u32, 1_000_u32);
+    let mut route = None;
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -49,6 +52,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, BoxError> {
             "--port" => port = value()?.parse()?,
             "--requests" => requests = value()?.parse()?,
             "--warmup" => warmup = value()?.parse()?,
+            "--route" => route = Some(value()?),
             "--list" => list = true,
             other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
         }
@@ -59,12 +63,20 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, BoxError> {
             mode,
             requests,
             warmup,
+            route,
         },
         (None, None, true) => Command::List,
         _ => return Err(USAGE.into()),
     };
     if let Command::Serve { mode, .. } | Command::Allocs { mode, .. } = &command {
         modes::find(mode).ok_or_else(|| format!("no mode {mode:?} (see --list)"))?;
+    }
+    if let Command::Allocs {
+        route: Some(route), ..
+    } = &command
+        && !Route::ALL.iter().any(|r| r.name() == route)
+    {
+        return Err(format!("no route {route:?} (small or large)").into());
     }
     Ok(command)
 }
@@ -95,9 +107,13 @@ fn run() -> Result<(), BoxError> {
             mode,
             requests,
             warmup,
+            route: only,
         } => {
             // Tab-separated: allocs, mode, route, allocations and bytes per request.
             for route in Route::ALL {
+                if only.as_ref().is_some_and(|only| only != route.name()) {
+                    continue;
+                }
                 let app = runtime.block_on(modes::app(&mode))?;
                 let cost = runtime.block_on(allocs::measure(app, route, warmup, requests))?;
                 writeln!(
