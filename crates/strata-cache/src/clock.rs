@@ -3,9 +3,11 @@
 //! since.
 
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-static ANCHOR: OnceLock<(SystemTime, tokio::time::Instant)> = OnceLock::new();
+/// The system time since the epoch when first read, and tokio's instant
+/// then.
+static ANCHOR: OnceLock<(Duration, tokio::time::Instant)> = OnceLock::new();
 
 /// Now, as milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
@@ -15,8 +17,14 @@ pub(crate) fn now_ms() -> u64 {
 /// The tokio instant `at`, as milliseconds since the Unix epoch: a time
 /// already read for a duration serves as the wall clock too.
 pub(crate) fn ms_at(at: tokio::time::Instant) -> u64 {
-    let (system, instant) = ANCHOR.get_or_init(|| (SystemTime::now(), at));
-    to_ms(*system + at.saturating_duration_since(*instant))
+    let (since_epoch, instant) = ANCHOR.get_or_init(|| {
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        (since_epoch, at)
+    });
+    let now = *since_epoch + at.saturating_duration_since(*instant);
+    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `time` as milliseconds since the Unix epoch (0 before it).

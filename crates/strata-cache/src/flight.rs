@@ -15,7 +15,9 @@ use tokio::sync::watch;
 pub(crate) struct Flights {
     map: Arc<DashMap<String, watch::Receiver<()>>>,
     /// Variant → until when (ms, the cache clock) it skips coalescing.
-    hit_for_miss: Cache<String, u64>,
+    /// Keys are SHA-256 digests in hex (and a variant): a fast seeded
+    /// hash spreads them as well as SipHash.
+    hit_for_miss: Cache<String, u64, foldhash::fast::RandomState>,
     hit_for_miss_ttl: Duration,
 }
 
@@ -49,7 +51,7 @@ impl Flights {
             hit_for_miss: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(hit_for_miss_ttl.max(Duration::from_millis(1)))
-                .build(),
+                .build_with_hasher(foldhash::fast::RandomState::default()),
             hit_for_miss_ttl,
         }
     }

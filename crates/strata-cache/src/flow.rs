@@ -31,6 +31,33 @@ pub(crate) struct Found {
     pub(crate) lookup: Lookup,
 }
 
+/// [`lookup`] from a store that answers at once (in process): `None`
+/// when it cannot.
+fn lookup_now(shared: &Shared, key: &CacheKey, parts: &Parts) -> Option<Result<Found, StoreError>> {
+    let first = match shared.store.get_now(key, "")? {
+        Ok(first) => first,
+        Err(error) => return Some(Err(error)),
+    };
+    Some(match first.vary.as_deref() {
+        Some(names) if !names.is_empty() => {
+            let variant = variant(names, &parts.headers);
+            match shared.store.get_now(key, &variant)? {
+                Ok(mut lookup) => {
+                    if lookup.entry.as_ref().is_some_and(|e| e.vary != names) {
+                        lookup.entry = None;
+                    }
+                    Ok(Found { variant, lookup })
+                }
+                Err(error) => Err(error),
+            }
+        }
+        _ => Ok(Found {
+            variant: String::new(),
+            lookup: first,
+        }),
+    })
+}
+
 /// Reads the request's variant of `key`: first the resource's `Vary`
 /// names (and the unvaried variant), then its variant when it varies.
 pub(crate) async fn lookup(
@@ -182,7 +209,11 @@ where
         stale_if_error: rd.stale_if_error(),
     };
     async move {
-        let found = lookup(&shared, &key, &parts).await;
+        // A store in process answers without a future or a timer.
+        let found = match lookup_now(&shared, &key, &parts) {
+            Some(found) => found,
+            None => lookup(&shared, &key, &parts).await,
+        };
         let miss = match found {
             Err(error) => {
                 shared.store_failed(&error);

@@ -19,7 +19,10 @@ pub(crate) fn finish<B>(
 ) -> Response<B> {
     let headers = response.headers_mut();
     headers.remove(&shared.tag_header);
-    headers.append(crate::CACHE_STATUS, status.render(&shared.name));
+    headers.append(
+        crate::CACHE_STATUS,
+        crate::status::rendered(status, &shared.name),
+    );
     response
 }
 

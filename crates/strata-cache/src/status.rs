@@ -1,5 +1,7 @@
 //! `Cache-Status` members (RFC 9211).
 
+use std::cell::RefCell;
+
 use bytes::{BufMut as _, BytesMut};
 use http::HeaderValue;
 
@@ -104,6 +106,36 @@ impl Status {
     }
 }
 
+thread_local! {
+    /// The last member without a `ttl` this thread rendered, with the
+    /// cache's name.
+    static LAST: RefCell<Option<(String, Status, HeaderValue)>> = const { RefCell::new(None) };
+}
+
+/// `status` rendered after the cache's `name`. A member without a `ttl`
+/// (a forward to the origin) is usually the one the thread rendered last
+/// (a stream of the same uncacheable response): it is then not rendered,
+/// validated and copied again.
+pub(crate) fn rendered(status: &Status, name: &str) -> HeaderValue {
+    if status.ttl.is_some() {
+        return status.render(name);
+    }
+    LAST.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return status.render(name);
+        };
+        if let Some((last_name, last_status, value)) = &*last
+            && last_status == status
+            && last_name == name
+        {
+            return value.clone();
+        }
+        let value = status.render(name);
+        *last = Some((name.to_owned(), status.clone(), value.clone()));
+        value
+    })
+}
+
 fn is_token(name: &str) -> bool {
     let mut bytes = name.bytes();
     bytes
@@ -136,6 +168,33 @@ pub(crate) fn render_name(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_member_is_the_same_header_and_a_new_one_is_rendered() {
+        let miss = Status {
+            fwd_status: Some(200),
+            ..Status::fwd(Fwd::UriMiss).detail("no-freshness")
+        };
+        let expected = "strata; fwd=uri-miss; fwd-status=200; detail=no-freshness";
+        assert_eq!(rendered(&miss, "strata"), expected);
+        assert_eq!(rendered(&miss, "strata"), expected);
+        // Another cache's name, another member, a member with a ttl.
+        assert_eq!(
+            rendered(&miss, "edge"),
+            "edge; fwd=uri-miss; fwd-status=200; detail=no-freshness"
+        );
+        let bypass = Status {
+            fwd_status: Some(404),
+            ..Status::fwd(Fwd::Bypass)
+        };
+        assert_eq!(
+            rendered(&bypass, "edge"),
+            "edge; fwd=bypass; fwd-status=404"
+        );
+        assert_eq!(rendered(&Status::hit(7), "edge"), "edge; hit; ttl=7");
+        assert_eq!(rendered(&Status::hit(8), "edge"), "edge; hit; ttl=8");
+        assert_eq!(rendered(&miss, "strata"), expected);
+    }
 
     #[test]
     fn members_render_in_rfc_9211_syntax() {

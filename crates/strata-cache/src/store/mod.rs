@@ -163,6 +163,15 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         variant: &str,
     ) -> impl Future<Output = Result<Lookup, StoreError>> + Send;
 
+    /// [`get`](Store::get), answered at once when the store can without
+    /// waiting (a store in process): the layer then builds no future and
+    /// sets no timer for the read. `None` (the default) sends the layer to
+    /// [`get`](Store::get).
+    fn get_now(&self, key: &CacheKey, variant: &str) -> Option<Result<Lookup, StoreError>> {
+        let _ = (key, variant);
+        None
+    }
+
     /// Stores `entry` as `variant` of `key` for `ttl`, records its `Vary`
     /// names as the resource's and indexes it under its tags.
     fn put(
@@ -298,6 +307,7 @@ pub(crate) trait DynStore: std::fmt::Debug + Send + Sync + 'static {
         key: &'a CacheKey,
         variant: &'a str,
     ) -> BoxFuture<'a, Result<Lookup, StoreError>>;
+    fn get_now(&self, key: &CacheKey, variant: &str) -> Option<Result<Lookup, StoreError>>;
     fn put<'a>(
         &'a self,
         key: &'a CacheKey,
@@ -343,6 +353,9 @@ impl<S: Store> DynStore for S {
         variant: &'a str,
     ) -> BoxFuture<'a, Result<Lookup, StoreError>> {
         Box::pin(Store::get(self, key, variant))
+    }
+    fn get_now(&self, key: &CacheKey, variant: &str) -> Option<Result<Lookup, StoreError>> {
+        Store::get_now(self, key, variant)
     }
     fn put<'a>(
         &'a self,
