@@ -3,6 +3,8 @@
 //! (`/admin/...`, see [`crate::admin_api`]) on 127.0.0.1, behind
 //! `ADMIN_TOKEN` when it is set.
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use strata::profiling::{AdminListener, ProfilingService};
 use strata::recorder::RecorderViewer;
@@ -18,13 +20,14 @@ pub(crate) fn router(handles: crate::admin_api::Handles, recorder: RecorderViewe
         .merge(crate::admin_api::router(handles))
 }
 
-/// Binds and serves the admin listener in the background; the task ends
+/// Binds and serves the admin listener in the background; the bound
+/// address (`ADMIN_PORT=0` picks a free port) and the task, which ends
 /// when aborted (at shutdown).
 pub(crate) async fn spawn(
     listener: AdminListener,
     handles: crate::admin_api::Handles,
     recorder: RecorderViewer,
-) -> Result<JoinHandle<()>, String> {
+) -> Result<(SocketAddr, JoinHandle<()>), String> {
     let bound = listener
         .bind()
         .await
@@ -33,12 +36,13 @@ pub(crate) async fn spawn(
         .local_addr()
         .map_err(|error| format!("admin listener: {error}"))?;
     tracing::info!(%addr, "admin listener (profiling, runtime metrics)");
-    Ok(tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         if let Err(error) = bound
             .serve(router(handles, recorder), std::future::pending())
             .await
         {
             tracing::error!(%error, "admin listener stopped");
         }
-    }))
+    });
+    Ok((addr, task))
 }

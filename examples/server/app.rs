@@ -134,12 +134,16 @@ pub(crate) fn app_on(
     };
     // The catalogue through the cache, which sits outside compression so it
     // keeps each coding's bytes and a hit costs no compression; the outer
-    // compression layer passes encoded responses through.
+    // compression layer passes encoded responses through. Routed at its
+    // full paths, not nested under `/api`: `nest` strips the prefix from
+    // the URI the layers inside it see, and the cache keys a resource by
+    // that URI, so a purge by the URL clients request would find nothing.
     let catalogue = Router::new()
-        .route("/items", get(items::list))
-        .route("/items/{id}", get(items::get).put(items::put))
+        .route("/api/items", get(items::list))
+        .route("/api/items/{id}", get(items::get).put(items::put))
         .layer(compression.clone())
-        .layer(cache);
+        .layer(cache)
+        .layer(security::cors(config));
     let rate_limit_metrics = limits::metrics(registry)?;
     let rate_limit_stores = limits::Stores::new(config.rate_limit_clock);
     let admin = crate::admin_api::Handles {
@@ -148,7 +152,7 @@ pub(crate) fn app_on(
         limits: rate_limit_stores.clone(),
         redis: redis.cloned(),
     };
-    let api = catalogue
+    let api = Router::new()
         .route(
             "/login",
             post(login::login).route_layer(limits::login(
@@ -171,6 +175,7 @@ pub(crate) fn app_on(
     // has its own guard).
     let site = Router::new()
         .route("/", get(security::index))
+        .merge(catalogue)
         .nest("/api", api)
         .layer(tower::util::option_layer(security::https_redirect(config)?))
         .layer(tower::util::option_layer(config.allowed_hosts.clone()));

@@ -98,7 +98,7 @@ async fn run(config: Config) -> Result<(), String> {
     } = app(&config, redis.as_ref())
         .map_err(|error| format!("cannot build the application: {error}"))?;
     let admin = match config.admin.clone() {
-        Some(listener) => Some(admin::spawn(listener, handles, recorder.viewer()).await?),
+        Some(listener) => Some(admin::spawn(listener, handles, recorder.viewer()).await?.1),
         None => None,
     };
     let addr = SocketAddr::new(config.bind, config.port);
@@ -182,6 +182,8 @@ mod tests;
 mod tests_admin;
 #[cfg(test)]
 mod tests_cache;
+#[cfg(test)]
+mod tests_cli;
 #[cfg(test)]
 mod tests_connections;
 #[cfg(test)]

@@ -113,6 +113,24 @@ async fn a_signed_in_users_cookie_does_not_keep_the_catalogue_from_being_shared(
 }
 
 #[tokio::test]
+async fn the_cache_keys_a_resource_by_the_url_clients_request() {
+    let crate::app::App { router, admin, .. } =
+        app(&Config::from_lookup(|_| None).expect("config"), None).expect("app");
+    read(&router, "/api/items/2", &[]).await;
+    let count = |url: &str| {
+        let key = strata::cache::CacheKey::from_url(url).expect("an absolute URL");
+        let cache = admin.cache.clone();
+        async move { cache.count(&key).await.expect("the memory store counts") }
+    };
+    assert_eq!(count("http://shop.test/api/items/2").await, 1);
+    assert_eq!(
+        count("http://shop.test/items/2").await,
+        0,
+        "not the path inside `/api`"
+    );
+}
+
+#[tokio::test]
 async fn each_coding_is_stored_once_and_served_without_compressing_again() {
     let app = memory_app();
     let first = read(&app, "/api/items", &[(ACCEPT_ENCODING, "br, gzip")]).await;

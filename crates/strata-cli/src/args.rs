@@ -79,6 +79,9 @@ pub(crate) struct Global {
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// The command line as the audit stream records it (`--token` hidden).
+    #[arg(skip)]
+    pub(crate) command_line: String,
 }
 
 /// The commands.

@@ -1,5 +1,7 @@
 //! `strata cache ...` against Redis, through strata-cache's `CacheHandle`.
 
+use std::io::Write;
+
 use serde_json::json;
 use strata_cache::{CacheHandle, CacheKey, RedisStore, TieredStore};
 
@@ -8,7 +10,11 @@ use crate::fail::{Fail, redact};
 use crate::redis::{Audit, connect, report};
 use crate::term::{Progress, confirm, output};
 
-pub(crate) async fn run(global: &Global, command: &CacheCommand) -> Result<u8, Fail> {
+pub(crate) async fn run(
+    global: &Global,
+    command: &CacheCommand,
+    out: &mut dyn Write,
+) -> Result<u8, Fail> {
     // Validate arguments before connecting.
     if let CacheCommand::Purge { url: Some(url), .. } = command {
         parse_url(url)?;
@@ -32,6 +38,7 @@ pub(crate) async fn run(global: &Global, command: &CacheCommand) -> Result<u8, F
             progress.finish();
             let cell = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
             output(
+                out,
                 global.json,
                 &json!({"prefix": global.cache_prefix, "resources": stats.resources,
                     "entries": stats.entries, "tags": stats.tags, "bytes": stats.bytes}),
@@ -117,7 +124,7 @@ pub(crate) async fn run(global: &Global, command: &CacheCommand) -> Result<u8, F
             }
             let action = format!("cache {how}");
             let entry = Audit::new(&action, target, done, destructive.dry_run);
-            report(&pool, global, entry, "count").await?;
+            report(&pool, global, entry, "count", out).await?;
             Ok(0)
         }
     }

@@ -1,12 +1,18 @@
 //! `strata health URL`: the report, and an exit code a container
 //! `HEALTHCHECK` understands.
 
+use std::io::Write;
 use std::time::Duration;
 
 use crate::fail::{FAILURE, Fail, WARN};
 use crate::term::output;
 
-pub(crate) async fn run(url: &str, timeout: Duration, json: bool) -> Result<u8, Fail> {
+pub(crate) async fn run(
+    url: &str,
+    timeout: Duration,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Fail> {
     let (status, body) = crate::http::send(http::Method::GET, url, None, None, timeout).await?;
     let report: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
     let verdict = report
@@ -48,6 +54,6 @@ pub(crate) async fn run(url: &str, timeout: Duration, json: bool) -> Result<u8, 
         serde_json::json!({"status": verdict, "http_status": status.as_u16(),
             "body": String::from_utf8_lossy(&body)})
     });
-    output(json, &value, &rows);
+    output(out, json, &value, &rows);
     Ok(code)
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use std::io::Write;
+
 use serde_json::json;
 use strata_rate_limit::{Key, Policy, Quota, RateLimitAdmin, RedisStore};
 
@@ -11,7 +13,11 @@ use crate::fail::{Fail, redact};
 use crate::redis::{Audit, connect, report};
 use crate::term::{confirm, output, span};
 
-pub(crate) async fn run(global: &Global, command: &RateLimitCommand) -> Result<u8, Fail> {
+pub(crate) async fn run(
+    global: &Global,
+    command: &RateLimitCommand,
+    out: &mut dyn Write,
+) -> Result<u8, Fail> {
     let policy = match command {
         RateLimitCommand::Show { policy, quota, .. } => {
             let (Some(name), Some(quota)) = (policy, quota) else {
@@ -43,6 +49,7 @@ pub(crate) async fn run(global: &Global, command: &RateLimitCommand) -> Result<u
                 .await
                 .map_err(store_error)?;
             output(
+                out,
                 global.json,
                 &json!({"key": key, "policy": usage.policy, "limit": usage.limit,
                     "remaining": usage.remaining, "full_in_ms": ms(usage.full_in),
@@ -99,7 +106,7 @@ pub(crate) async fn run(global: &Global, command: &RateLimitCommand) -> Result<u
                     .map_err(store_error)?;
             }
             let entry = Audit::new("ratelimit reset", target, done, destructive.dry_run);
-            report(&pool, global, entry, "states removed").await?;
+            report(&pool, global, entry, "states removed", out).await?;
             Ok(0)
         }
     }

@@ -1,6 +1,8 @@
 //! The Redis connection, and the audit stream (with the report of what a
 //! destructive command did).
 
+use std::ffi::OsString;
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
@@ -75,7 +77,7 @@ async fn audit(pool: &Pool, global: &Global, entry: Audit<'_>) -> Result<(), Fai
             "user",
             std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
         ),
-        ("command", command_line()),
+        ("command", global.command_line.clone()),
         ("action", entry.action.to_owned()),
         ("target", entry.target),
         ("count", entry.count.to_string()),
@@ -102,6 +104,7 @@ pub(crate) async fn report(
     global: &Global,
     entry: Audit<'_>,
     count_header: &str,
+    out: &mut dyn Write,
 ) -> Result<(), Fail> {
     let value = json!({"action": entry.action, "target": entry.target, "count": entry.count,
         "dry_run": entry.dry_run});
@@ -117,7 +120,7 @@ pub(crate) async fn report(
         ],
     ];
     audit(pool, global, entry).await?;
-    output(global.json, &value, &rows);
+    output(out, global.json, &value, &rows);
     Ok(())
 }
 
@@ -130,11 +133,11 @@ fn host() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The command line, with the value of `--token` hidden.
-fn command_line() -> String {
+/// The command line `args`, with the value of `--token` hidden.
+pub(crate) fn command_line(args: &[OsString]) -> String {
     let mut words = Vec::new();
     let mut hide = false;
-    for arg in std::env::args() {
+    for arg in args.iter().map(|a| a.to_string_lossy().into_owned()) {
         if hide {
             words.push("***".to_owned());
             hide = false;

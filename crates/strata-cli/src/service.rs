@@ -4,6 +4,8 @@
 //! token. The service acts with its own handles, so this reaches memory
 //! stores too; the service logs each action.
 
+use std::io::Write;
+
 use http::Method;
 use serde_json::{Value, json};
 
@@ -11,7 +13,12 @@ use crate::args::{CacheCommand, Command, Destructive, Global, RateLimitCommand, 
 use crate::fail::Fail;
 use crate::term::{confirm, output};
 
-pub(crate) async fn run(service: &str, global: &Global, command: &Command) -> Result<u8, Fail> {
+pub(crate) async fn run(
+    service: &str,
+    global: &Global,
+    command: &Command,
+    out: &mut dyn Write,
+) -> Result<u8, Fail> {
     let base = service.trim_end_matches('/');
     let call = |method: Method, path: String, body: Option<Value>| async move {
         request(base, global, method, &path, body).await
@@ -32,7 +39,7 @@ pub(crate) async fn run(service: &str, global: &Global, command: &Command) -> Re
                 vec!["resources".into(), "entries".into(), "tags".into()],
                 vec![cell("resources"), cell("entries"), cell("tags")],
             ];
-            output(global.json, &v, &rows);
+            output(out, global.json, &v, &rows);
         }
         Command::Cache(CacheCommand::Purge {
             tag,
@@ -47,6 +54,7 @@ pub(crate) async fn run(service: &str, global: &Global, command: &Command) -> Re
                 body,
                 destructive,
                 &call,
+                out,
             )
             .await?;
         }
@@ -71,7 +79,7 @@ pub(crate) async fn run(service: &str, global: &Global, command: &Command) -> Re
                     s["ip"].as_str().unwrap_or("").into(),
                 ]);
             }
-            output(global.json, &v, &rows);
+            output(out, global.json, &v, &rows);
         }
         Command::Session(SessionCommand::Revoke {
             user,
@@ -80,7 +88,7 @@ pub(crate) async fn run(service: &str, global: &Global, command: &Command) -> Re
             ..
         }) => {
             let path = format!("/admin/sessions/{}/revoke", segment(user));
-            destructive_call(global, path, json!({"id": id}), destructive, &call).await?;
+            destructive_call(global, path, json!({"id": id}), destructive, &call, out).await?;
         }
         Command::RateLimit(RateLimitCommand::Show { key, policy, .. }) => {
             let query = policy
@@ -119,7 +127,7 @@ pub(crate) async fn run(service: &str, global: &Global, command: &Command) -> Re
                     .to_vec(),
                 );
             }
-            output(global.json, &v, &rows);
+            output(out, global.json, &v, &rows);
         }
         Command::RateLimit(RateLimitCommand::Reset {
             key,
@@ -127,7 +135,15 @@ pub(crate) async fn run(service: &str, global: &Global, command: &Command) -> Re
             destructive,
         }) => {
             let path = format!("/admin/ratelimit/{}/reset", segment(key));
-            destructive_call(global, path, json!({"policy": policy}), destructive, &call).await?;
+            destructive_call(
+                global,
+                path,
+                json!({"policy": policy}),
+                destructive,
+                &call,
+                out,
+            )
+            .await?;
         }
         Command::Health { .. } => {}
     }
@@ -142,6 +158,7 @@ async fn destructive_call<F, Fut>(
     mut body: Value,
     destructive: &Destructive,
     call: &F,
+    out: &mut dyn Write,
 ) -> Result<(), Fail>
 where
     F: Fn(Method, String, Option<Value>) -> Fut,
@@ -180,7 +197,7 @@ where
             cell("dry_run"),
         ],
     ];
-    output(global.json, &result, &rows);
+    output(out, global.json, &result, &rows);
     Ok(())
 }
 

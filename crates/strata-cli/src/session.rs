@@ -1,6 +1,8 @@
 //! `strata session ...` against Redis, through strata-session's
 //! `SessionAdmin`.
 
+use std::io::Write;
+
 use serde_json::json;
 use strata_session::{RecordId, RedisStore, SessionAdmin};
 
@@ -9,7 +11,11 @@ use crate::fail::{Fail, redact};
 use crate::redis::{Audit, connect, report};
 use crate::term::{confirm, output, time};
 
-pub(crate) async fn run(global: &Global, command: &SessionCommand) -> Result<u8, Fail> {
+pub(crate) async fn run(
+    global: &Global,
+    command: &SessionCommand,
+    out: &mut dyn Write,
+) -> Result<u8, Fail> {
     let id = match command {
         SessionCommand::Revoke { id: Some(id), .. } => {
             Some(RecordId::parse(id).ok_or_else(|| {
@@ -50,6 +56,7 @@ pub(crate) async fn run(global: &Global, command: &SessionCommand) -> Result<u8,
             let value =
                 serde_json::to_value(&sessions).map_err(|e| Fail::failure(e.to_string()))?;
             output(
+                out,
                 global.json,
                 &json!({"user": user, "sessions": value}),
                 &rows,
@@ -88,7 +95,7 @@ pub(crate) async fn run(global: &Global, command: &SessionCommand) -> Result<u8,
                 };
             }
             let entry = Audit::new("session revoke", target, done, destructive.dry_run);
-            report(&pool, global, entry, "count").await?;
+            report(&pool, global, entry, "count", out).await?;
             Ok(0)
         }
     }

@@ -1,7 +1,7 @@
 //! The terminal: confirmation prompts, progress on stderr, output on
-//! stdout (a table, or JSON with `--json`).
+//! stdout or the caller's writer (a table, or JSON with `--json`).
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -79,9 +79,14 @@ impl Progress {
     }
 }
 
-/// Prints `json` with `--json`, else the rows as an aligned table.
-pub(crate) fn output(json: bool, value: &serde_json::Value, rows: &[Vec<String>]) {
-    let mut out = std::io::stdout().lock();
+/// Writes `json` with `--json`, else the rows as an aligned table, to
+/// `out` (stdout for the binary).
+pub(crate) fn output(
+    out: &mut dyn Write,
+    json: bool,
+    value: &serde_json::Value,
+    rows: &[Vec<String>],
+) {
     let text = if json {
         format!("{value:#}\n")
     } else {
