@@ -35,7 +35,8 @@ async fn call(
     (response.status(), body_json(response).await)
 }
 
-async fn cached(app: &Router, path: &str) -> String {
+/// The `Cache-Status` of a GET of `path` on `shop.test`.
+pub(crate) async fn cached(app: &Router, path: &str) -> String {
     let mut req = get(path);
     req.headers_mut()
         .insert(HOST, HeaderValue::from_static("shop.test"));

@@ -8,18 +8,19 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
+use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::{HeaderValue, Method, Request, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::{Value, json};
-use strata_testkit::{body_bytes, from_peer, get, request};
+use strata_testkit::{from_peer, get, request};
 use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
 use crate::app::{App, app};
 use crate::config::Config;
+use crate::tests_admin::cached as cache_status;
 
 const TOKEN: &str = "cli-admin-token";
 /// The client the application's requests come from.
@@ -93,19 +94,6 @@ async fn strata_json(i: &Instance, args: &[&str]) -> (u8, Value) {
 async fn send(app: &Router, request: Request<Full<Bytes>>) -> Response {
     let request = from_peer(request, SocketAddr::from(PEER));
     app.clone().oneshot(request).await.expect("infallible")
-}
-
-/// The `Cache-Status` of a GET of `path`.
-async fn cache_status(app: &Router, path: &str) -> String {
-    let mut req = get(path);
-    req.headers_mut()
-        .insert(HOST, HeaderValue::from_static("shop.test"));
-    let (parts, body) = send(app, req).await.into_parts();
-    body_bytes(body).await;
-    parts.headers["cache-status"]
-        .to_str()
-        .expect("ascii")
-        .to_owned()
 }
 
 /// Signs `user` in; the session cookie.
